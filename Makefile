@@ -1,0 +1,49 @@
+# The README's commands. Everything runs through uv; `make demo` and `make test` install uv
+# themselves when it is missing (pip from PyPI), so a fresh machine needs only Python, make, git.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/kalabarg
+REDIS ?= redis://127.0.0.1:6379/0
+
+.PHONY: uv sync demo test lint format up bench migrate
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
+
+sync: uv
+	$(UV) sync --frozen
+
+migrate: sync
+	$(UV) run python manage.py migrate --noinput
+
+## The portal on the embedded default: SQLite, eager Celery, console SMS.
+demo: migrate
+	$(UV) run python manage.py seed_demo --print
+	DEBUG=1 $(UV) run python manage.py runserver $(HOST):$(PORT)
+
+## The whole test suite (SQLite by default; CI sets DATABASE_URL, REDIS_URL, REQUIRE_SERVICES=1).
+test: sync
+	$(UV) run pytest
+
+lint: sync
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy .
+	$(UV) run python manage.py makemigrations --check --dry-run
+
+format: sync
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+## Web + Celery worker + beat against real PostgreSQL and Redis (see Procfile).
+up: sync
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS)} $(UV) run python manage.py migrate --noinput
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS)} $(UV) run honcho start
+
+## Benchmarks against PostgreSQL (figures printed; see docs/benchmarks.md).
+bench: sync
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} REDIS_URL=$${REDIS_URL:-$(REDIS)} \
+		$(UV) run pytest tests/benchmarks -p no:randomly -s -o addopts="" $(BENCH_ARGS)

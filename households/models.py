@@ -1,0 +1,222 @@
+"""The household & decile registry: who is in which household, and each household's decile over time."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from kalabarg.lib.identifiers import BANKS_BY_BIN, mask_card, mask_national_code
+
+
+class Province(models.Model):
+    """One of Iran's 31 provinces; reference data loaded by a migration, never created ad hoc."""
+
+    code = models.CharField("کد", max_length=2, unique=True)
+    name = models.CharField("نام", max_length=64, unique=True)
+    name_en = models.CharField("نام لاتین", max_length=64)
+
+    class Meta:
+        verbose_name = "استان"
+        verbose_name_plural = "استان‌ها"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class City(models.Model):
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="cities", verbose_name="استان"
+    )
+    name = models.CharField("نام", max_length=64)
+    is_center = models.BooleanField("مرکز استان", default=False)
+
+    class Meta:
+        verbose_name = "شهر"
+        verbose_name_plural = "شهرها"
+        ordering = ["province__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province", "name"], name="city_unique_name_in_province"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.province.name})"
+
+
+class Household(models.Model):
+    """A household as the welfare registry knows it; ``registry_code`` is the registry's own id."""
+
+    registry_code = models.CharField("شناسه خانوار", max_length=32, unique=True)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, verbose_name="استان")
+    city = models.ForeignKey(City, on_delete=models.PROTECT, verbose_name="شهر")
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+    updated_at = models.DateTimeField("به‌روزرسانی", auto_now=True)
+
+    class Meta:
+        verbose_name = "خانوار"
+        verbose_name_plural = "خانوارها"
+        indexes = [models.Index(fields=["province", "city"], name="household_place_idx")]
+
+    def __str__(self) -> str:
+        return f"خانوار {self.registry_code}"
+
+
+class Relation(models.TextChoices):
+    HEAD = "head", "سرپرست"
+    SPOUSE = "spouse", "همسر"
+    CHILD = "child", "فرزند"
+    PARENT = "parent", "پدر یا مادر"
+    OTHER = "other", "سایر"
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "", "نامشخص"
+    MALE = "M", "مرد"
+    FEMALE = "F", "زن"
+
+
+class Person(models.Model):
+    """A member of exactly one household. The national code is unique across the country."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="members", verbose_name="خانوار"
+    )
+    national_code = models.CharField("کد ملی", max_length=10, unique=True)
+    first_name = models.CharField("نام", max_length=64)
+    last_name = models.CharField("نام خانوادگی", max_length=64)
+    birth_date = models.DateField("تاریخ تولد", null=True, blank=True)
+    gender = models.CharField(
+        "جنسیت", max_length=1, choices=Gender.choices, default=Gender.UNKNOWN, blank=True
+    )
+    relation = models.CharField("نسبت با سرپرست", max_length=8, choices=Relation.choices)
+    is_head = models.BooleanField("سرپرست خانوار", default=False)
+    mobile = models.CharField("تلفن همراه", max_length=11, blank=True, db_index=True)
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+    updated_at = models.DateTimeField("به‌روزرسانی", auto_now=True)
+
+    class Meta:
+        verbose_name = "فرد"
+        verbose_name_plural = "افراد"
+        constraints = [
+            # At most one head per household here; "at least one" is a deferred trigger on Postgres.
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(is_head=True),
+                name="person_one_head_per_household",
+            ),
+            models.CheckConstraint(
+                condition=(Q(is_head=True) & Q(relation="head"))
+                | (Q(is_head=False) & ~Q(relation="head")),
+                name="person_head_flag_matches_relation",
+            ),
+            models.CheckConstraint(
+                condition=Q(national_code__regex=r"^[0-9]{10}$"),
+                name="person_national_code_10_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(mobile="") | Q(mobile__regex=r"^09[0-9]{9}$"),
+                name="person_mobile_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_head=False) | ~Q(mobile=""), name="person_head_has_mobile"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name} ({self.masked_national_code})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def masked_national_code(self) -> str:
+        return mask_national_code(self.national_code)
+
+
+class DecileSource(models.TextChoices):
+    IMPORT = "import", "بارگذاری از سامانه رفاه"
+    OBJECTION = "objection", "رسیدگی به اعتراض"
+    OFFICER = "officer", "کارشناس"
+    GENERATED = "generated", "داده آزمایشی"
+
+
+class DecileAssignment(models.Model):
+    """One entry of a household's decile history. Nothing is overwritten: a change is a new row.
+
+    The decile on date D is the row with the latest ``effective_from`` not after D (ties go to
+    the later row), one index scan on ``decile_household_effective_idx``.
+    """
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="deciles", verbose_name="خانوار"
+    )
+    decile = models.PositiveSmallIntegerField("دهک")
+    effective_from = models.DateField("از تاریخ")
+    source = models.CharField("منبع", max_length=16, choices=DecileSource.choices)
+    reason = models.CharField("دلیل", max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name="ثبت‌کننده",
+    )
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "دهک"
+        verbose_name_plural = "سابقه دهک"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decile__gte=1) & Q(decile__lte=10), name="decile_between_1_and_10"
+            ),
+            # Re-importing the same decile for the same date adds nothing.
+            models.UniqueConstraint(
+                fields=["household", "effective_from", "decile"], name="decile_unique_per_date"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["household", "-effective_from", "-id"],
+                name="decile_household_effective_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"دهک {self.decile} از {self.effective_from}"
+
+
+class BankCard(models.Model):
+    """A bank card of a person. The full number is never stored: a keyed hash finds it again."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="cards", verbose_name="دارنده"
+    )
+    card_hash = models.CharField("درهم‌سازی کارت", max_length=64, unique=True, editable=False)
+    bin = models.CharField("پیش‌شماره", max_length=6)
+    last4 = models.CharField("چهار رقم آخر", max_length=4)
+    is_active = models.BooleanField("فعال", default=True)
+    registered_at = models.DateTimeField("ثبت", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "کارت بانکی"
+        verbose_name_plural = "کارت‌های بانکی"
+        constraints = [
+            models.CheckConstraint(condition=Q(bin__regex=r"^[0-9]{6}$"), name="card_bin_6_digits"),
+            models.CheckConstraint(
+                condition=Q(last4__regex=r"^[0-9]{4}$"), name="card_last4_4_digits"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        return mask_card(self.bin, self.last4)
+
+    @property
+    def bank(self) -> str:
+        return BANKS_BY_BIN.get(self.bin, "بانک نامشخص")

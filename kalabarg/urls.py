@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from kalabarg.health import healthz
+
+admin.site.site_header = "سامانه کالابرگ الکترونیک — پیشخوان کارشناسان"
+admin.site.site_title = "کالابرگ الکترونیک"
+admin.site.index_title = "مدیریت"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("kalabarg.portal.urls")),
+]
