@@ -21,7 +21,7 @@ migrate: sync
 
 ## The portal on the embedded default: SQLite, eager Celery, console SMS.
 demo: migrate
-	$(UV) run python manage.py seed_demo --print
+	$(UV) run python manage.py seed_demo
 	DEBUG=1 $(UV) run python manage.py runserver $(HOST):$(PORT)
 
 ## The whole test suite (SQLite by default; CI sets DATABASE_URL, REDIS_URL, REQUIRE_SERVICES=1).

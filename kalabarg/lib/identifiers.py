@@ -45,7 +45,7 @@ def normalize_national_code(value: str) -> str:
     code = _digits_only(value)
     if not code:
         raise IdentifierError("national_code_required", "کد ملی را وارد کنید")
-    if not code.isdigit():
+    if not (code.isascii() and code.isdigit()):
         raise IdentifierError("national_code_not_digits", "کد ملی فقط باید رقم داشته باشد")
     if len(code) > 10 or len(code) < 8:
         raise IdentifierError("national_code_length", "کد ملی باید ۱۰ رقم باشد")
@@ -157,7 +157,7 @@ def normalize_card_number(value: str) -> CardNumber:
     number = _digits_only(value)
     if not number:
         raise IdentifierError("card_required", "شماره کارت را وارد کنید")
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise IdentifierError("card_not_digits", "شماره کارت فقط باید رقم داشته باشد")
     if len(number) != 16:
         raise IdentifierError("card_length", "شماره کارت باید ۱۶ رقم باشد")
@@ -187,7 +187,7 @@ def normalize_sheba(value: str) -> str:
         raise IdentifierError("sheba_required", "شماره شبا را وارد کنید")
     if raw.isdigit() and len(raw) == 24:
         raw = "IR" + raw
-    if not re.fullmatch(r"IR\d{24}", raw):
+    if not re.fullmatch(r"IR[0-9]{24}", raw):
         raise IdentifierError("sheba_format", "شماره شبا باید با IR شروع شود و ۲۴ رقم داشته باشد")
     rearranged = raw[4:] + "1827" + raw[2:4]  # I=18, R=27, per ISO 13616
     if int(rearranged) % 97 != 1:
@@ -210,11 +210,11 @@ def normalize_mobile(value: str) -> str:
         number = "0" + number[2:]
     elif number.startswith("9") and len(number) == 10:
         number = "0" + number
-    if not re.fullmatch(r"09\d{9}", number):
+    if not re.fullmatch(r"09[0-9]{9}", number):
         raise IdentifierError("mobile_invalid", "شماره همراه باید ۱۱ رقم باشد و با ۰۹ شروع شود")
     return number
 
 
 def mask_national_code(code: str) -> str:
-    """``123***7890``-style masking for pages that list members."""
+    """``123****890``: the first three and last three digits, for pages that list members."""
     return f"{code[:3]}****{code[-3:]}"

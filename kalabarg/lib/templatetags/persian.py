@@ -11,6 +11,8 @@ register = template.Library()
 
 @register.filter
 def fa_digits(value: object) -> str:
+    if value is None:
+        return ""
     return persian.to_persian_digits(value)
 
 

@@ -1,0 +1,94 @@
+"""Reads of the registry used by views, APIs, admin and tasks."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from households.models import BankCard, DecileAssignment, Household, Person
+from kalabarg.lib.identifiers import (
+    IdentifierError,
+    card_hash,
+    normalize_mobile,
+    normalize_national_code,
+)
+
+
+def decile_assignment_on(*, household_id: int, on_date: dt.date) -> DecileAssignment | None:
+    """The decile assignment in force on ``on_date`` (latest effective_from ≤ date, ties to the later row)."""
+    return (
+        DecileAssignment.objects.filter(household_id=household_id, effective_from__lte=on_date)
+        .order_by("-effective_from", "-id")
+        .first()
+    )
+
+
+def decile_on(*, household_id: int, on_date: dt.date) -> int | None:
+    assignment = decile_assignment_on(household_id=household_id, on_date=on_date)
+    return assignment.decile if assignment else None
+
+
+def decile_on_subquery(*, on_date: dt.date, household_ref: str = "pk") -> Subquery:
+    """A correlated subquery giving each household's decile on ``on_date`` (for annotations)."""
+    return Subquery(
+        DecileAssignment.objects.filter(
+            household_id=OuterRef(household_ref), effective_from__lte=on_date
+        )
+        .order_by("-effective_from", "-id")
+        .values("decile")[:1]
+    )
+
+
+def decile_history(*, household_id: int) -> QuerySet[DecileAssignment]:
+    return (
+        DecileAssignment.objects.filter(household_id=household_id)
+        .select_related("created_by")
+        .order_by("-effective_from", "-id")
+    )
+
+
+def household_head(*, household_id: int) -> Person | None:
+    return Person.objects.filter(household_id=household_id, is_head=True).first()
+
+
+def person_by_national_code(*, national_code: str) -> Person | None:
+    try:
+        code = normalize_national_code(national_code)
+    except IdentifierError:
+        return None
+    return Person.objects.select_related("household").filter(national_code=code).first()
+
+
+def card_by_number(*, card_number: str) -> BankCard | None:
+    """The registered, active card with this full number (looked up by its keyed hash)."""
+    return (
+        BankCard.objects.select_related("person__household")
+        .filter(card_hash=card_hash(card_number, key=settings.CARD_HASH_KEY), is_active=True)
+        .first()
+    )
+
+
+def household_ids_matching(*, term: str) -> list[int]:
+    """Households with a member whose national code or mobile is ``term`` (exact, indexed)."""
+    ids: set[int] = set()
+    try:
+        code = normalize_national_code(term)
+        ids.update(Person.objects.filter(national_code=code).values_list("household_id", flat=True))
+    except IdentifierError:
+        pass
+    try:
+        mobile = normalize_mobile(term)
+        ids.update(
+            Person.objects.filter(mobile=mobile).values_list("household_id", flat=True)[:100]
+        )
+    except IdentifierError:
+        pass
+    return sorted(ids)
+
+
+def households_with_members(*, household_ids: list[int]) -> QuerySet[Household]:
+    return (
+        Household.objects.filter(pk__in=household_ids)
+        .select_related("province", "city")
+        .prefetch_related("members")
+    )

@@ -1,0 +1,171 @@
+"""Writes to the registry. Every function is keyword-only, validates, and runs in one transaction."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from households.models import (
+    BankCard,
+    City,
+    DecileAssignment,
+    DecileSource,
+    Gender,
+    Household,
+    Person,
+    Province,
+    Relation,
+)
+from kalabarg.lib.identifiers import (
+    IdentifierError,
+    card_hash,
+    normalize_card_number,
+    normalize_mobile,
+    normalize_national_code,
+)
+from kalabarg.lib.persian import normalize_text
+
+
+@dataclass(frozen=True)
+class MemberData:
+    """What the registry knows of one person, before validation."""
+
+    national_code: str
+    first_name: str
+    last_name: str
+    relation: str
+    birth_date: dt.date | None = None
+    gender: str = Gender.UNKNOWN
+    mobile: str = ""
+
+
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def _clean_member(data: MemberData) -> dict[str, object]:
+    try:
+        national_code = normalize_national_code(data.national_code)
+    except IdentifierError as exc:
+        raise _field_error("national_code", exc.message, exc.code) from exc
+    mobile = ""
+    if data.mobile:
+        try:
+            mobile = normalize_mobile(data.mobile)
+        except IdentifierError as exc:
+            raise _field_error("mobile", exc.message, exc.code) from exc
+    if data.relation not in Relation.values:
+        raise _field_error("relation", "نسبت با سرپرست معتبر نیست", "relation_invalid")
+    if data.relation == Relation.HEAD and not mobile:
+        raise _field_error("mobile", "شماره همراه سرپرست خانوار لازم است", "head_mobile_required")
+    first_name, last_name = normalize_text(data.first_name), normalize_text(data.last_name)
+    if not first_name:
+        raise _field_error("first_name", "نام را وارد کنید", "first_name_required")
+    if not last_name:
+        raise _field_error("last_name", "نام خانوادگی را وارد کنید", "last_name_required")
+    return {
+        "national_code": national_code,
+        "first_name": first_name,
+        "last_name": last_name,
+        "relation": data.relation,
+        "is_head": data.relation == Relation.HEAD,
+        "birth_date": data.birth_date,
+        "gender": data.gender,
+        "mobile": mobile,
+    }
+
+
+def validate_decile(decile: int) -> None:
+    if not 1 <= decile <= 10:
+        raise _field_error("decile", "دهک باید عددی از ۱ تا ۱۰ باشد", "decile_out_of_range")
+
+
+@transaction.atomic
+def register_household(
+    *,
+    registry_code: str,
+    province: Province,
+    city: City,
+    head: MemberData,
+    members: list[MemberData] | None = None,
+    decile: int,
+    decile_effective_from: dt.date,
+    decile_source: str = DecileSource.OFFICER,
+    created_by: AbstractBaseUser | None = None,
+) -> Household:
+    """Create a household with its head, other members and first decile, all or nothing."""
+    if city.province_id != province.pk:
+        raise _field_error("city", "این شهر در استان انتخاب‌شده نیست", "city_not_in_province")
+    if head.relation != Relation.HEAD:
+        raise _field_error("relation", "نخستین عضو باید سرپرست خانوار باشد", "head_required")
+    validate_decile(decile)
+    cleaned = [_clean_member(head)] + [_clean_member(member) for member in members or []]
+    if sum(1 for person in cleaned if person["is_head"]) != 1:
+        raise _field_error("relation", "هر خانوار دقیقاً یک سرپرست دارد", "second_head")
+    codes = [person["national_code"] for person in cleaned]
+    if len(set(codes)) != len(codes) or Person.objects.filter(national_code__in=codes).exists():
+        raise _field_error(
+            "national_code", "این کد ملی پیش‌تر در خانواری ثبت شده است", "person_in_other_household"
+        )
+    household = Household.objects.create(registry_code=registry_code, province=province, city=city)
+    for person in cleaned:
+        Person.objects.create(household=household, **person)
+    DecileAssignment.objects.create(
+        household=household,
+        decile=decile,
+        effective_from=decile_effective_from,
+        source=decile_source,
+        created_by=created_by,  # type: ignore[misc]
+    )
+    return household
+
+
+@transaction.atomic
+def assign_decile(
+    *,
+    household: Household,
+    decile: int,
+    effective_from: dt.date,
+    source: str,
+    reason: str,
+    created_by: AbstractBaseUser | None,
+) -> DecileAssignment:
+    """Add a decile to the household's history from ``effective_from``; nothing is overwritten."""
+    validate_decile(decile)
+    if source not in DecileSource.values:
+        raise _field_error("source", "منبع دهک معتبر نیست", "decile_source_invalid")
+    if source in {DecileSource.OFFICER, DecileSource.OBJECTION} and not reason.strip():
+        raise _field_error("reason", "دلیل تغییر دهک را بنویسید", "reason_required")
+    assignment, _ = DecileAssignment.objects.get_or_create(
+        household=household,
+        effective_from=effective_from,
+        decile=decile,
+        defaults={"source": source, "reason": reason.strip(), "created_by": created_by},
+    )
+    return assignment
+
+
+def register_card(*, person: Person, card_number: str) -> BankCard:
+    """Register a bank card for a person, storing only its keyed hash, BIN and last four digits."""
+    try:
+        card = normalize_card_number(card_number)
+    except IdentifierError as exc:
+        raise _field_error("card_number", exc.message, exc.code) from exc
+    digest = card_hash(card.number, key=settings.CARD_HASH_KEY)
+    existing = BankCard.objects.filter(card_hash=digest).first()
+    if existing is not None:
+        if existing.person_id != person.pk:
+            raise _field_error(
+                "card_number", "این کارت به نام فرد دیگری ثبت شده است", "card_registered_to_other"
+            )
+        return existing
+    try:
+        with transaction.atomic():
+            return BankCard.objects.create(
+                person=person, card_hash=digest, bin=card.bin, last4=card.last4
+            )
+    except IntegrityError:  # registered concurrently by another request
+        return BankCard.objects.get(card_hash=digest, person=person)
