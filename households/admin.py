@@ -181,11 +181,13 @@ class HouseholdAdmin(admin.ModelAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not DecileAssignment:
             return super().save_formset(request, form, formset, change)
+        # Past rows are never edited; each new row goes through the service (audit author, reason).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for inline_form in formset.forms:
             if not inline_form.has_changed() or inline_form.instance.pk:
                 continue
             data = inline_form.cleaned_data
-            services.assign_decile(
+            assignment = services.assign_decile(
                 household=form.instance,
                 decile=data["decile"],
                 effective_from=data["effective_from"],
@@ -193,6 +195,7 @@ class HouseholdAdmin(admin.ModelAdmin):
                 reason=data["reason"],
                 created_by=request.user,  # type: ignore[arg-type]
             )
+            formset.new_objects.append(assignment)
         return None
 
     def get_urls(self) -> list[Any]:

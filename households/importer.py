@@ -41,6 +41,7 @@ COLUMNS = (
     "decile_effective_from",
 )
 
+RELATIONS = frozenset(Relation.values)
 STAGE_TABLE = "households_import_stage"
 STAGE_COLUMNS = (
     "line",
@@ -165,7 +166,7 @@ def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow
         except JalaliDateError as exc:
             raise _RowInvalid("birth_date", "birth_date_invalid", f"تاریخ تولد: {exc}") from exc
     relation = value("relation").lower()
-    if relation not in Relation.values:
+    if relation not in RELATIONS:
         raise _RowInvalid(
             "relation",
             "relation_invalid",

@@ -5,6 +5,7 @@ digits and Persian ی/ک; everything is normalised before it is validated or sto
 """
 
 import datetime as dt
+import functools
 import re
 
 import jdatetime
@@ -55,6 +56,7 @@ class JalaliDateError(ValueError):
 _JALALI_DATE = re.compile(r"^(\d{4})[/\-](\d{1,2})[/\-](\d{1,2})$")
 
 
+@functools.lru_cache(maxsize=65_536)  # registry files repeat the same dates many times
 def parse_jalali_date(text: str) -> dt.date:
     """Parse ``YYYY/MM/DD`` (or with ``-``), in any digits, to a Gregorian date."""
     match = _JALALI_DATE.match(to_latin_digits(text.strip()))
