@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -94,7 +94,7 @@ def register_household(
     decile: int,
     decile_effective_from: dt.date,
     decile_source: str = DecileSource.OFFICER,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> Household:
     """Create a household with its head, other members and first decile, all or nothing."""
     if city.province_id != province.pk:
@@ -118,7 +118,7 @@ def register_household(
         decile=decile,
         effective_from=decile_effective_from,
         source=decile_source,
-        created_by=created_by,  # type: ignore[misc]
+        created_by=created_by,
     )
     return household
 
@@ -131,7 +131,7 @@ def assign_decile(
     effective_from: dt.date,
     source: str,
     reason: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
 ) -> DecileAssignment:
     """Add a decile to the household's history from ``effective_from``; nothing is overwritten."""
     validate_decile(decile)

@@ -24,10 +24,3 @@ app.conf.task_routes = {
     "households.tasks.sms_*": {"queue": "sms"},
 }
 app.autodiscover_tasks()
-
-
-BATCH_TASK_OPTIONS = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "queue": "batch",
-}

@@ -39,6 +39,8 @@ def write_registry_csv(path, rows: int, seed: int = 1) -> int:
             decile = str(rng.randint(1, 10))
             for member in range(size):
                 counter += 1
+                if counter % 1_000_000 == 0:  # digits 4-9 all zero make an invalid code
+                    counter += 1
                 nine = f"{counter:09d}"
                 head = member == 0
                 writer.writerow(

@@ -1,0 +1,174 @@
+"""One error shape for every API answer, so a POS or app can act on ``code`` and show ``message``.
+
+    {"code": "validation_error", "message": "…", "errors": [{"field": "card_number", "code": "card_invalid", "message": "…"}]}
+
+``code`` is stable for machines; ``message`` is Persian for people. Django ``ValidationError``s
+raised by services become the same 400 answer as serializer errors, so no service error is a 500.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+GENERIC_MESSAGES = {
+    "validation_error": "درخواست درست نیست؛ خطاهای هر فیلد را ببینید",
+    "not_authenticated": "برای این درخواست باید هویت شما احراز شود",
+    "authentication_failed": "کلید یا نشانه ورود معتبر نیست",
+    "permission_denied": "اجازه این کار را ندارید",
+    "not_found": "پیدا نشد",
+    "method_not_allowed": "این روش درخواست پشتیبانی نمی‌شود",
+    "throttled": "درخواست‌ها بیش از حد مجاز است؛ کمی بعد دوباره تلاش کنید",
+    "parse_error": "بدنه درخواست JSON معتبر نیست",
+    "unsupported_media_type": "نوع محتوای درخواست پشتیبانی نمی‌شود",
+}
+
+
+class ApiError(exceptions.APIException):
+    """A domain error with a stable code and a Persian message."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.error_code = code
+        self.message = message
+        self.field = field
+
+
+def _flatten(details: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested ``get_full_details()`` as a flat list of {field, code, message}."""
+    errors: list[dict[str, str]] = []
+    if isinstance(details, dict) and {"message", "code"} <= set(details):
+        errors.append(
+            {
+                "field": prefix or "non_field_errors",
+                "code": str(details["code"]),
+                "message": str(details["message"]),
+            }
+        )
+    elif isinstance(details, dict):
+        for key, value in details.items():
+            name = key if key != "non_field_errors" or not prefix else prefix
+            errors += _flatten(
+                value, f"{prefix}.{name}" if prefix and key != "non_field_errors" else name
+            )
+    elif isinstance(details, list):
+        for index, value in enumerate(details):
+            nested = isinstance(value, dict) and not ({"message", "code"} <= set(value))
+            errors += _flatten(value, f"{prefix}[{index}]" if nested else prefix)
+    return errors
+
+
+def django_validation_to_errors(error: DjangoValidationError) -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.error_dict.items():
+            for item in field_errors:
+                errors.append(
+                    {
+                        "field": field,
+                        "code": item.code or "invalid",
+                        "message": " ".join(item.messages),
+                    }
+                )
+    else:
+        for item in error.error_list:
+            errors.append(
+                {
+                    "field": "non_field_errors",
+                    "code": item.code or "invalid",
+                    "message": " ".join(item.messages),
+                }
+            )
+    return errors
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        errors = django_validation_to_errors(exc)
+        validation_body = {
+            "code": errors[0]["code"] if len(errors) == 1 else "validation_error",
+            "message": errors[0]["message"]
+            if len(errors) == 1
+            else GENERIC_MESSAGES["validation_error"],
+            "errors": errors,
+        }
+        return Response(validation_body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ApiError):
+        body: dict[str, Any] = {"code": exc.error_code, "message": exc.message}
+        if exc.field:
+            body["errors"] = [{"field": exc.field, "code": exc.error_code, "message": exc.message}]
+        response = Response(body, status=exc.status_code)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
+        return response
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    handled: Response | None = drf_exception_handler(exc, context)
+    if handled is None or not isinstance(exc, exceptions.APIException):
+        return handled
+    if isinstance(exc, exceptions.ValidationError):
+        handled.data = {
+            "code": "validation_error",
+            "message": GENERIC_MESSAGES["validation_error"],
+            "errors": _flatten(exc.get_full_details()),
+        }
+        return handled
+    code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    handled.data = {"code": str(code), "message": GENERIC_MESSAGES.get(str(code), str(exc.detail))}
+    return handled
+
+
+class NoCountPagination:
+    """Page-number pagination that never counts the whole result (fast on big tables).
+
+    It fetches one row more than a page to know whether there is a next page.
+    """
+
+    page_size = 20
+    max_page_size = 100
+
+    def paginate(self, queryset: Any, request: Any) -> tuple[list[Any], dict[str, Any]]:
+        from kalabarg.lib.persian import to_latin_digits
+
+        def number(name: str, default: int, maximum: int) -> int:
+            raw = to_latin_digits(request.query_params.get(name, "")).strip()
+            if not raw:
+                return default
+            if not raw.isdigit() or int(raw) < 1:
+                raise ApiError(
+                    f"{name}_invalid", "شماره صفحه یا اندازه صفحه باید عددی مثبت باشد", field=name
+                )
+            return min(int(raw), maximum)
+
+        page = number("page", 1, 10_000)
+        size = number("page_size", self.page_size, self.max_page_size)
+        offset = (page - 1) * size
+        rows = list(queryset[offset : offset + size + 1])
+        has_next = len(rows) > size
+        meta = {
+            "page": page,
+            "page_size": size,
+            "next": _page_url(request, page + 1) if has_next else None,
+            "previous": _page_url(request, page - 1) if page > 1 else None,
+        }
+        return rows[:size], meta
+
+
+def _page_url(request: Any, page: int) -> str:
+    params = request.query_params.copy()
+    params["page"] = str(page)
+    return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")

@@ -1,0 +1,469 @@
+"""Programme rules as data, monthly cycles, and the double-entry ledger.
+
+The ledger follows TigerBeetle's rules in PostgreSQL: every journal entry's postings sum to zero
+(checked per statement by a trigger), postings and entries are append-only (triggers refuse
+UPDATE and DELETE), a correction is a new reversing entry, and every movement has a unique
+idempotency key. Only wallets keep a running balance (under a row lock, with ``CHECK >= 0``);
+the funds' and store payables' balances are derived from postings, with a periodic roll-up, so
+purchases at different stores never queue on one hot row.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from households.models import Household
+from stores.models import Purchase, Store
+
+
+class CreditBasis(models.TextChoices):
+    PER_MEMBER = "per_member", "به ازای هر عضو خانوار"
+    PER_HOUSEHOLD = "per_household", "به ازای هر خانوار"
+
+
+class UnspentPolicy(models.TextChoices):
+    CARRY_OVER = "carry_over", "انتقال به دوره بعد"
+    EXPIRE = "expire", "ابطال در پایان مرحله"
+
+
+class Phase(models.Model):
+    """A phase of the programme, with its rules per decile band. Money that moved under a phase
+    pins it: its rules can no longer change in place (a new phase from a date instead)."""
+
+    name = models.CharField("نام", max_length=128)
+    starts_on = models.DateField("از تاریخ")
+    ends_on = models.DateField("تا تاریخ", null=True, blank=True)
+    basis = models.CharField(
+        "مبنای اعتبار", max_length=16, choices=CreditBasis.choices, default=CreditBasis.PER_MEMBER
+    )
+    unspent_policy = models.CharField(
+        "اعتبار خرج‌نشده",
+        max_length=16,
+        choices=UnspentPolicy.choices,
+        default=UnspentPolicy.CARRY_OVER,
+    )
+    min_distinct_items = models.PositiveSmallIntegerField(
+        "حداقل تعداد اقلام متفاوت در هر خرید", default=0
+    )
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "مرحله طرح"
+        verbose_name_plural = "مراحل طرح"
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="phase_dates_ordered",
+            ),
+            models.UniqueConstraint(fields=["starts_on"], name="phase_unique_start"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PhaseBand(models.Model):
+    """The amounts of a phase for a range of deciles. Amounts are per member or per household (the phase's basis)."""
+
+    phase = models.ForeignKey(
+        Phase, on_delete=models.CASCADE, related_name="bands", verbose_name="مرحله"
+    )
+    min_decile = models.PositiveSmallIntegerField("از دهک")
+    max_decile = models.PositiveSmallIntegerField("تا دهک")
+    credit_per_cycle_rial = models.BigIntegerField("اعتبار کالابرگ در هر دوره (ریال)")
+    bonus_threshold_rial = models.BigIntegerField("آستانه اعتبار مضاعف (ریال)")
+    bonus_amount_rial = models.BigIntegerField("اعتبار مضاعف (ریال)")
+    cash_subsidy_rial = models.BigIntegerField("یارانه نقدی نمایشی (ریال)", default=0)
+
+    class Meta:
+        verbose_name = "بازه دهک"
+        verbose_name_plural = "بازه‌های دهک"
+        ordering = ["min_decile"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    min_decile__gte=1, max_decile__lte=10, min_decile__lte=models.F("max_decile")
+                ),
+                name="band_deciles_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    credit_per_cycle_rial__gte=0,
+                    bonus_threshold_rial__gt=0,
+                    bonus_amount_rial__gte=0,
+                    cash_subsidy_rial__gte=0,
+                ),
+                name="band_amounts_sane",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"دهک {self.min_decile} تا {self.max_decile}"
+
+
+class CycleStatus(models.TextChoices):
+    PLANNED = "planned", "برنامه‌ریزی‌شده"
+    CHARGING = "charging", "در حال شارژ"
+    OPEN = "open", "باز"
+    CLOSED = "closed", "بسته"
+
+
+class Cycle(models.Model):
+    """One Jalali month of the programme (``1402-06``): credit is charged at its start."""
+
+    key = models.CharField("دوره", max_length=7, unique=True)
+    starts_on = models.DateField("آغاز")
+    ends_on = models.DateField("پایان")
+    phase = models.ForeignKey(
+        Phase, on_delete=models.PROTECT, related_name="cycles", verbose_name="مرحله"
+    )
+    status = models.CharField(
+        "وضعیت", max_length=10, choices=CycleStatus.choices, default=CycleStatus.PLANNED
+    )
+
+    class Meta:
+        verbose_name = "دوره"
+        verbose_name_plural = "دوره‌ها"
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(key__regex=r"^1[34][0-9]{2}-(0[1-9]|1[0-2])$"), name="cycle_key_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="cycle_dates_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AccountKind(models.TextChoices):
+    WALLET = "wallet", "کیف اعتبار خانوار"
+    PROGRAMME_FUND = "programme_fund", "منابع طرح"
+    INFLATION_FUND = "inflation_fund", "جبران تورم"
+    STORE_PAYABLE = "store_payable", "بدهی به فروشگاه"
+    SETTLEMENT_CLEARING = "settlement_clearing", "تسویه"
+
+
+class Account(models.Model):
+    """A ledger account. Only wallets keep ``balance_rial`` (checked ``>= 0``); the others' balances
+    are derived from their postings (see ``selectors.account_balance``)."""
+
+    kind = models.CharField("نوع", max_length=20, choices=AccountKind.choices)
+    household = models.OneToOneField(
+        Household,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet",
+        verbose_name="خانوار",
+    )
+    store = models.OneToOneField(
+        Store,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payable",
+        verbose_name="فروشگاه",
+    )
+    balance_rial = models.BigIntegerField("مانده (ریال)", default=0)
+
+    class Meta:
+        verbose_name = "حساب"
+        verbose_name_plural = "حساب‌ها"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance_rial__gte=0), name="account_wallet_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="wallet") & Q(household__isnull=False) & Q(store__isnull=True))
+                | (Q(kind="store_payable") & Q(store__isnull=False) & Q(household__isnull=True))
+                | (
+                    Q(kind__in=["programme_fund", "inflation_fund", "settlement_clearing"])
+                    & Q(household__isnull=True, store__isnull=True)
+                ),
+                name="account_owner_matches_kind",
+            ),
+            # Non-wallet balances are derived; their column stays 0 so nobody mistakes it for one.
+            models.CheckConstraint(
+                condition=Q(kind="wallet") | Q(balance_rial=0),
+                name="account_only_wallets_keep_balance",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(kind__in=["programme_fund", "inflation_fund", "settlement_clearing"]),
+                name="account_one_of_each_fund",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.household_id or self.store_id or ""
+        return f"{self.get_kind_display()} {owner}".strip()
+
+
+class EntryKind(models.TextChoices):
+    CYCLE_CHARGE = "cycle_charge", "شارژ دوره"
+    BONUS = "bonus", "اعتبار مضاعف"
+    PURCHASE = "purchase", "خرید"
+    REVERSAL = "reversal", "برگشت"
+    EXPIRY = "expiry", "ابطال اعتبار"
+    SETTLEMENT = "settlement", "تسویه فروشگاه"
+
+
+class JournalEntry(models.Model):
+    """One money movement: its postings sum to zero. Append-only; corrected by a reversing entry."""
+
+    kind = models.CharField("نوع", max_length=16, choices=EntryKind.choices)
+    idempotency_key = models.CharField("کلید یکتایی", max_length=96, unique=True)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="خانوار",
+    )
+    cycle = models.ForeignKey(
+        Cycle,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="دوره",
+    )
+    phase = models.ForeignKey(
+        Phase,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="مرحله",
+    )
+    purchase = models.ForeignKey(
+        Purchase,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="خرید",
+    )
+    reverses = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="برگشتِ",
+    )
+    run = models.ForeignKey(
+        "CreditRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="اجرا",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="کاربر",
+    )
+    created_by_process = models.CharField("فرایند", max_length=64, blank=True)
+    memo = models.CharField("شرح", max_length=200, blank=True)
+    created_at = models.DateTimeField("زمان", db_index=True)
+
+    class Meta:
+        verbose_name = "سند حسابداری"
+        verbose_name_plural = "اسناد حسابداری"
+        constraints = [
+            # One charge and one bonus per household per cycle, whatever the idempotency key says.
+            models.UniqueConstraint(
+                fields=["household", "cycle"],
+                condition=Q(kind="cycle_charge"),
+                name="entry_one_charge_per_household_cycle",
+            ),
+            models.UniqueConstraint(
+                fields=["household", "cycle"],
+                condition=Q(kind="bonus"),
+                name="entry_one_bonus_per_household_cycle",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["cycle_charge", "bonus"])
+                | Q(household__isnull=False, cycle__isnull=False, phase__isnull=False),
+                name="entry_charge_and_bonus_name_household_cycle_phase",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="reversal") | Q(reverses__isnull=False),
+                name="entry_reversal_names_original",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["household", "cycle", "kind"], name="entry_household_cycle_idx"),
+            models.Index(fields=["purchase"], name="entry_purchase_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class Posting(models.Model):
+    """One leg of a journal entry: a signed amount on one account (+ credit to it, − debit). Append-only."""
+
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="postings", verbose_name="سند"
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="postings", verbose_name="حساب"
+    )
+    amount_rial = models.BigIntegerField("مبلغ (ریال)")
+
+    class Meta:
+        verbose_name = "ردیف سند"
+        verbose_name_plural = "ردیف‌های سند"
+        constraints = [models.CheckConstraint(condition=~Q(amount_rial=0), name="posting_not_zero")]
+        indexes = [models.Index(fields=["account", "id"], name="posting_account_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.amount_rial}"
+
+
+class BalanceRollup(models.Model):
+    """The balance of a derived-balance account over its postings up to ``up_to_posting_id``.
+
+    A balance is then this figure plus the postings after it: a short index range, not the whole
+    history. ``reconcile_ledger`` proves each roll-up equals the postings it covers."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.PROTECT, related_name="rollup", verbose_name="حساب"
+    )
+    up_to_posting_id = models.BigIntegerField("تا ردیف")
+    balance_rial = models.BigIntegerField("مانده (ریال)")
+    updated_at = models.DateTimeField("به‌روزرسانی", auto_now=True)
+
+    class Meta:
+        verbose_name = "جمع‌بندی مانده"
+        verbose_name_plural = "جمع‌بندی مانده‌ها"
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.balance_rial}"
+
+
+class RunKind(models.TextChoices):
+    CYCLE_CHARGE = "cycle_charge", "شارژ دوره"
+    BONUS_SWEEP = "bonus_sweep", "بررسی شبانه اعتبار مضاعف"
+    EXPIRY = "expiry", "ابطال اعتبار پایان مرحله"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "در صف"
+    RUNNING = "running", "در حال اجرا"
+    COMPLETED = "completed", "پایان‌یافته"
+    FAILED = "failed", "ناموفق"
+
+
+class CreditRun(models.Model):
+    """A national batch run (charge, bonus sweep, expiry) with its progress, done in idempotent chunks."""
+
+    kind = models.CharField("نوع", max_length=16, choices=RunKind.choices)
+    cycle = models.ForeignKey(
+        Cycle,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="runs",
+        verbose_name="دوره",
+    )
+    phase = models.ForeignKey(
+        Phase,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="runs",
+        verbose_name="مرحله",
+    )
+    status = models.CharField(
+        "وضعیت", max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING
+    )
+    chunk_size = models.PositiveIntegerField("اندازه هر بخش", default=50_000)
+    first_household_id = models.BigIntegerField("نخستین شناسه خانوار", default=0)
+    last_household_id = models.BigIntegerField("آخرین شناسه خانوار", default=0)
+    chunks_total = models.PositiveIntegerField("تعداد بخش‌ها", default=0)
+    chunks_done = models.PositiveIntegerField("بخش‌های انجام‌شده", default=0)
+    households_total = models.BigIntegerField("خانوارهای بررسی‌شده", default=0)
+    entries_created = models.BigIntegerField("اسناد ثبت‌شده", default=0)
+    amount_rial = models.BigIntegerField("جمع مبلغ (ریال)", default=0)
+    failures = models.PositiveIntegerField("خطاها", default=0)
+    last_error = models.TextField("آخرین خطا", blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="آغازکننده",
+    )
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+    started_at = models.DateTimeField("آغاز", null=True, blank=True)
+    finished_at = models.DateTimeField("پایان", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "اجرای دسته‌ای"
+        verbose_name_plural = "اجراهای دسته‌ای"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.cycle or self.phase or ''}".strip()
+
+    @property
+    def progress_percent(self) -> int:
+        return 100 if not self.chunks_total else int(100 * self.chunks_done / self.chunks_total)
+
+
+class RunChunk(models.Model):
+    """One primary-key range of a run. Done chunks are skipped on a re-run; the money itself is
+    protected by the entries' unique keys, so even a chunk done twice posts nothing twice."""
+
+    run = models.ForeignKey(
+        CreditRun, on_delete=models.CASCADE, related_name="chunks", verbose_name="اجرا"
+    )
+    index = models.PositiveIntegerField("شماره")
+    from_household_id = models.BigIntegerField("از خانوار")
+    to_household_id = models.BigIntegerField("تا خانوار (بدون خودش)")
+    done = models.BooleanField("انجام‌شده", default=False)
+    households = models.PositiveIntegerField("خانوارها", default=0)
+    entries_created = models.PositiveIntegerField("اسناد", default=0)
+    amount_rial = models.BigIntegerField("مبلغ (ریال)", default=0)
+    attempts = models.PositiveSmallIntegerField("تلاش‌ها", default=0)
+    last_error = models.TextField("آخرین خطا", blank=True)
+    finished_at = models.DateTimeField("پایان", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "بخش اجرا"
+        verbose_name_plural = "بخش‌های اجرا"
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="run_chunk_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.index}"
+
+
+class LedgerDigest(models.Model):
+    """A hash over one day's journal entries and postings in id order, to catch silent edits of history."""
+
+    day = models.DateField("روز", unique=True)
+    entries = models.BigIntegerField("تعداد اسناد")
+    digest = models.CharField("درهم‌سازی", max_length=64)
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "چکیده روزانه دفتر"
+        verbose_name_plural = "چکیده‌های روزانه دفتر"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.digest[:12]}"

@@ -1,0 +1,1 @@
+"""Writes of the money core: rules, cycles, the ledger, batch runs and the bonus."""

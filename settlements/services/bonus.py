@@ -1,0 +1,25 @@
+"""The double-subsidy bonus: once per cycle, when the credit spent on the basket reaches the threshold."""
+
+from django.db import transaction
+
+from settlements.models import Cycle, RunKind
+from settlements.services.runs import execute_work
+
+
+@transaction.atomic
+def grant_bonus_if_earned(*, household_id: int, cycle: Cycle) -> int:
+    """Grant the household's bonus for ``cycle`` if it earned it and has none yet; returns the amount.
+
+    The same set-based code as the nightly sweep, over a range of one household, so the rule
+    lives in one place; the bonus's unique key makes a repeat (or a race with the sweep) a no-op.
+    """
+    _, entries, amount = execute_work(
+        kind=RunKind.BONUS_SWEEP,
+        cycle=cycle,
+        phase=None,
+        run_id=None,
+        process="instant_bonus",
+        low=household_id,
+        high=household_id + 1,
+    )
+    return amount if entries else 0

@@ -1,0 +1,224 @@
+"""The double-entry ledger: accounts, single entries, and set-based batches of entries.
+
+Rules kept here (and checked by ``reconcile_ledger``):
+- an entry's postings are written in one statement and sum to zero;
+- a wallet's ``balance_rial`` moves in the same transaction as its postings, by a guarded
+  ``UPDATE … SET balance = balance + x`` that the ``>= 0`` check protects;
+- every entry has a unique idempotency key: posting the same key twice returns the first entry.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from households.models import Household
+from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Phase, Posting
+from stores.models import Purchase, Store
+
+SYSTEM_KINDS = (
+    AccountKind.PROGRAMME_FUND,
+    AccountKind.INFLATION_FUND,
+    AccountKind.SETTLEMENT_CLEARING,
+)
+
+
+class InsufficientBalance(Exception):
+    """A wallet would go below zero."""
+
+
+def system_account(kind: str) -> Account:
+    """The single programme fund, inflation fund or settlement clearing account."""
+    if kind not in SYSTEM_KINDS:
+        raise ValueError(f"{kind} is not a system account")
+    account = Account.objects.filter(kind=kind).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(kind=kind)
+    except IntegrityError:
+        return Account.objects.get(kind=kind)
+
+
+def wallet_for(household: Household | int) -> Account:
+    household_id = household if isinstance(household, int) else household.pk
+    account = Account.objects.filter(kind=AccountKind.WALLET, household_id=household_id).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(kind=AccountKind.WALLET, household_id=household_id)
+    except IntegrityError:
+        return Account.objects.get(kind=AccountKind.WALLET, household_id=household_id)
+
+
+def store_payable(store: Store) -> Account:
+    account = Account.objects.filter(kind=AccountKind.STORE_PAYABLE, store=store).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(kind=AccountKind.STORE_PAYABLE, store=store)
+    except IntegrityError:
+        return Account.objects.get(kind=AccountKind.STORE_PAYABLE, store=store)
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    amount_rial: int
+
+
+@dataclass(frozen=True)
+class PostResult:
+    entry: JournalEntry
+    created: bool
+
+
+@transaction.atomic
+def post_entry(
+    *,
+    kind: str,
+    idempotency_key: str,
+    legs: Sequence[Leg],
+    household: Household | None = None,
+    cycle: Cycle | None = None,
+    phase: Phase | None = None,
+    purchase: Purchase | None = None,
+    reverses: JournalEntry | None = None,
+    created_by: User | None = None,
+    created_by_process: str = "",
+    memo: str = "",
+) -> PostResult:
+    """Post one balanced entry. The same key again returns the first entry and posts nothing.
+
+    Wallet legs move the wallet's balance with a guarded update; a wallet that would go negative
+    raises :class:`InsufficientBalance` and nothing is written.
+    """
+    if kind not in EntryKind.values:
+        raise ValueError(f"unknown entry kind {kind}")
+    legs = [leg for leg in legs if leg.amount_rial != 0]
+    if not legs or sum(leg.amount_rial for leg in legs) != 0:
+        raise ValueError("an entry needs legs that sum to zero")
+    existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return PostResult(existing, created=False)
+    # The entry goes first: its unique key makes a concurrent duplicate wait here, then fail.
+    entry = JournalEntry.objects.create(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        household=household,
+        cycle=cycle,
+        phase=phase,
+        purchase=purchase,
+        reverses=reverses,
+        created_by=created_by,
+        created_by_process=created_by_process,
+        memo=memo,
+        created_at=timezone.now(),
+    )
+    # Wallets in a fixed order (by id), so two entries touching the same wallets never deadlock.
+    for leg in sorted(
+        (leg for leg in legs if leg.account.kind == AccountKind.WALLET),
+        key=lambda leg: leg.account.pk,
+    ):
+        updated = Account.objects.filter(
+            pk=leg.account.pk, balance_rial__gte=-leg.amount_rial
+        ).update(balance_rial=F("balance_rial") + leg.amount_rial)
+        if not updated:
+            raise InsufficientBalance(leg.account.pk)
+    Posting.objects.bulk_create(
+        [Posting(entry=entry, account=leg.account, amount_rial=leg.amount_rial) for leg in legs]
+    )
+    return PostResult(entry, created=True)
+
+
+def lock_wallet(household_id: int) -> Account | None:
+    """Take the household's wallet row lock (in a transaction), or None if it has no wallet yet."""
+    return (
+        Account.objects.select_for_update()
+        .filter(kind=AccountKind.WALLET, household_id=household_id)
+        .first()
+    )
+
+
+# --- Set-based batches ------------------------------------------------------------------------
+
+BATCH_TABLE = "settlements_batch"
+
+
+def create_batch_table() -> None:
+    """A temporary table of (household, amount, key) rows for one chunk, on this connection."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {BATCH_TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {BATCH_TABLE} (household_id bigint PRIMARY KEY, amount_rial bigint NOT NULL, "
+            "idempotency_key varchar(96) NOT NULL)"
+        )
+
+
+@dataclass(frozen=True)
+class BatchTotals:
+    entries: int
+    amount_rial: int
+
+
+def post_batch(
+    *,
+    kind: str,
+    fund: Account,
+    to_wallet: bool,
+    cycle_id: int | None,
+    phase_id: int | None,
+    run_id: int | None,
+    process: str,
+    memo: str,
+) -> BatchTotals:
+    """Post one entry per row of the batch table: fund → wallet (``to_wallet``) or wallet → fund.
+
+    Must run inside the chunk's transaction. Rows whose key is already posted are dropped first,
+    so a repeated chunk posts nothing; a concurrent duplicate violates the unique key and the
+    whole chunk rolls back (to be retried, and then dropped here).
+    """
+    now = timezone.now()
+    sign = 1 if to_wallet else -1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {BATCH_TABLE} WHERE amount_rial <= 0 OR EXISTS (SELECT 1 FROM settlements_journalentry e "
+            f"WHERE e.idempotency_key = {BATCH_TABLE}.idempotency_key)"
+        )
+        cursor.execute(f"SELECT count(*), COALESCE(sum(amount_rial), 0) FROM {BATCH_TABLE}")
+        entries, amount = cursor.fetchone()
+        if not entries:
+            return BatchTotals(0, 0)
+        cursor.execute(
+            f"INSERT INTO settlements_account (kind, household_id, balance_rial) SELECT 'wallet', household_id, 0 "
+            f"FROM {BATCH_TABLE} WHERE TRUE ON CONFLICT (household_id) DO NOTHING"
+        )
+        cursor.execute(
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, run_id, "
+            "created_by_process, memo, created_at) "
+            f"SELECT %s, idempotency_key, household_id, %s, %s, %s, %s, %s, %s FROM {BATCH_TABLE}",
+            [kind, cycle_id, phase_id, run_id, process, memo, now],
+        )
+        # Both legs of every entry in one statement: the balance trigger checks each statement.
+        cursor.execute(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
+            f"SELECT e.id, w.id, %s * b.amount_rial FROM {BATCH_TABLE} b "
+            "JOIN settlements_journalentry e ON e.idempotency_key = b.idempotency_key "
+            "JOIN settlements_account w ON w.household_id = b.household_id "
+            "UNION ALL "
+            f"SELECT e.id, %s, -%s * b.amount_rial FROM {BATCH_TABLE} b "
+            "JOIN settlements_journalentry e ON e.idempotency_key = b.idempotency_key",
+            [sign, fund.pk, sign],
+        )
+        cursor.execute(
+            f"UPDATE settlements_account SET balance_rial = settlements_account.balance_rial + %s * b.amount_rial "
+            f"FROM {BATCH_TABLE} b WHERE settlements_account.household_id = b.household_id",
+            [sign],
+        )
+    return BatchTotals(int(entries), int(amount))

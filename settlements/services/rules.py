@@ -1,0 +1,129 @@
+"""Programme rules as data: which phase and band apply to a household on a date, and cycles."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import jdatetime
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from households.selectors import decile_on
+from settlements.models import CreditBasis, Cycle, CycleStatus, JournalEntry, Phase, PhaseBand
+
+
+def field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+def phase_on(day: dt.date) -> Phase | None:
+    """The phase in force on ``day``: the latest one started on or before it that has not ended."""
+    phase = Phase.objects.filter(starts_on__lte=day).order_by("-starts_on").first()
+    if phase is None or (phase.ends_on is not None and phase.ends_on < day):
+        return None
+    return phase
+
+
+def band_for(phase: Phase, decile: int | None) -> PhaseBand | None:
+    if decile is None:
+        return None
+    return next(
+        (band for band in phase.bands.all() if band.min_decile <= decile <= band.max_decile), None
+    )
+
+
+def members_on(household_id: int, day: dt.date) -> int:
+    """Members counted for per-member amounts: current members born on or before ``day``.
+
+    The registry keeps no membership history, so a member who joined later is counted from
+    their birth; see docs/decisions.md."""
+    from django.db.models import Q
+
+    from households.models import Person
+
+    return (
+        Person.objects.filter(household_id=household_id)
+        .filter(Q(birth_date__isnull=True) | Q(birth_date__lte=day))
+        .count()
+    )
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """What a household is entitled to in a cycle, with the rule that says so."""
+
+    phase: Phase
+    band: PhaseBand
+    decile: int
+    members: int
+    credit_rial: int
+    bonus_threshold_rial: int
+    bonus_rial: int
+    cash_subsidy_rial: int
+
+
+def entitlement(*, household_id: int, cycle: Cycle) -> Entitlement | None:
+    """The household's amounts for ``cycle``: decile on the cycle's first day, the cycle's phase."""
+    decile = decile_on(household_id=household_id, on_date=cycle.starts_on)
+    band = band_for(cycle.phase, decile)
+    if band is None or decile is None:
+        return None
+    members = members_on(household_id, cycle.starts_on)
+    factor = members if cycle.phase.basis == CreditBasis.PER_MEMBER else 1
+    return Entitlement(
+        phase=cycle.phase,
+        band=band,
+        decile=decile,
+        members=members,
+        credit_rial=band.credit_per_cycle_rial * factor,
+        bonus_threshold_rial=band.bonus_threshold_rial * factor,
+        bonus_rial=band.bonus_amount_rial * factor,
+        cash_subsidy_rial=band.cash_subsidy_rial * factor,
+    )
+
+
+def jalali_month_bounds(key: str) -> tuple[dt.date, dt.date]:
+    """``1402-06`` → (2023-08-23, 2023-09-22): the Gregorian first and last day of that Jalali month."""
+    try:
+        year_text, month_text = key.split("-")
+        year, month = int(year_text), int(month_text)
+        first = jdatetime.date(year, month, 1)
+    except (ValueError, TypeError) as exc:
+        raise field_error("cycle", "دوره باید به شکل ۱۴۰۲-۰۶ باشد", "cycle_key_invalid") from exc
+    following = (
+        jdatetime.date(year + 1, 1, 1) if month == 12 else jdatetime.date(year, month + 1, 1)
+    )
+    return first.togregorian(), following.togregorian() - dt.timedelta(days=1)
+
+
+def ensure_cycle(key: str) -> Cycle:
+    """The cycle for Jalali month ``key``, created (planned) under the phase in force on its first day."""
+    starts_on, ends_on = jalali_month_bounds(key)
+    key = f"{int(key.split('-')[0]):04d}-{int(key.split('-')[1]):02d}"
+    existing = Cycle.objects.filter(key=key).select_related("phase").first()
+    if existing:
+        return existing
+    phase = phase_on(starts_on)
+    if phase is None:
+        raise field_error("cycle", "در این ماه هیچ مرحله‌ای از طرح فعال نیست", "no_phase_for_cycle")
+    try:
+        with transaction.atomic():
+            return Cycle.objects.create(
+                key=key,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                phase=phase,
+                status=CycleStatus.PLANNED,
+            )
+    except IntegrityError:
+        return Cycle.objects.select_related("phase").get(key=key)
+
+
+def cycle_on(day: dt.date) -> Cycle | None:
+    return (
+        Cycle.objects.select_related("phase").filter(starts_on__lte=day, ends_on__gte=day).first()
+    )
+
+
+def phase_has_moved_money(phase: Phase) -> bool:
+    """A phase that money moved under is pinned: change it by a new phase from a date."""
+    return phase.pk is not None and JournalEntry.objects.filter(phase=phase).exists()

@@ -1,0 +1,351 @@
+"""National batch runs: the monthly credit charge, the nightly bonus sweep and phase-end expiry.
+
+A run is a row with progress; its work is split into household-id ranges (chunks). Each chunk
+is one transaction of a few set-based statements (``INSERT … SELECT`` into a batch table, then
+``post_batch``), never a Python object per household. Chunks are idempotent twice over: a done
+chunk is skipped, and the entries' unique keys mean even a chunk executed twice (a killed
+worker's redelivered task) posts nothing twice.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from django.contrib.auth.models import User
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+
+from households.models import Household
+from settlements.models import (
+    AccountKind,
+    CreditBasis,
+    CreditRun,
+    Cycle,
+    CycleStatus,
+    EntryKind,
+    Phase,
+    RunChunk,
+    RunKind,
+    RunStatus,
+    UnspentPolicy,
+)
+from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
+from settlements.services.rules import field_error
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 50_000
+CHUNK_ATTEMPTS = 3
+
+# The decile of each household on a day, and its members counted on that day, as correlated
+# subqueries (indexed: decile_household_effective_idx, person household FK); they run the same
+# on PostgreSQL and SQLite.
+_DECILE_ON = (
+    "(SELECT d.decile FROM households_decileassignment d WHERE d.household_id = {h} AND d.effective_from <= %s "
+    "ORDER BY d.effective_from DESC, d.id DESC LIMIT 1)"
+)
+_MEMBERS_ON = (
+    "(SELECT count(*) FROM households_person p WHERE p.household_id = {h} "
+    "AND (p.birth_date IS NULL OR p.birth_date <= %s))"
+)
+
+
+def _band_case(phase: Phase, column: str) -> tuple[str, list[int]]:
+    """``CASE WHEN decile BETWEEN a AND b THEN amount … ELSE 0 END`` for the phase's bands."""
+    parts, params = [], []
+    for band in phase.bands.all():
+        parts.append("WHEN x.decile BETWEEN %s AND %s THEN %s")
+        params += [band.min_decile, band.max_decile, getattr(band, column)]
+    if not parts:
+        return "0", []
+    return "CASE " + " ".join(parts) + " ELSE 0 END", params
+
+
+def _factor(phase: Phase) -> str:
+    return "x.members" if phase.basis == CreditBasis.PER_MEMBER else "1"
+
+
+def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
+    phase = cycle.phase
+    amount_case, amount_params = _band_case(phase, "credit_per_cycle_rial")
+    sql = (
+        f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
+        f"SELECT x.id, ({amount_case}) * {_factor(phase)}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
+        f"SELECT h.id, {_DECILE_ON.format(h='h.id')} AS decile, {_MEMBERS_ON.format(h='h.id')} AS members "
+        "FROM households_household h WHERE h.id >= %s AND h.id < %s AND NOT EXISTS ("
+        "SELECT 1 FROM settlements_journalentry e WHERE e.household_id = h.id AND e.cycle_id = %s "
+        "AND e.kind = 'cycle_charge')) x WHERE x.decile IS NOT NULL"
+    )
+    params: list[int | str | dt.date] = [
+        *amount_params,
+        f"charge:{cycle.key}:",
+        cycle.starts_on,
+        cycle.starts_on,
+        low,
+        high,
+        cycle.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
+def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
+    """Households whose credit spent on the basket this cycle (net of reversals) reached the threshold."""
+    phase = cycle.phase
+    bonus_case, bonus_params = _band_case(phase, "bonus_amount_rial")
+    threshold_case, threshold_params = _band_case(phase, "bonus_threshold_rial")
+    factor = _factor(phase)
+    sql = (
+        f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
+        f"SELECT x.id, ({bonus_case}) * {factor}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
+        f"SELECT s.household_id AS id, s.spent, {_DECILE_ON.format(h='s.household_id')} AS decile, "
+        f"{_MEMBERS_ON.format(h='s.household_id')} AS members FROM ("
+        "SELECT e.household_id, -SUM(p.amount_rial) AS spent FROM settlements_journalentry e "
+        "JOIN settlements_posting p ON p.entry_id = e.id "
+        "JOIN settlements_account a ON a.id = p.account_id AND a.kind = 'wallet' "
+        "WHERE e.cycle_id = %s AND e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL "
+        "AND e.household_id >= %s AND e.household_id < %s GROUP BY e.household_id) s "
+        "WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry b WHERE b.household_id = s.household_id "
+        "AND b.cycle_id = %s AND b.kind = 'bonus')) x "
+        f"WHERE x.decile IS NOT NULL AND ({threshold_case}) > 0 AND x.spent >= ({threshold_case}) * {factor}"
+    )
+    params: list[int | str | dt.date] = [
+        *bonus_params,
+        f"bonus:{cycle.key}:",
+        cycle.starts_on,
+        cycle.starts_on,
+        cycle.pk,
+        low,
+        high,
+        cycle.pk,
+        *threshold_params,
+        *threshold_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
+def _fill_expiry_batch(phase: Phase, low: int, high: int) -> int:
+    """Every wallet with a balance, locked first so no purchase moves it while it expires."""
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM settlements_account WHERE kind = 'wallet' AND household_id >= %s AND household_id < %s "
+            f"AND balance_rial > 0 ORDER BY id{lock}",
+            [low, high],
+        )
+        cursor.execute(
+            f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
+            "SELECT household_id, balance_rial, CAST(%s AS varchar(40)) || CAST(household_id AS varchar(20)) "
+            "FROM settlements_account WHERE kind = 'wallet' AND household_id >= %s AND household_id < %s "
+            "AND balance_rial > 0",
+            [f"expiry:{phase.pk}:", low, high],
+        )
+        return max(cursor.rowcount, 0)
+
+
+def execute_range(run: CreditRun, low: int, high: int) -> tuple[int, int, int]:
+    """Do a run's work for households ``[low, high)`` in the caller's transaction.
+
+    Returns (households considered, entries created, amount).
+    """
+    return execute_work(
+        kind=run.kind,
+        cycle=run.cycle,
+        phase=run.phase,
+        run_id=run.pk,
+        process=f"{run.kind}:{run.pk}",
+        low=low,
+        high=high,
+    )
+
+
+def execute_work(
+    *,
+    kind: str,
+    cycle: Cycle | None,
+    phase: Phase | None,
+    run_id: int | None,
+    process: str,
+    low: int,
+    high: int,
+) -> tuple[int, int, int]:
+    """The set-based work of one kind for households ``[low, high)``, in the caller's transaction."""
+    create_batch_table()
+    fund = system_account(AccountKind.PROGRAMME_FUND)
+    if kind == RunKind.CYCLE_CHARGE and cycle is not None:
+        considered = _fill_charge_batch(cycle, low, high)
+        totals = post_batch(
+            kind=EntryKind.CYCLE_CHARGE, fund=fund, to_wallet=True, cycle_id=cycle.pk, phase_id=cycle.phase_id,
+            run_id=run_id, process=process, memo=f"شارژ دوره {cycle.key}",
+        )  # fmt: skip
+    elif kind == RunKind.BONUS_SWEEP and cycle is not None:
+        considered = _fill_bonus_batch(cycle, low, high)
+        totals = post_batch(
+            kind=EntryKind.BONUS, fund=fund, to_wallet=True, cycle_id=cycle.pk, phase_id=cycle.phase_id,
+            run_id=run_id, process=process, memo=f"اعتبار مضاعف دوره {cycle.key}",
+        )  # fmt: skip
+    elif kind == RunKind.EXPIRY and phase is not None:
+        considered = _fill_expiry_batch(phase, low, high)
+        totals = post_batch(
+            kind=EntryKind.EXPIRY, fund=fund, to_wallet=False, cycle_id=None, phase_id=phase.pk,
+            run_id=run_id, process=process, memo=f"ابطال اعتبار پایان {phase.name}",
+        )  # fmt: skip
+    else:
+        raise ValueError(f"run of kind {kind} without its cycle or phase")
+    return considered, totals.entries, totals.amount_rial
+
+
+# --- Runs -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_run(
+    *,
+    kind: str,
+    cycle: Cycle | None = None,
+    phase: Phase | None = None,
+    started_by: User | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    enqueue: Callable[[list[int]], None] | None = None,
+) -> CreditRun:
+    """Start a run (or resume the unfinished one of the same kind and target) and queue its chunks on commit."""
+    if kind in (RunKind.CYCLE_CHARGE, RunKind.BONUS_SWEEP) and cycle is None:
+        raise field_error("cycle", "دوره را مشخص کنید", "cycle_required")
+    if kind == RunKind.EXPIRY:
+        if phase is None:
+            raise field_error("phase", "مرحله را مشخص کنید", "phase_required")
+        if phase.unspent_policy != UnspentPolicy.EXPIRE:
+            raise field_error(
+                "phase", "در این مرحله اعتبار خرج‌نشده به دوره بعد منتقل می‌شود", "phase_carries_over"
+            )
+        if phase.ends_on is None or phase.ends_on >= timezone.localdate():
+            raise field_error("phase", "این مرحله هنوز پایان نیافته است", "phase_not_ended")
+    if chunk_size < 1:
+        raise field_error("chunk_size", "اندازه بخش باید مثبت باشد", "chunk_size_invalid")
+    run = (
+        CreditRun.objects.select_for_update()
+        .filter(
+            kind=kind, cycle=cycle, phase=phase, status__in=[RunStatus.PENDING, RunStatus.RUNNING]
+        )
+        .first()
+    )
+    if run is None:
+        bounds = Household.objects.aggregate(low=Min("pk"), high=Max("pk"))
+        low, high = bounds["low"] or 0, (bounds["high"] or -1) + 1
+        run = CreditRun.objects.create(
+            kind=kind,
+            cycle=cycle,
+            phase=phase,
+            chunk_size=chunk_size,
+            first_household_id=low,
+            last_household_id=high - 1,
+            started_by=started_by,
+        )
+        chunks = [
+            RunChunk(
+                run=run,
+                index=index,
+                from_household_id=start,
+                to_household_id=min(start + chunk_size, high),
+            )
+            for index, start in enumerate(range(low, high, chunk_size))
+        ]
+        RunChunk.objects.bulk_create(chunks)
+        run.chunks_total = len(chunks)
+    run.status = RunStatus.RUNNING
+    run.started_at = run.started_at or timezone.now()
+    run.save(update_fields=["chunks_total", "status", "started_at"])
+    if kind == RunKind.CYCLE_CHARGE and cycle is not None and cycle.status == CycleStatus.PLANNED:
+        Cycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.CHARGING)
+    pending = list(run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True))
+    if not pending:
+        transaction.on_commit(lambda: finish_run_if_complete(run.pk))
+    elif enqueue is not None:
+        transaction.on_commit(lambda: enqueue(pending))
+    return run
+
+
+def execute_chunk(chunk_id: int) -> bool:
+    """Do one chunk, exactly once. Returns False if it was already done. Transient database
+    errors (deadlock, serialization, lock timeout) are retried a bounded number of times."""
+    for attempt in range(1, CHUNK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                chunk = (
+                    RunChunk.objects.select_for_update(of=("self",))
+                    .select_related("run__cycle__phase", "run__phase")
+                    .get(pk=chunk_id)
+                )
+                if chunk.done:
+                    return False
+                considered, entries, amount = execute_range(
+                    chunk.run, chunk.from_household_id, chunk.to_household_id
+                )
+                RunChunk.objects.filter(pk=chunk.pk).update(
+                    done=True,
+                    households=considered,
+                    entries_created=entries,
+                    amount_rial=amount,
+                    attempts=F("attempts") + 1,
+                    finished_at=timezone.now(),
+                )
+                CreditRun.objects.filter(pk=chunk.run_id).update(
+                    chunks_done=F("chunks_done") + 1,
+                    households_total=F("households_total") + considered,
+                    entries_created=F("entries_created") + entries,
+                    amount_rial=F("amount_rial") + amount,
+                )
+            finish_run_if_complete(chunk.run_id)
+            return True
+        except OperationalError as exc:
+            logger.warning("chunk %s attempt %s failed transiently: %s", chunk_id, attempt, exc)
+            if attempt == CHUNK_ATTEMPTS:
+                record_chunk_failure(chunk_id, exc)
+                raise
+        except DatabaseError as exc:
+            record_chunk_failure(chunk_id, exc)
+            raise
+    return False
+
+
+def record_chunk_failure(chunk_id: int, exc: Exception) -> None:
+    with transaction.atomic():
+        chunk = RunChunk.objects.filter(pk=chunk_id).first()
+        if chunk is None:
+            return
+        RunChunk.objects.filter(pk=chunk_id).update(
+            attempts=F("attempts") + 1, last_error=str(exc)[:2000]
+        )
+        CreditRun.objects.filter(pk=chunk.run_id).update(
+            failures=F("failures") + 1, last_error=str(exc)[:2000]
+        )
+
+
+def finish_run_if_complete(run_id: int) -> bool:
+    """Mark the run completed once every chunk is done; a finished charge opens its cycle."""
+    with transaction.atomic():
+        finished = CreditRun.objects.filter(
+            pk=run_id, status=RunStatus.RUNNING, chunks_done__gte=F("chunks_total")
+        ).update(status=RunStatus.COMPLETED, finished_at=timezone.now())
+        if not finished:
+            return False
+        run = CreditRun.objects.select_related("cycle").get(pk=run_id)
+        if run.kind == RunKind.CYCLE_CHARGE and run.cycle is not None:
+            Cycle.objects.filter(status=CycleStatus.OPEN, starts_on__lt=run.cycle.starts_on).update(
+                status=CycleStatus.CLOSED
+            )
+            Cycle.objects.filter(pk=run.cycle.pk).update(status=CycleStatus.OPEN)
+    return True
+
+
+def run_inline(run: CreditRun) -> CreditRun:
+    """Execute every pending chunk in this process (management commands in eager mode, tests)."""
+    for chunk_id in run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True):
+        execute_chunk(chunk_id)
+    finish_run_if_complete(run.pk)
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,87 @@
+"""Celery tasks of the money core: thin wrappers that take ids and call a service."""
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from kalabarg.lib.persian import jalali_month_key
+from settlements.models import Cycle, CycleStatus, RunKind
+from settlements.services import bonus, reconcile, rules, runs
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_chunks(chunk_ids: list[int]) -> None:
+    """Queue every chunk of a run on the batch queue (called on commit)."""
+    for chunk_id in chunk_ids:
+        run_chunk.delay(chunk_id)
+
+
+@shared_task(
+    name="settlements.tasks.run_chunk",
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    queue="batch",
+)
+def run_chunk(chunk_id: int) -> bool:
+    """One chunk of a credit run, bonus sweep or expiry; idempotent, so a redelivery is harmless."""
+    return runs.execute_chunk(chunk_id)
+
+
+@shared_task(
+    name="settlements.tasks.run_monthly_charge",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    queue="batch",
+)
+def run_monthly_charge() -> int:
+    """Beat, on the first day of each Jalali month: charge this month's cycle."""
+    cycle = rules.ensure_cycle(jalali_month_key(timezone.localdate()))
+    return runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, enqueue=enqueue_chunks).pk
+
+
+@shared_task(
+    name="settlements.tasks.run_bonus_sweep",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    queue="batch",
+)
+def run_bonus_sweep() -> list[int]:
+    """Beat, nightly: grant any bonus the instant path missed, for every open cycle."""
+    return [
+        runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle, enqueue=enqueue_chunks).pk
+        for cycle in Cycle.objects.filter(status=CycleStatus.OPEN).select_related("phase")
+    ]
+
+
+@shared_task(
+    name="settlements.tasks.grant_bonus",
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=5,
+    acks_late=True,
+)
+def grant_bonus(household_id: int, cycle_id: int) -> int:
+    """Queued on commit by a purchase that may have crossed the bonus threshold."""
+    cycle = Cycle.objects.select_related("phase").get(pk=cycle_id)
+    return bonus.grant_bonus_if_earned(household_id=household_id, cycle=cycle)
+
+
+@shared_task(name="settlements.tasks.reconcile_ledger")
+def reconcile_ledger() -> bool:
+    """Beat, nightly: check every invariant and store the closed days' digests."""
+    report = reconcile.reconcile()
+    for breach in report.breaches:
+        logger.error("ledger breach: %s", breach)
+    return report.ok
+
+
+@shared_task(name="settlements.tasks.roll_up_balances")
+def roll_up_balances() -> int:
+    return reconcile.roll_up_balances()

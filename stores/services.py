@@ -1,0 +1,282 @@
+"""Writes for the basket, prices, stores and terminals: keyword-only, validated, one transaction each."""
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from households.models import City, Province
+from kalabarg.lib.identifiers import (
+    IdentifierError,
+    normalize_mobile,
+    normalize_national_code,
+    normalize_sheba,
+)
+from kalabarg.lib.persian import normalize_text, to_latin_digits
+from stores.models import (
+    BasketItem,
+    ItemPrice,
+    PriceKind,
+    PurchaseLine,
+    Store,
+    StoreStatus,
+    Terminal,
+    TerminalStatus,
+)
+
+# A price change must be for the present or the future, or for a past moment after which the
+# item was never sold: otherwise it would change the price a recorded purchase was made at.
+MAX_PRICE_RIAL = 10**12
+
+
+def field_error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+# --- Prices -------------------------------------------------------------------------------------
+
+
+def validate_new_price(
+    *, item: BasketItem, kind: str, price_rial: int, effective_from: dt.datetime, reason: str
+) -> None:
+    """Every rule a new price row must pass; raises ``ValidationError`` naming the field."""
+    if kind not in PriceKind.values:
+        raise field_error("kind", "نوع قیمت باید پایه یا روز باشد", "price_kind_invalid")
+    if isinstance(price_rial, bool) or not isinstance(price_rial, int):
+        raise field_error("price_rial", "قیمت باید عدد صحیح ریال باشد", "price_not_integer")
+    if price_rial <= 0:
+        raise field_error("price_rial", "قیمت باید بیشتر از صفر باشد", "price_not_positive")
+    if price_rial > MAX_PRICE_RIAL:
+        raise field_error("price_rial", "قیمت بیش از حد بزرگ است", "price_too_large")
+    if timezone.is_naive(effective_from):
+        raise field_error(
+            "effective_from", "زمان شروع قیمت باید منطقه زمانی داشته باشد", "effective_from_naive"
+        )
+    if not reason.strip():
+        raise field_error("reason", "دلیل تغییر قیمت را بنویسید", "reason_required")
+    if PurchaseLine.objects.filter(item=item, purchase__created_at__gte=effective_from).exists():
+        raise field_error(
+            "effective_from",
+            "پس از این زمان با قیمت قبلی خرید انجام شده است؛ قیمت تازه را از زمانی پس از آخرین خرید ثبت کنید",
+            "price_rewrites_used_price",
+        )
+    if ItemPrice.objects.filter(item=item, kind=kind, effective_from=effective_from).exists():
+        raise field_error(
+            "effective_from", "برای همین زمان قیمتی ثبت شده است", "price_moment_taken"
+        )
+
+
+@transaction.atomic
+def set_price(
+    *,
+    item: BasketItem,
+    kind: str,
+    price_rial: int,
+    effective_from: dt.datetime,
+    reason: str,
+    created_by: User | None,
+) -> ItemPrice:
+    """Add a base or current price for ``item`` from ``effective_from``. Prices are never edited."""
+    # Lock the item row so a concurrent price change for the same item queues behind this one.
+    BasketItem.objects.select_for_update().filter(pk=item.pk).first()
+    validate_new_price(
+        item=item, kind=kind, price_rial=price_rial, effective_from=effective_from, reason=reason
+    )
+    return ItemPrice.objects.create(
+        item=item,
+        kind=kind,
+        price_rial=price_rial,
+        effective_from=effective_from,
+        reason=reason.strip(),
+        created_by=created_by,
+    )
+
+
+def parse_price_rial(value: object) -> int:
+    """A price typed by a person (Persian digits, thousands separators) as whole rials."""
+    text = to_latin_digits(str(value)).replace(",", "").replace("٬", "").replace(" ", "").strip()
+    try:
+        amount = Decimal(text)
+        whole = amount == amount.to_integral_value()
+        rial = int(amount)
+    except (ArithmeticError, ValueError):  # not a number, NaN, Infinity
+        raise field_error("price_rial", "قیمت باید عدد باشد", "price_not_integer") from None
+    if not whole:
+        raise field_error("price_rial", "قیمت باید عدد صحیح ریال باشد", "price_not_integer")
+    return rial
+
+
+# --- Stores ---------------------------------------------------------------------------------------
+
+
+def _normalized(field: str, value: str, normalizer: Callable[[str], str]) -> str:
+    try:
+        return normalizer(value)
+    except IdentifierError as exc:
+        raise field_error(field, exc.message, exc.code) from exc
+
+
+@transaction.atomic
+def register_store(
+    *,
+    name: str,
+    owner_national_code: str,
+    licence_number: str,
+    tax_code: str,
+    sheba: str,
+    mobile: str,
+    province: Province,
+    city: City,
+    address: str,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+) -> Store:
+    """Register a store as pending; an officer connects it after checking its papers."""
+    if city.province_id != province.pk:
+        raise field_error("city", "این شهر در استان انتخاب‌شده نیست", "city_not_in_province")
+    if not normalize_text(name):
+        raise field_error("name", "نام فروشگاه را وارد کنید", "name_required")
+    licence = to_latin_digits(licence_number).strip()
+    if not licence:
+        raise field_error("licence_number", "شماره پروانه کسب را وارد کنید", "licence_required")
+    if Store.objects.filter(licence_number=licence).exists():
+        raise field_error(
+            "licence_number", "فروشگاهی با این شماره پروانه ثبت شده است", "licence_taken"
+        )
+    if (latitude is None) != (longitude is None):
+        raise field_error(
+            "latitude", "عرض و طول جغرافیایی را با هم وارد کنید", "location_incomplete"
+        )
+    if (
+        latitude is not None
+        and longitude is not None
+        and not (24 <= latitude <= 40 and 44 <= longitude <= 64)
+    ):
+        raise field_error("latitude", "این مختصات در ایران نیست", "location_outside_iran")
+    return Store.objects.create(
+        name=normalize_text(name),
+        owner_national_code=_normalized(
+            "owner_national_code", owner_national_code, normalize_national_code
+        ),
+        licence_number=licence,
+        tax_code=to_latin_digits(tax_code).strip(),
+        sheba=_normalized("sheba", sheba, normalize_sheba),
+        mobile=_normalized("mobile", mobile, normalize_mobile),
+        province=province,
+        city=city,
+        address=normalize_text(address),
+        latitude=latitude,
+        longitude=longitude,
+    )
+
+
+@transaction.atomic
+def connect_store(*, store: Store, by: User | None) -> Store:
+    """Connect a pending or suspended store; its terminals can sell again if they are active."""
+    now = timezone.now()
+    store.status = StoreStatus.CONNECTED
+    store.status_reason = ""
+    store.status_changed_by = by
+    store.status_changed_at = now
+    store.connected_at = store.connected_at or now
+    store.save(
+        update_fields=[
+            "status",
+            "status_reason",
+            "status_changed_by",
+            "status_changed_at",
+            "connected_at",
+        ]
+    )
+    return store
+
+
+@transaction.atomic
+def suspend_store(*, store: Store, reason: str, by: User | None) -> Store:
+    """Suspend a store: every POS request from its terminals is refused until it is reconnected."""
+    if not reason.strip():
+        raise field_error("reason", "دلیل تعلیق را بنویسید", "reason_required")
+    store.status = StoreStatus.SUSPENDED
+    store.status_reason = reason.strip()
+    store.status_changed_by = by
+    store.status_changed_at = timezone.now()
+    store.save(update_fields=["status", "status_reason", "status_changed_by", "status_changed_at"])
+    return store
+
+
+# --- Terminals and their API keys ---------------------------------------------------------------
+
+
+def hash_api_key(key: str) -> str:
+    """Keys are 256-bit random secrets, so a plain SHA-256 is enough (no slow password hash)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_terminal(*, store: Store, terminal_id: str, psp_name: str) -> Terminal:
+    """Register a POS terminal of ``store`` (active, without a key until one is issued)."""
+    terminal_id = validate_new_terminal(terminal_id=terminal_id, psp_name=psp_name)
+    try:
+        with transaction.atomic():
+            return Terminal.objects.create(
+                terminal_id=terminal_id, store=store, psp_name=psp_name.strip()
+            )
+    except IntegrityError:  # registered concurrently
+        raise field_error(
+            "terminal_id", "پایانه‌ای با این شناسه ثبت شده است", "terminal_id_taken"
+        ) from None
+
+
+@transaction.atomic
+def issue_terminal_key(*, terminal: Terminal) -> str:
+    """Create a new API key for ``terminal``, revoking the old one. The key is returned once."""
+    key = f"{terminal.terminal_id}.{secrets.token_urlsafe(32)}"
+    terminal.api_key_hash = hash_api_key(key)
+    terminal.api_key_issued_at = timezone.now()
+    terminal.save(update_fields=["api_key_hash", "api_key_issued_at"])
+    return key
+
+
+def terminal_for_key(key: str) -> Terminal | None:
+    """The terminal whose current key is ``key`` (constant-time comparison), or None."""
+    terminal_id, _, secret = key.partition(".")
+    if not (terminal_id and secret):
+        return None
+    terminal = Terminal.objects.select_related("store").filter(terminal_id=terminal_id).first()
+    if terminal is None or not terminal.api_key_hash:
+        return None
+    if not hmac.compare_digest(terminal.api_key_hash, hash_api_key(key)):
+        return None
+    return terminal
+
+
+@transaction.atomic
+def set_terminal_status(*, terminal: Terminal, status: str, reason: str = "") -> Terminal:
+    """Suspend (with a reason) or reactivate a terminal; a suspended terminal's requests are refused."""
+    if status not in TerminalStatus.values:
+        raise field_error("status", "وضعیت پایانه معتبر نیست", "terminal_status_invalid")
+    if status == TerminalStatus.SUSPENDED and not reason.strip():
+        raise field_error("reason", "دلیل تعلیق را بنویسید", "reason_required")
+    terminal.status = status
+    terminal.status_reason = reason.strip() if status == TerminalStatus.SUSPENDED else ""
+    terminal.save(update_fields=["status", "status_reason"])
+    return terminal
+
+
+def validate_new_terminal(*, terminal_id: str, psp_name: str) -> str:
+    """The rules of ``create_terminal`` without the write (for forms); returns the normalised id."""
+    terminal_id = to_latin_digits(terminal_id).strip()
+    if not (terminal_id.isascii() and terminal_id.isdigit() and len(terminal_id) == 8):
+        raise field_error("terminal_id", "شناسه پایانه باید ۸ رقم باشد", "terminal_id_format")
+    if not psp_name.strip():
+        raise field_error("psp_name", "نام شرکت پرداخت را وارد کنید", "psp_name_required")
+    if Terminal.objects.filter(terminal_id=terminal_id).exists():
+        raise field_error("terminal_id", "پایانه‌ای با این شناسه ثبت شده است", "terminal_id_taken")
+    return terminal_id

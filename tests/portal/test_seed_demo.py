@@ -1,0 +1,39 @@
+import json
+
+import pytest
+from django.core.management import call_command
+
+from households.models import Household, Person
+from settlements.selectors import wallet_balance
+from stores.services import terminal_for_key
+
+pytestmark = pytest.mark.django_db
+
+
+def run_seed(capsys) -> dict:
+    call_command("seed_demo", "--json")
+    return json.loads(capsys.readouterr().out)
+
+
+def test_seed_demo_prints_working_credentials_and_charges_the_demo_household(capsys, client):
+    creds = run_seed(capsys)
+
+    head = Person.objects.get(national_code=creds["head_national_code"])
+    assert head.is_head and head.mobile == creds["head_mobile"]
+    assert wallet_balance(household_id=head.household_id) == 4 * 2_000_000
+    assert terminal_for_key(creds["terminal_key"]).terminal_id == creds["terminal_id"]
+    assert client.login(username=creds["admin_username"], password=creds["admin_password"])
+    from households.selectors import card_by_number
+
+    assert card_by_number(card_number=creds["card_number"]).person == head
+
+
+def test_seed_demo_twice_changes_nothing(capsys):
+    run_seed(capsys)
+    households = Household.objects.count()
+    balance = wallet_balance(household_id=Person.objects.get(national_code="0084575948").household_id)
+
+    run_seed(capsys)
+
+    assert Household.objects.count() == households
+    assert wallet_balance(household_id=Person.objects.get(national_code="0084575948").household_id) == balance

@@ -1,0 +1,143 @@
+import pytest
+from django.core.management import call_command
+
+from settlements.models import (
+    CreditRun,
+    CycleStatus,
+    EntryKind,
+    JournalEntry,
+    RunChunk,
+    RunKind,
+    RunStatus,
+)
+from settlements.selectors import wallet_balance
+from settlements.services import rules, runs
+from settlements.services.reconcile import reconcile
+from tests.households.factories import make_household
+from tests.settlements.factories import charge, seeded_phases
+
+pytestmark = pytest.mark.django_db
+
+
+def charges() -> list[tuple[int, int]]:
+    return sorted(
+        JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE).values_list(
+            "household_id", "cycle_id"
+        )
+    )
+
+
+def test_a_credit_run_charges_each_eligible_household_per_member():
+    single = make_household(decile=2)
+    family = make_household(decile=5, members=3)
+    rich = make_household(decile=8, members=2)
+
+    cycle = charge("1402-06", chunk_size=2)
+
+    assert wallet_balance(household_id=single.pk) == 2_000_000
+    assert wallet_balance(household_id=family.pk) == 8_000_000
+    assert wallet_balance(household_id=rich.pk) == 0
+    assert cycle.status == CycleStatus.OPEN
+    assert reconcile(verify_digests=False).ok
+
+
+def test_every_charge_records_the_phase_and_cycle_it_used():
+    household = make_household(decile=1)
+
+    cycle = charge("1402-06")
+
+    entry = JournalEntry.objects.get(household=household, kind=EntryKind.CYCLE_CHARGE)
+    assert (entry.cycle, entry.phase, entry.idempotency_key) == (
+        cycle,
+        cycle.phase,
+        f"charge:1402-06:{household.pk}",
+    )
+
+
+def test_running_the_same_cycle_twice_charges_once():
+    households = [make_household(decile=d) for d in (1, 2, 3, 4)]
+    charge("1402-06", chunk_size=3)
+    first = charges()
+
+    charge("1402-06", chunk_size=3)
+
+    assert charges() == first and len(first) == 4
+    assert all(wallet_balance(household_id=h.pk) == 2_000_000 for h in households)
+    assert CreditRun.objects.filter(kind=RunKind.CYCLE_CHARGE).count() == 2
+    assert CreditRun.objects.order_by("-pk").first().entries_created == 0
+
+
+def test_a_chunk_delivered_twice_posts_nothing_twice():
+    household = make_household(decile=1)
+    seeded_phases()
+    run = runs.start_run(
+        kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle("1402-06"), chunk_size=10
+    )
+    chunk = run.chunks.get()
+    runs.execute_chunk(chunk.pk)
+    RunChunk.objects.filter(pk=chunk.pk).update(
+        done=False
+    )  # as if the worker died before recording it
+
+    runs.execute_chunk(chunk.pk)
+
+    assert wallet_balance(household_id=household.pk) == 2_000_000
+    assert len(charges()) == 1
+
+
+def test_a_run_stopped_halfway_is_resumed_by_running_it_again():
+    households = [make_household(decile=1) for _ in range(6)]
+    seeded_phases()
+    cycle = rules.ensure_cycle("1402-06")
+    run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
+    first_chunk = run.chunks.order_by("index").first()
+    runs.execute_chunk(first_chunk.pk)  # the worker is killed after one chunk
+
+    resumed = runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2))
+
+    assert resumed.pk == run.pk and resumed.status == RunStatus.COMPLETED
+    assert resumed.chunks_done == resumed.chunks_total == 3
+    assert all(wallet_balance(household_id=h.pk) == 2_000_000 for h in households)
+
+
+def test_the_run_records_progress_totals():
+    for _ in range(5):
+        make_household(decile=3)
+
+    charge("1402-06", chunk_size=2)
+
+    run = CreditRun.objects.get()
+    assert (run.chunks_done, run.chunks_total, run.entries_created, run.amount_rial) == (
+        3,
+        3,
+        5,
+        10_000_000,
+    )
+    assert run.progress_percent == 100
+
+
+def test_a_new_cycle_closes_the_previous_open_one():
+    make_household(decile=1)
+    june = charge("1402-06")
+
+    charge("1402-07")
+
+    june.refresh_from_db()
+    assert june.status == CycleStatus.CLOSED
+
+
+def test_charge_cycle_command_charges_and_reports(capsys):
+    make_household(decile=1, members=1)
+    seeded_phases()
+
+    call_command("charge_cycle", "1402-06", "--inline")
+
+    assert "1 households charged, 4,000,000 rial" in capsys.readouterr().out
+
+
+def test_charge_cycle_command_refuses_a_month_outside_the_programme():
+    seeded_phases()
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="هیچ مرحله‌ای"):
+        call_command("charge_cycle", "1399-01", "--inline")
