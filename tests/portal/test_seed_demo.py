@@ -31,9 +31,14 @@ def test_seed_demo_prints_working_credentials_and_charges_the_demo_household(cap
 def test_seed_demo_twice_changes_nothing(capsys):
     run_seed(capsys)
     households = Household.objects.count()
-    balance = wallet_balance(household_id=Person.objects.get(national_code="0084575948").household_id)
+    balance = wallet_balance(
+        household_id=Person.objects.get(national_code="0084575948").household_id
+    )
 
     run_seed(capsys)
 
     assert Household.objects.count() == households
-    assert wallet_balance(household_id=Person.objects.get(national_code="0084575948").household_id) == balance
+    assert (
+        wallet_balance(household_id=Person.objects.get(national_code="0084575948").household_id)
+        == balance
+    )

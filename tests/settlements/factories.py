@@ -57,9 +57,7 @@ def make_phase(
 def seeded_phases() -> tuple[Phase, Phase]:
     """The two phases of the source, as the migration seeds them (recreated if a flush removed them)."""
     if not Phase.objects.filter(starts_on=dt.date(2022, 3, 21)).exists():
-        make_phase(
-            starts_on=dt.date(2022, 3, 21), ends_on=dt.date(2023, 8, 22), deciles=(1, 3)
-        )
+        make_phase(starts_on=dt.date(2022, 3, 21), ends_on=dt.date(2023, 8, 22), deciles=(1, 3))
         two = make_phase(starts_on=dt.date(2023, 8, 23), deciles=(1, 3))
         PhaseBand.objects.create(
             phase=two, min_decile=4, max_decile=5, credit_per_cycle_rial=CREDIT, bonus_threshold_rial=THRESHOLD,
