@@ -1,0 +1,132 @@
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from settlements.models import Account, AccountKind, EntryKind, JournalEntry, LedgerDigest, Posting
+from settlements.services.reconcile import reconcile
+from tests.households.factories import make_household
+from tests.settlements.factories import buy, charge
+
+pytestmark = pytest.mark.django_db
+
+
+def tamper(sql: str, params: list | None = None) -> None:
+    """Change history behind the services' back, as a database superuser could (triggers bypassed)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(sql, params or [])
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = origin")
+
+
+def a_ledger_from_yesterday():
+    household = make_household(decile=1)
+    cycle = charge("1402-06")
+    buy(household, cycle=cycle, base=1_000_000, current=3_500_000)  # credit 2M, compensation 0.5M
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    tamper("UPDATE settlements_journalentry SET created_at = %s", [yesterday])
+    return household
+
+
+def test_a_clean_ledger_reconciles_and_the_command_exits_zero(capsys):
+    a_ledger_from_yesterday()
+
+    call_command("reconcile_ledger")
+
+    out = capsys.readouterr().out
+    assert "ledger reconciled: no breach" in out
+    assert "1 written" in out
+    assert LedgerDigest.objects.count() == 1
+
+
+def test_a_hand_broken_wallet_balance_is_caught_and_the_command_exits_non_zero(capsys):
+    household = a_ledger_from_yesterday()
+    Account.objects.filter(kind=AccountKind.WALLET, household=household).update(balance_rial=999)
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("reconcile_ledger")
+
+    assert exit_info.value.code == 1
+    assert "balance 999 but its postings sum to" in capsys.readouterr().err
+
+
+def test_an_edited_past_entry_no_longer_matches_its_days_digest():
+    a_ledger_from_yesterday()
+    assert reconcile().ok  # stores yesterday's digest
+    charge_entry = JournalEntry.objects.get(kind=EntryKind.CYCLE_CHARGE)
+
+    tamper(
+        "UPDATE settlements_journalentry SET idempotency_key = %s WHERE id = %s",
+        ["forged", charge_entry.pk],
+    )
+
+    report = reconcile()
+    assert not report.ok
+    assert any("history was edited" in breach for breach in report.breaches)
+
+
+def test_an_edited_past_posting_is_caught_even_when_it_still_balances():
+    a_ledger_from_yesterday()
+    reconcile()
+    purchase = JournalEntry.objects.get(kind=EntryKind.PURCHASE)
+    legs = list(
+        Posting.objects.filter(entry=purchase)
+        .exclude(account__kind=AccountKind.WALLET)
+        .order_by("amount_rial")
+    )
+
+    # Move 1 rial between the fund leg and the payable leg: the entry still sums to zero.
+    tamper(
+        "UPDATE settlements_posting SET amount_rial = amount_rial + 1 WHERE id = %s", [legs[0].pk]
+    )
+    tamper(
+        "UPDATE settlements_posting SET amount_rial = amount_rial - 1 WHERE id = %s", [legs[1].pk]
+    )
+
+    report = reconcile()
+    assert any("history was edited" in breach for breach in report.breaches)
+
+
+def test_an_unbalanced_entry_is_reported():
+    a_ledger_from_yesterday()
+    purchase_leg = (
+        Posting.objects.filter(entry__kind=EntryKind.PURCHASE)
+        .exclude(account__kind=AccountKind.WALLET)
+        .first()
+    )
+
+    tamper(
+        "UPDATE settlements_posting SET amount_rial = amount_rial + 7 WHERE id = %s",
+        [purchase_leg.pk],
+    )
+
+    report = reconcile(verify_digests=False)
+    assert any("postings sum to 7" in breach for breach in report.breaches)
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_to_update_or_delete_a_posting_or_an_entry():
+    a_ledger_from_yesterday()
+    posting = Posting.objects.first()
+
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        Posting.objects.filter(pk=posting.pk).update(amount_rial=1)
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        Posting.objects.filter(pk=posting.pk).delete()
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        JournalEntry.objects.filter(pk=posting.entry_id).update(memo="edited")
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_a_statement_that_leaves_an_entry_unbalanced():
+    household = make_household(decile=1)
+    charge("1402-06")
+    entry = JournalEntry.objects.first()
+    wallet = Account.objects.get(household=household)
+
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        Posting.objects.create(entry=entry, account=wallet, amount_rial=5)
