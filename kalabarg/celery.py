@@ -19,7 +19,6 @@ app = Celery("kalabarg")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("batch"), Queue("sms"))
 app.conf.task_routes = {
-    "settlements.tasks.*_chunk": {"queue": "batch"},
     "settlements.tasks.run_*": {"queue": "batch"},
     "households.tasks.sms_*": {"queue": "sms"},
 }

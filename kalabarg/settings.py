@@ -173,6 +173,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = _int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60, minim
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Redis redelivers a task whose worker died without acking after this long; it must exceed the
+# longest task (CELERY_TASK_TIME_LIMIT). Chunks are idempotent, so a redelivery is harmless.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=60)
+}
 
 # --- SMS --------------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="console").strip()

@@ -27,7 +27,6 @@ def enqueue_chunks(chunk_ids: list[int]) -> None:
     max_retries=5,
     acks_late=True,
     reject_on_worker_lost=True,
-    queue="batch",
 )
 def run_chunk(chunk_id: int) -> bool:
     """One chunk of a credit run, bonus sweep or expiry; idempotent, so a redelivery is harmless."""
@@ -38,7 +37,6 @@ def run_chunk(chunk_id: int) -> bool:
     name="settlements.tasks.run_monthly_charge",
     acks_late=True,
     reject_on_worker_lost=True,
-    queue="batch",
 )
 def run_monthly_charge() -> int:
     """Beat, on the first day of each Jalali month: charge this month's cycle."""
@@ -50,7 +48,6 @@ def run_monthly_charge() -> int:
     name="settlements.tasks.run_bonus_sweep",
     acks_late=True,
     reject_on_worker_lost=True,
-    queue="batch",
 )
 def run_bonus_sweep() -> list[int]:
     """Beat, nightly: grant any bonus the instant path missed, for every open cycle."""

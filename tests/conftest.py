@@ -24,3 +24,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if settings.REQUIRE_SERVICES and not (settings.IS_POSTGRES and settings.REDIS_URL):
         raise pytest.UsageError("REQUIRE_SERVICES=1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager_unless_a_real_worker(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Tasks run in-process in tests, except in tests that start a real worker (``celery_worker``)."""
+    from kalabarg.celery import app
+
+    eager = request.node.get_closest_marker("celery_worker") is None
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous

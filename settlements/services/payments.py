@@ -51,8 +51,13 @@ def split_purchase(
 @transaction.atomic
 def post_purchase(
     *, purchase: Purchase, cycle: Cycle | None, phase: Phase | None, process: str = "pos"
-) -> JournalEntry:
-    """Post the purchase's recorded split (its wallet must already be locked by the caller)."""
+) -> JournalEntry | None:
+    """Post the purchase's recorded split (its wallet must already be locked by the caller).
+
+    A purchase at no more than base prices moves no programme money: nothing is posted (None).
+    """
+    if purchase.credit_rial + purchase.compensation_rial == 0:
+        return None
     legs = [
         Leg(wallet_for(purchase.household_id), -purchase.credit_rial),
         Leg(system_account(AccountKind.INFLATION_FUND), -purchase.compensation_rial),

@@ -111,6 +111,9 @@ def buy(
     return purchase
 
 
-def reverse(purchase: Purchase) -> JournalEntry:
-    original = JournalEntry.objects.get(purchase=purchase, kind="purchase")
-    return payments.post_purchase_reversal(purchase=purchase, original=original)
+def reverse(purchase: Purchase) -> JournalEntry | None:
+    """Reverse a purchase's ledger entry (a purchase at base prices posted none)."""
+    original = JournalEntry.objects.filter(purchase=purchase, kind="purchase").first()
+    return (
+        payments.post_purchase_reversal(purchase=purchase, original=original) if original else None
+    )

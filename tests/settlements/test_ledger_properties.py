@@ -1,0 +1,97 @@
+"""Random sequences of charges, purchases, reversals and bonuses keep every ledger invariant."""
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from settlements.models import EntryKind, JournalEntry, RunKind
+from settlements.selectors import wallet_balance
+from settlements.services import rules, runs
+from settlements.services.bonus import grant_bonus_if_earned
+from settlements.services.reconcile import ReconcileReport, check_invariants
+from stores.models import Purchase
+from tests.households.factories import make_household
+from tests.settlements.factories import buy, reverse, seeded_phases
+from tests.stores.factories import make_terminal
+
+HOUSEHOLDS = 3
+
+operation = st.one_of(
+    st.tuples(st.just("charge")),
+    st.tuples(
+        st.just("buy"),
+        st.integers(0, HOUSEHOLDS - 1),
+        st.integers(1, 3_000_000),
+        st.integers(0, 3_000_000),
+    ),
+    st.tuples(st.just("reverse"), st.integers(0, 50)),
+    st.tuples(st.just("bonus"), st.integers(0, HOUSEHOLDS - 1)),
+    st.tuples(st.just("sweep")),
+)
+
+
+class Rollback(Exception):
+    """Raised to undo one example's writes, so every example starts from the same database."""
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(operation, min_size=1, max_size=12))
+def test_random_money_movements_keep_every_invariant(steps):
+    seeded_phases()
+    households = [make_household(decile=decile) for decile in (1, 3, 5)][:HOUSEHOLDS]
+    terminal = make_terminal()
+    cycle = rules.ensure_cycle("1402-06")
+    expected = {household.pk: 0 for household in households}
+    purchases: list[Purchase] = []
+    try:
+        with transaction.atomic():
+            for step in steps:
+                if step[0] == "charge":
+                    runs.run_inline(
+                        runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
+                    )
+                elif step[0] == "buy":
+                    household = households[step[1]]
+                    purchases.append(
+                        buy(
+                            household,
+                            cycle=cycle,
+                            base=step[2],
+                            current=step[2] + step[3],
+                            terminal=terminal,
+                        )
+                    )
+                elif step[0] == "reverse" and purchases:
+                    reverse(purchases.pop(step[1] % len(purchases)))
+                elif step[0] == "bonus":
+                    grant_bonus_if_earned(household_id=households[step[1]].pk, cycle=cycle)
+                elif step[0] == "sweep":
+                    runs.run_inline(
+                        runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle, chunk_size=2)
+                    )
+
+            report = ReconcileReport()
+            check_invariants(report)
+            assert report.breaches == []
+            for household in households:
+                entries = JournalEntry.objects.filter(household=household)
+                assert entries.filter(kind=EntryKind.CYCLE_CHARGE).count() <= 1
+                assert entries.filter(kind=EntryKind.BONUS).count() <= 1
+                charged = sum(
+                    e.postings.get(account__kind="wallet").amount_rial
+                    for e in entries.filter(kind=EntryKind.CYCLE_CHARGE)
+                )
+                bonus = sum(
+                    e.postings.get(account__kind="wallet").amount_rial
+                    for e in entries.filter(kind=EntryKind.BONUS)
+                )
+                spent = sum(p.credit_rial for p in purchases if p.household_id == household.pk)
+                expected[household.pk] = charged + bonus - spent
+                assert wallet_balance(household_id=household.pk) == expected[household.pk] >= 0
+            raise Rollback
+    except Rollback:
+        pass
