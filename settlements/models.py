@@ -216,7 +216,13 @@ class JournalEntry(models.Model):
     """One money movement: its postings sum to zero. Append-only; corrected by a reversing entry."""
 
     kind = models.CharField("نوع", max_length=16, choices=EntryKind.choices)
-    idempotency_key = models.CharField("کلید یکتایی", max_length=96, unique=True)
+    # Indexes are chosen by hand (every national run inserts millions of entries, and each index
+    # costs on every insert): no pattern-ops twin for the key, partial indexes for the columns
+    # that are mostly empty, and none where a composite index already leads with the column.
+    # The references to configuration rows (cycle, phase, run: never deleted) carry no database
+    # foreign key, which would cost a check per inserted entry at commit; reconcile_ledger
+    # proves every one of them points at an existing row.
+    idempotency_key = models.CharField("کلید یکتایی", max_length=96)
     household = models.ForeignKey(
         Household,
         on_delete=models.PROTECT,
@@ -224,6 +230,7 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name="خانوار",
+        db_index=False,
     )
     cycle = models.ForeignKey(
         Cycle,
@@ -232,6 +239,8 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name="دوره",
+        db_constraint=False,
+        db_index=False,
     )
     phase = models.ForeignKey(
         Phase,
@@ -240,6 +249,7 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name="مرحله",
+        db_constraint=False,
     )
     purchase = models.ForeignKey(
         Purchase,
@@ -248,6 +258,7 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name="خرید",
+        db_index=False,
     )
     reverses = models.ForeignKey(
         "self",
@@ -256,6 +267,7 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name="برگشتِ",
+        db_index=False,
     )
     run = models.ForeignKey(
         "CreditRun",
@@ -264,6 +276,8 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name="اجرا",
+        db_constraint=False,
+        db_index=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -272,6 +286,7 @@ class JournalEntry(models.Model):
         blank=True,
         related_name="+",
         verbose_name="کاربر",
+        db_index=False,
     )
     created_by_process = models.CharField("فرایند", max_length=64, blank=True)
     memo = models.CharField("شرح", max_length=200, blank=True)
@@ -281,6 +296,9 @@ class JournalEntry(models.Model):
         verbose_name = "سند حسابداری"
         verbose_name_plural = "اسناد حسابداری"
         constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="entry_unique_idempotency_key"
+            ),
             # One charge and one bonus per household per cycle, whatever the idempotency key says.
             models.UniqueConstraint(
                 fields=["household", "cycle"],
@@ -304,7 +322,18 @@ class JournalEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["household", "cycle", "kind"], name="entry_household_cycle_idx"),
-            models.Index(fields=["purchase"], name="entry_purchase_idx"),
+            models.Index(
+                fields=["purchase"], condition=Q(purchase__isnull=False), name="entry_purchase_idx"
+            ),
+            models.Index(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="entry_reverses_idx"
+            ),
+            models.Index(fields=["run"], condition=Q(run__isnull=False), name="entry_run_idx"),
+            models.Index(
+                fields=["created_by"],
+                condition=Q(created_by__isnull=False),
+                name="entry_created_by_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -317,8 +346,13 @@ class Posting(models.Model):
     entry = models.ForeignKey(
         JournalEntry, on_delete=models.PROTECT, related_name="postings", verbose_name="سند"
     )
+    # posting_account_idx (account, id) serves every look-up by account.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="postings", verbose_name="حساب"
+        Account,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        verbose_name="حساب",
+        db_index=False,
     )
     amount_rial = models.BigIntegerField("مبلغ (ریال)")
 

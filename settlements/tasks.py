@@ -38,9 +38,14 @@ def run_chunk(chunk_id: int) -> bool:
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def run_monthly_charge() -> int:
-    """Beat, on the first day of each Jalali month: charge this month's cycle."""
+def run_monthly_charge() -> int | None:
+    """Beat, daily just after midnight: charge this Jalali month's cycle unless it is charged already.
+
+    Daily rather than monthly because crontab knows no Jalali months; on every day but the
+    first of a month (or after a failed night) it finds the cycle open and does nothing."""
     cycle = rules.ensure_cycle(jalali_month_key(timezone.localdate()))
+    if cycle.status in (CycleStatus.OPEN, CycleStatus.CLOSED):
+        return None
     return runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, enqueue=enqueue_chunks).pk
 
 

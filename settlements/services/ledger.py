@@ -195,10 +195,20 @@ def post_batch(
         entries, amount = cursor.fetchone()
         if not entries:
             return BatchTotals(0, 0)
-        cursor.execute(
-            f"INSERT INTO settlements_account (kind, household_id, balance_rial) SELECT 'wallet', household_id, 0 "
-            f"FROM {BATCH_TABLE} WHERE TRUE ON CONFLICT (household_id) DO NOTHING"
-        )
+        if to_wallet:
+            # Credit every wallet in one upsert: a new wallet is created with its balance, an
+            # existing one is increased (the row lock of the conflict path serialises purchases).
+            cursor.execute(
+                "INSERT INTO settlements_account (kind, household_id, balance_rial) "
+                f"SELECT 'wallet', household_id, amount_rial FROM {BATCH_TABLE} WHERE TRUE ORDER BY household_id "
+                "ON CONFLICT (household_id) DO UPDATE SET balance_rial = settlements_account.balance_rial + excluded.balance_rial"
+            )
+        else:
+            # Debits only ever touch existing wallets; the >= 0 check refuses an overdraft.
+            cursor.execute(
+                "UPDATE settlements_account SET balance_rial = settlements_account.balance_rial - b.amount_rial "
+                f"FROM {BATCH_TABLE} b WHERE settlements_account.household_id = b.household_id"
+            )
         cursor.execute(
             "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, run_id, "
             "created_by_process, memo, created_at) "
@@ -215,10 +225,5 @@ def post_batch(
             f"SELECT e.id, %s, -%s * b.amount_rial FROM {BATCH_TABLE} b "
             "JOIN settlements_journalentry e ON e.idempotency_key = b.idempotency_key",
             [sign, fund.pk, sign],
-        )
-        cursor.execute(
-            f"UPDATE settlements_account SET balance_rial = settlements_account.balance_rial + %s * b.amount_rial "
-            f"FROM {BATCH_TABLE} b WHERE settlements_account.household_id = b.household_id",
-            [sign],
         )
     return BatchTotals(int(entries), int(amount))

@@ -64,6 +64,17 @@ def check_invariants(report: ReconcileReport) -> None:
         report.breaches.append(f"wallet {account_id}: negative ({total})")
     report.checks["wallets_not_negative"] = len(negative)
 
+    orphans = _rows(
+        "SELECT e.id FROM settlements_journalentry e "
+        "LEFT JOIN settlements_cycle c ON c.id = e.cycle_id LEFT JOIN settlements_phase p ON p.id = e.phase_id "
+        "LEFT JOIN settlements_creditrun r ON r.id = e.run_id "
+        "WHERE (e.cycle_id IS NOT NULL AND c.id IS NULL) OR (e.phase_id IS NOT NULL AND p.id IS NULL) "
+        "OR (e.run_id IS NOT NULL AND r.id IS NULL)"
+    )
+    for (entry_id,) in orphans:
+        report.breaches.append(f"entry {entry_id}: names a cycle, phase or run that does not exist")
+    report.checks["entry_references"] = len(orphans)
+
     kept_elsewhere = _rows(
         "SELECT id, kind, balance_rial FROM settlements_account WHERE kind <> 'wallet' AND balance_rial <> 0"
     )

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from households.selectors import decile_on
+from kalabarg.lib.persian import to_latin_digits
 from settlements.models import CreditBasis, Cycle, CycleStatus, JournalEntry, Phase, PhaseBand
 
 
@@ -84,8 +85,10 @@ def entitlement(*, household_id: int, cycle: Cycle) -> Entitlement | None:
 def jalali_month_bounds(key: str) -> tuple[dt.date, dt.date]:
     """``1402-06`` → (2023-08-23, 2023-09-22): the Gregorian first and last day of that Jalali month."""
     try:
-        year_text, month_text = key.split("-")
+        year_text, month_text = to_latin_digits(key).strip().split("-")
         year, month = int(year_text), int(month_text)
+        if not 1300 <= year <= 1499:
+            raise ValueError(year)
         first = jdatetime.date(year, month, 1)
     except (ValueError, TypeError) as exc:
         raise field_error("cycle", "دوره باید به شکل ۱۴۰۲-۰۶ باشد", "cycle_key_invalid") from exc
@@ -98,7 +101,8 @@ def jalali_month_bounds(key: str) -> tuple[dt.date, dt.date]:
 def ensure_cycle(key: str) -> Cycle:
     """The cycle for Jalali month ``key``, created (planned) under the phase in force on its first day."""
     starts_on, ends_on = jalali_month_bounds(key)
-    key = f"{int(key.split('-')[0]):04d}-{int(key.split('-')[1]):02d}"
+    year_text, month_text = to_latin_digits(key).strip().split("-")
+    key = f"{int(year_text):04d}-{int(month_text):02d}"
     existing = Cycle.objects.filter(key=key).select_related("phase").first()
     if existing:
         return existing

@@ -67,23 +67,33 @@ def _factor(phase: Phase) -> str:
 
 
 def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
+    """Every household in ``[low, high)`` not yet charged this cycle, with its amount by band and basis.
+
+    Deciles and members come from two range scans (window function, GROUP BY) rather than a
+    probe per household; the same SQL runs on PostgreSQL and SQLite (>= 3.25)."""
     phase = cycle.phase
     amount_case, amount_params = _band_case(phase, "credit_per_cycle_rial")
     sql = (
         f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
         f"SELECT x.id, ({amount_case}) * {_factor(phase)}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
-        f"SELECT h.id, {_DECILE_ON.format(h='h.id')} AS decile, {_MEMBERS_ON.format(h='h.id')} AS members "
-        "FROM households_household h WHERE h.id >= %s AND h.id < %s AND NOT EXISTS ("
-        "SELECT 1 FROM settlements_journalentry e WHERE e.household_id = h.id AND e.cycle_id = %s "
-        "AND e.kind = 'cycle_charge')) x WHERE x.decile IS NOT NULL"
+        "SELECT d.household_id AS id, d.decile, COALESCE(m.members, 0) AS members FROM ("
+        "SELECT household_id, decile, ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY effective_from DESC, id DESC) AS rn "
+        "FROM households_decileassignment WHERE household_id >= %s AND household_id < %s AND effective_from <= %s) d "
+        "LEFT JOIN (SELECT household_id, COUNT(*) AS members FROM households_person "
+        "WHERE household_id >= %s AND household_id < %s AND (birth_date IS NULL OR birth_date <= %s) "
+        "GROUP BY household_id) m ON m.household_id = d.household_id "
+        "WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = d.household_id "
+        "AND e.cycle_id = %s AND e.kind = 'cycle_charge')) x"
     )
     params: list[int | str | dt.date] = [
         *amount_params,
         f"charge:{cycle.key}:",
-        cycle.starts_on,
+        low,
+        high,
         cycle.starts_on,
         low,
         high,
+        cycle.starts_on,
         cycle.pk,
     ]
     with connection.cursor() as cursor:
@@ -224,12 +234,20 @@ def start_run(
             )
         if phase.ends_on is None or phase.ends_on >= timezone.localdate():
             raise field_error("phase", "این مرحله هنوز پایان نیافته است", "phase_not_ended")
+    if kind == RunKind.CYCLE_CHARGE and cycle is not None:
+        if cycle.starts_on > timezone.localdate():
+            raise field_error("cycle", "این دوره هنوز آغاز نشده است", "cycle_not_started")
+        if cycle.status == CycleStatus.CLOSED:
+            raise field_error("cycle", "این دوره بسته شده است", "cycle_closed")
     if chunk_size < 1:
         raise field_error("chunk_size", "اندازه بخش باید مثبت باشد", "chunk_size_invalid")
     run = (
         CreditRun.objects.select_for_update()
         .filter(
-            kind=kind, cycle=cycle, phase=phase, status__in=[RunStatus.PENDING, RunStatus.RUNNING]
+            kind=kind,
+            cycle=cycle,
+            phase=phase,
+            status__in=[RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED],
         )
         .first()
     )
@@ -291,6 +309,7 @@ def execute_chunk(chunk_id: int) -> bool:
                     entries_created=entries,
                     amount_rial=amount,
                     attempts=F("attempts") + 1,
+                    last_error="",
                     finished_at=timezone.now(),
                 )
                 CreditRun.objects.filter(pk=chunk.run_id).update(
@@ -313,6 +332,7 @@ def execute_chunk(chunk_id: int) -> bool:
 
 
 def record_chunk_failure(chunk_id: int, exc: Exception) -> None:
+    """A chunk gave up: the run is marked failed (starting it again resumes it); the error is kept."""
     with transaction.atomic():
         chunk = RunChunk.objects.filter(pk=chunk_id).first()
         if chunk is None:
@@ -321,7 +341,7 @@ def record_chunk_failure(chunk_id: int, exc: Exception) -> None:
             attempts=F("attempts") + 1, last_error=str(exc)[:2000]
         )
         CreditRun.objects.filter(pk=chunk.run_id).update(
-            failures=F("failures") + 1, last_error=str(exc)[:2000]
+            failures=F("failures") + 1, last_error=str(exc)[:2000], status=RunStatus.FAILED
         )
 
 
@@ -335,10 +355,17 @@ def finish_run_if_complete(run_id: int) -> bool:
             return False
         run = CreditRun.objects.select_related("cycle").get(pk=run_id)
         if run.kind == RunKind.CYCLE_CHARGE and run.cycle is not None:
-            Cycle.objects.filter(status=CycleStatus.OPEN, starts_on__lt=run.cycle.starts_on).update(
-                status=CycleStatus.CLOSED
+            # The newest charged cycle is the open one; an older cycle charged late stays closed.
+            newer_open = Cycle.objects.filter(
+                status=CycleStatus.OPEN, starts_on__gt=run.cycle.starts_on
             )
-            Cycle.objects.filter(pk=run.cycle.pk).update(status=CycleStatus.OPEN)
+            if newer_open.exists():
+                Cycle.objects.filter(pk=run.cycle.pk).update(status=CycleStatus.CLOSED)
+            else:
+                Cycle.objects.filter(
+                    status=CycleStatus.OPEN, starts_on__lt=run.cycle.starts_on
+                ).update(status=CycleStatus.CLOSED)
+                Cycle.objects.filter(pk=run.cycle.pk).update(status=CycleStatus.OPEN)
     return True
 
 

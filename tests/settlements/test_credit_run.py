@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 
@@ -141,3 +143,66 @@ def test_charge_cycle_command_refuses_a_month_outside_the_programme():
 
     with pytest.raises(CommandError, match="هیچ مرحله‌ای"):
         call_command("charge_cycle", "1399-01", "--inline")
+
+
+def test_a_month_that_has_not_begun_cannot_be_charged():
+    seeded_phases()
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from kalabarg.lib.persian import jalali_month_key
+
+    next_month = jalali_month_key(timezone.localdate() + dt.timedelta(days=40))
+
+    with pytest.raises(ValidationError) as error:
+        runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle(next_month))
+
+    assert error.value.error_dict["cycle"][0].code == "cycle_not_started"
+
+
+def test_a_closed_cycle_cannot_be_charged_again():
+    make_household(decile=1)
+    june = charge("1402-06")
+    charge("1402-07")
+    june.refresh_from_db()
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=june)
+
+    assert error.value.error_dict["cycle"][0].code == "cycle_closed"
+
+
+def test_an_older_cycle_charged_late_does_not_reopen():
+    make_household(decile=1)
+    july = charge("1402-07")
+
+    june = charge("1402-06")
+
+    july.refresh_from_db()
+    assert (june.status, july.status) == (CycleStatus.CLOSED, CycleStatus.OPEN)
+
+
+def test_a_chunk_that_keeps_failing_marks_the_run_failed_and_a_restart_resumes_it(monkeypatch):
+    from django.db import DatabaseError
+
+    households = [make_household(decile=1) for _ in range(4)]
+    seeded_phases()
+    cycle = rules.ensure_cycle("1402-06")
+    run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
+    real = runs.execute_range
+
+    def disk_full(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(runs, "execute_range", disk_full)
+    with pytest.raises(DatabaseError):
+        runs.execute_chunk(run.chunks.order_by("index").first().pk)
+    run.refresh_from_db()
+    assert (run.status, run.failures, run.last_error) == (RunStatus.FAILED, 1, "disk full")
+    monkeypatch.setattr(runs, "execute_range", real)
+
+    resumed = runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2))
+
+    assert resumed.pk == run.pk and resumed.status == RunStatus.COMPLETED
+    assert all(wallet_balance(household_id=h.pk) == 2_000_000 for h in households)

@@ -1,0 +1,128 @@
+"""A national credit run: 1,000,000 eligible households (BENCH_HOUSEHOLDS) charged by one real
+Celery worker (concurrency 1) against Redis and PostgreSQL; then a repeat run, and a bare
+``INSERT … SELECT`` of the same rows for comparison.
+
+    make bench BENCH_ARGS="-k credit_run"
+"""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from households.generator import generate_households
+from kalabarg.lib.persian import jalali_month_key
+from settlements.models import CreditBasis, CreditRun, Phase, PhaseBand, RunKind, RunStatus
+from settlements.services import rules, runs
+from settlements.tasks import run_chunk
+from tests.benchmarks.conftest import report
+from tests.worker import WorkerProcess
+
+pytestmark = [pytest.mark.redis, pytest.mark.celery_worker]
+
+
+def _memory_kib(pid: int, field: str, path: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return 0
+
+
+def _worker_memory_kib(pid: int) -> tuple[int, int]:
+    """(PSS of the whole worker — parent and pool, shared pages counted once —, largest single RSS)."""
+    tree = _tree(pid)
+    pss = sum(_memory_kib(p, "Pss:", "smaps_rollup") for p in tree)
+    return pss, max(_memory_kib(p, "VmRSS:", "status") for p in tree)
+
+
+def _tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return [pid]
+    return [pid] + [p for child in children for p in _tree(int(child))]
+
+
+def _run_on_worker(
+    worker: WorkerProcess, cycle, chunk_size: int
+) -> tuple[float, tuple[int, int], CreditRun]:
+    def enqueue(chunk_ids: list[int]) -> None:
+        for chunk_id in chunk_ids:
+            run_chunk.apply_async(args=[chunk_id], queue=worker.queue)
+
+    started = time.perf_counter()
+    run = runs.start_run(
+        kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=chunk_size, enqueue=enqueue
+    )
+    peak = (0, 0)
+    while True:
+        run.refresh_from_db()
+        pss, rss = _worker_memory_kib(worker.process.pid)
+        peak = (max(peak[0], pss), max(peak[1], rss))
+        if run.status != RunStatus.RUNNING:
+            break
+        time.sleep(0.2)
+    return time.perf_counter() - started, peak, run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_credit_run():
+    households = int(os.environ.get("BENCH_HOUSEHOLDS", "1000000"))
+    chunk_size = int(os.environ.get("BENCH_CHUNK_SIZE", "25000"))
+    generate_households(households=households, seed=3)
+    # A phase from this Jalali month that covers every decile, so every household is eligible.
+    month = jalali_month_key(timezone.localdate())
+    starts_on, _ = rules.jalali_month_bounds(month)
+    phase = Phase.objects.create(name="bench", starts_on=starts_on, basis=CreditBasis.PER_MEMBER)
+    PhaseBand.objects.create(
+        phase=phase, min_decile=1, max_decile=10, credit_per_cycle_rial=2_000_000, bonus_threshold_rial=2_000_000,
+        bonus_amount_rial=1_200_000,
+    )  # fmt: skip
+    cycle = rules.ensure_cycle(month)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    # One worker node; its prefork pool has one process per core (2 here), as `make up` runs it.
+    concurrency = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
+    worker = WorkerProcess(concurrency=concurrency).start()
+    try:
+        time.sleep(3)  # let the worker connect before the clock starts
+        first_s, first_peak_kib, first = _run_on_worker(worker, cycle, chunk_size)
+        repeat_s, repeat_peak_kib, repeat = _run_on_worker(worker, cycle, chunk_size)
+    finally:
+        worker.stop()
+    assert first.status == RunStatus.COMPLETED and first.entries_created == households, (
+        worker.output()[-2000:]
+    )
+    assert repeat.entries_created == 0
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bare_charges (household_id bigint, amount_rial bigint, key varchar(96))"
+        )
+        started = time.perf_counter()
+        cursor.execute(
+            "INSERT INTO bare_charges SELECT h.id, 2000000 * (SELECT count(*) FROM households_person p "
+            "WHERE p.household_id = h.id), 'charge:' || h.id FROM households_household h"
+        )
+        bare_s = time.perf_counter() - started
+
+    report(
+        "credit_run",
+        households=households,
+        chunk_size=chunk_size,
+        worker_concurrency=concurrency,
+        first_run_s=round(first_s, 1),
+        households_per_s=round(households / first_s),
+        worker_peak_pss_mb=round(first_peak_kib[0] / 1024),
+        largest_process_rss_mb=round(first_peak_kib[1] / 1024),
+        repeat_run_s=round(repeat_s, 1),
+        repeat_peak_pss_mb=round(repeat_peak_kib[0] / 1024),
+        bare_insert_select_s=round(bare_s, 1),
+        ratio_to_bare=round(first_s / bare_s, 1),
+    )
