@@ -11,6 +11,7 @@ from django.utils import timezone
 from households.models import City
 from kalabarg.lib.bulk import copy_rows
 from kalabarg.lib.identifiers import national_code_check_digit
+from kalabarg.lib.persian import to_persian_digits
 
 STORE_KINDS = ("فروشگاه", "سوپرمارکت", "هایپرمارکت", "فروشگاه زنجیره‌ای", "تعاونی مصرف", "بقالی")
 STORE_NAMES = (
@@ -52,7 +53,9 @@ def generate_stores(*, count: int, seed: int, chunk_size: int = 50_000) -> int:
             nine = f"{(seed * 7919 + index) % 899_999_999 + 100_000_000:09d}"
             rows.append(
                 (
-                    f"{rng.choice(STORE_KINDS)} {rng.choice(STORE_NAMES)} {index}",
+                    to_persian_digits(
+                        f"{rng.choice(STORE_KINDS)} {rng.choice(STORE_NAMES)} {index}"
+                    ),
                     nine + str(national_code_check_digit(nine)),
                     f"S{seed}-{index}",
                     f"{rng.randint(10**11, 10**12 - 1)}",
@@ -60,7 +63,9 @@ def generate_stores(*, count: int, seed: int, chunk_size: int = 50_000) -> int:
                     f"0912{rng.randint(0, 9_999_999):07d}",
                     province_id,
                     city_id,
-                    f"{city_name}، {rng.choice(STREETS)}، پلاک {rng.randint(1, 300)}",
+                    to_persian_digits(
+                        f"{city_name}، {rng.choice(STREETS)}، پلاک {rng.randint(1, 300)}"
+                    ),
                     "connected",
                     "",
                     connected_at,

@@ -158,8 +158,23 @@ class Store(models.Model):
             ),
         ]
         indexes = [
-            # The store finder: connected stores by province/city, ordered by name.
-            models.Index(fields=["status", "province", "city", "name"], name="store_finder_idx"),
+            # The store finder: connected stores by name, within a city or a province or the
+            # whole country; each index hands rows back already in the page's order (name, id).
+            models.Index(
+                fields=["name", "id"],
+                condition=Q(status="connected"),
+                name="store_connected_name_idx",
+            ),
+            models.Index(
+                fields=["province", "name", "id"],
+                condition=Q(status="connected"),
+                name="store_connected_province_idx",
+            ),
+            models.Index(
+                fields=["city", "name", "id"],
+                condition=Q(status="connected"),
+                name="store_connected_city_idx",
+            ),
         ]
 
     def __str__(self) -> str:
