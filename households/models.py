@@ -220,3 +220,37 @@ class BankCard(models.Model):
     @property
     def bank(self) -> str:
         return BANKS_BY_BIN.get(self.bin, "بانک نامشخص")
+
+
+class PaymentCode(models.Model):
+    """A one-time 8-digit code a head creates for card-less purchase (valid minutes, single use).
+
+    Only a keyed hash of the code is stored; at most one unused code per value exists at a time."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="payment_codes", verbose_name="خانوار"
+    )
+    created_by = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", verbose_name="سازنده"
+    )
+    code_hash = models.CharField("درهم‌سازی کد", max_length=64, editable=False)
+    created_at = models.DateTimeField("ساخت", auto_now_add=True)
+    expires_at = models.DateTimeField("انقضا")
+    used_at = models.DateTimeField("استفاده", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "کد خرید"
+        verbose_name_plural = "کدهای خرید"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code_hash"],
+                condition=Q(used_at__isnull=True),
+                name="payment_code_unique_unused",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["household", "-created_at"], name="payment_code_household_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"کد خرید {self.pk}"

@@ -1,12 +1,16 @@
 """Writes to the registry. Every function is keyword-only, validates, and runs in one transaction."""
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from households.models import (
     BankCard,
@@ -15,6 +19,7 @@ from households.models import (
     DecileSource,
     Gender,
     Household,
+    PaymentCode,
     Person,
     Province,
     Relation,
@@ -169,3 +174,65 @@ def register_card(*, person: Person, card_number: str) -> BankCard:
             )
     except IntegrityError:  # registered concurrently by another request
         return BankCard.objects.get(card_hash=digest, person=person)
+
+
+# --- Payment codes (card-less purchase) -------------------------------------------------------
+
+PAYMENT_CODE_TTL = dt.timedelta(minutes=10)
+MAX_LIVE_PAYMENT_CODES = 3
+
+
+def payment_code_hash(code: str) -> str:
+    """Keyed hash of an 8-digit code: without the key, the stored hashes reveal nothing."""
+    return hmac.new(
+        settings.CARD_HASH_KEY.encode(), f"payment-code:{code}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+@transaction.atomic
+def create_payment_code(*, person: Person) -> tuple[str, PaymentCode]:
+    """A new one-time code for the head's household, valid 10 minutes; the code is returned once."""
+    if not person.is_head:
+        raise _field_error("person", "فقط سرپرست خانوار می‌تواند کد خرید بسازد", "not_head")
+    now = timezone.now()
+    live = PaymentCode.objects.filter(
+        household_id=person.household_id, used_at__isnull=True, expires_at__gt=now
+    )
+    if live.count() >= MAX_LIVE_PAYMENT_CODES:
+        raise _field_error(
+            "person",
+            "تا پایان اعتبار کدهای قبلی نمی‌توانید کد تازه بسازید",
+            "too_many_payment_codes",
+        )
+    # Expired, unused codes no longer hold their value: free it for reuse.
+    PaymentCode.objects.filter(used_at__isnull=True, expires_at__lte=now).update(used_at=now)
+    for _ in range(10):
+        code = f"{secrets.randbelow(10**8):08d}"
+        try:
+            with transaction.atomic():
+                record = PaymentCode.objects.create(
+                    household_id=person.household_id,
+                    created_by=person,
+                    code_hash=payment_code_hash(code),
+                    expires_at=now + PAYMENT_CODE_TTL,
+                )
+            return code, record
+        except IntegrityError:  # this value is live for someone else: draw again
+            continue
+    raise RuntimeError("could not draw an unused payment code")
+
+
+def redeem_payment_code(*, code: str) -> PaymentCode | None:
+    """Use a live code once (inside the caller's transaction); None if unknown, used or expired."""
+    record = (
+        PaymentCode.objects.select_for_update()
+        .filter(
+            code_hash=payment_code_hash(code), used_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .first()
+    )
+    if record is None:
+        return None
+    record.used_at = timezone.now()
+    record.save(update_fields=["used_at"])
+    return record

@@ -2,9 +2,12 @@
 
 from django.urls import path
 
+from settlements.api import PurchaseApi, ReversalApi
 from stores.api import BasketApi, StoreFinderApi
 
 urlpatterns = [
     path("pos/basket/", BasketApi.as_view(), name="pos-basket"),
+    path("pos/purchases/", PurchaseApi.as_view(), name="pos-purchase"),
+    path("pos/purchases/<int:purchase_id>/reversal/", ReversalApi.as_view(), name="pos-reversal"),
     path("stores/", StoreFinderApi.as_view(), name="store-finder"),
 ]

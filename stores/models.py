@@ -224,6 +224,11 @@ class PurchaseStatus(models.TextChoices):
     REVERSED = "reversed", "برگشت‌خورده"
 
 
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "کارت بانکی"
+    PAYMENT_CODE = "payment_code", "کد خرید"
+
+
 class Purchase(models.Model):
     """What was bought, where, by which household, at which prices. The money split is recorded here
     as figures; the money itself moves in the settlements ledger."""
@@ -242,6 +247,9 @@ class Purchase(models.Model):
     )
     idempotency_key = models.CharField("کلید یکتایی", max_length=64)
     request_fingerprint = models.CharField("اثر درخواست", max_length=64)
+    paid_with = models.CharField(
+        "روش پرداخت", max_length=12, choices=PaymentMethod.choices, default=PaymentMethod.CARD
+    )
     card_bin = models.CharField("پیش‌شماره کارت", max_length=6, blank=True)
     card_last4 = models.CharField("چهار رقم آخر کارت", max_length=4, blank=True)
     base_total_rial = models.BigIntegerField("جمع به قیمت پایه (ریال)")
@@ -317,3 +325,41 @@ class PurchaseLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} × {self.quantity}"
+
+
+class IdempotencyOperation(models.TextChoices):
+    PURCHASE = "purchase", "خرید"
+    REVERSAL = "reversal", "برگشت"
+
+
+class IdempotencyRecord(models.Model):
+    """What a POS request with an ``Idempotency-Key`` produced, so a retry gets the same answer.
+
+    Written in the same transaction as the purchase or reversal it answers, so a record exists
+    exactly when its effect does. The fingerprint is a keyed hash of the request body (it
+    contains a card number), never the body itself."""
+
+    terminal = models.ForeignKey(
+        Terminal, on_delete=models.PROTECT, related_name="+", verbose_name="پایانه"
+    )
+    key = models.CharField("کلید یکتایی", max_length=64)
+    operation = models.CharField("عملیات", max_length=10, choices=IdempotencyOperation.choices)
+    fingerprint = models.CharField("اثر درخواست", max_length=64)
+    purchase = models.ForeignKey(
+        Purchase, on_delete=models.PROTECT, related_name="+", verbose_name="خرید"
+    )
+    response_status = models.PositiveSmallIntegerField("وضعیت پاسخ")
+    response_body = models.JSONField("پاسخ")
+    created_at = models.DateTimeField("زمان", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "درخواست تکرارناپذیر"
+        verbose_name_plural = "درخواست‌های تکرارناپذیر"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["terminal", "key"], name="idempotency_unique_terminal_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.terminal_id}:{self.key}"

@@ -1,0 +1,304 @@
+"""POS checkout API: purchase and reversal. Views are thin: parse, call the checkout service, answer."""
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kalabarg.lib.api import ApiError
+from kalabarg.lib.persian import to_latin_digits
+from settlements.services.checkout import (
+    CheckoutError,
+    CheckoutResult,
+    LineRequest,
+    checkout,
+    reverse_purchase,
+)
+from stores.auth import TerminalApiKeyAuthentication, request_terminal
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+# Every refusal the POS endpoints can give, with its HTTP status (documented in the schema).
+POS_ERROR_CODES = {
+    "validation_error": 400,
+    "idempotency_key_required": 400,
+    "idempotency_key_invalid": 400,
+    "payer_required": 400,
+    "card_required": 400,
+    "card_not_digits": 400,
+    "card_length": 400,
+    "card_invalid": 400,
+    "card_unknown_bank": 400,
+    "payment_code_format": 400,
+    "basket_empty": 400,
+    "basket_too_large": 400,
+    "line_duplicate_item": 400,
+    "item_unknown": 400,
+    "quantity_invalid": 400,
+    "quantity_not_positive": 400,
+    "quantity_too_large": 400,
+    "quantity_precision": 400,
+    "not_authenticated": 401,
+    "api_key_invalid": 401,
+    "terminal_suspended": 403,
+    "store_not_connected": 403,
+    "household_not_eligible": 403,
+    "purchase_not_found": 404,
+    "item_not_priced": 409,
+    "purchase_already_reversed": 409,
+    "reversal_too_late": 409,
+    "reversal_bonus_spent": 409,
+    "request_in_progress": 409,
+    "card_not_registered": 422,
+    "card_not_head": 422,
+    "payment_code_invalid": 422,
+    "item_inactive": 422,
+    "below_min_items": 422,
+    "idempotency_key_reused": 422,
+}
+
+PosError = inline_serializer(
+    "PosError",
+    {
+        "code": serializers.ChoiceField(choices=sorted(POS_ERROR_CODES)),
+        "message": serializers.CharField(help_text="Persian, for the cashier's screen"),
+        "errors": inline_serializer(
+            "PosFieldError",
+            {
+                "field": serializers.CharField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+            required=False,
+        ),
+    },
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="1–64 of A–Z a–z 0–9 _ . : -; the same key and body again returns the original answer",
+)
+
+LineOutput = inline_serializer(
+    "PurchaseLineOut",
+    {
+        "item": serializers.CharField(),
+        "name": serializers.CharField(),
+        "quantity": serializers.CharField(),
+        "unit_base_price_rial": serializers.IntegerField(),
+        "unit_current_price_rial": serializers.IntegerField(),
+        "base_amount_rial": serializers.IntegerField(),
+        "current_amount_rial": serializers.IntegerField(),
+    },
+    many=True,
+)
+
+PurchaseOutput = inline_serializer(
+    "PurchaseOut",
+    {
+        "purchase_id": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "created_at": serializers.DateTimeField(),
+        "terminal_id": serializers.CharField(),
+        "store": serializers.CharField(),
+        "paid_with": serializers.ChoiceField(choices=["card", "payment_code"]),
+        "lines": LineOutput,
+        "base_total_rial": serializers.IntegerField(),
+        "current_total_rial": serializers.IntegerField(),
+        "cash_rial": serializers.IntegerField(
+            help_text="paid by the household to the store (base prices)"
+        ),
+        "credit_rial": serializers.IntegerField(help_text="from the kalabarg wallet"),
+        "compensation_rial": serializers.IntegerField(
+            help_text="from the government's inflation compensation"
+        ),
+        "wallet_balance_rial": serializers.IntegerField(),
+        "bonus": inline_serializer(
+            "BonusProgress",
+            {
+                "cycle": serializers.CharField(),
+                "spent_rial": serializers.IntegerField(),
+                "threshold_rial": serializers.IntegerField(),
+                "remaining_rial": serializers.IntegerField(),
+                "bonus_rial": serializers.IntegerField(),
+                "granted": serializers.BooleanField(),
+                "queued": serializers.BooleanField(),
+            },
+            allow_null=True,
+        ),
+        "receipt": serializers.CharField(help_text="a short Persian receipt to print"),
+    },
+)
+
+
+def _answer(result: CheckoutResult) -> Response:
+    response = Response(result.body, status=result.status)
+    if result.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _refusal(error: CheckoutError) -> ApiError:
+    api_error = ApiError(error.code, error.message, status_code=error.status, field=error.field)
+    if error.code == "request_in_progress":
+        api_error.retry_after = 1  # type: ignore[attr-defined]
+    return api_error
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        raise ApiError(
+            "idempotency_key_required", "سرآیند Idempotency-Key لازم است", field="Idempotency-Key"
+        )
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(
+            "idempotency_key_invalid",
+            "Idempotency-Key باید ۱ تا ۶۴ نویسه از حروف لاتین، رقم و _ . : - باشد",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+class PurchaseApi(APIView):
+    """Authorise a basket purchase by a card (or one-time payment code) of a household head."""
+
+    authentication_classes = [TerminalApiKeyAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    class LineInput(serializers.Serializer):
+        item = serializers.CharField(max_length=32)
+        quantity = serializers.CharField(
+            max_length=16, help_text='a decimal with up to 3 places, e.g. "1.5"'
+        )
+
+    class InputSerializer(serializers.Serializer):
+        card_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
+        payment_code = serializers.CharField(required=False, allow_blank=True, max_length=16)
+        lines = serializers.ListField(
+            child=serializers.DictField(), allow_empty=True, max_length=100
+        )
+
+    @extend_schema(
+        operation_id="pos_purchase",
+        tags=["pos"],
+        parameters=[IDEMPOTENCY_HEADER],
+        request=inline_serializer(
+            "PurchaseIn",
+            {
+                "card_number": serializers.CharField(
+                    required=False, help_text="16 digits; or send payment_code"
+                ),
+                "payment_code": serializers.CharField(
+                    required=False, help_text="8 digits, from the head's portal"
+                ),
+                "lines": inline_serializer(
+                    "PurchaseLineIn",
+                    {"item": serializers.CharField(), "quantity": serializers.CharField()},
+                    many=True,
+                ),
+            },
+        ),
+        responses={201: PurchaseOutput, **{code: PosError for code in (400, 401, 403, 409, 422)}},
+        examples=[
+            OpenApiExample(
+                "rice and cheese by card",
+                request_only=True,
+                value={
+                    "card_number": "6037991234567893",
+                    "lines": [
+                        {"item": "rice", "quantity": "5"},
+                        {"item": "cheese", "quantity": "0.750"},
+                    ],
+                },
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        key = _idempotency_key(request)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lines = [self._line(index, raw) for index, raw in enumerate(data.validated_data["lines"])]
+        try:
+            result = checkout(
+                terminal=request_terminal(request),
+                idempotency_key=key,
+                card_number=to_latin_digits(data.validated_data.get("card_number", "")).strip()
+                or None,
+                payment_code=to_latin_digits(data.validated_data.get("payment_code", "")).strip()
+                or None,
+                lines=lines,
+                request_body=dict(request.data),
+            )
+        except CheckoutError as error:
+            raise _refusal(error) from None
+        return _answer(result)
+
+    @staticmethod
+    def _line(index: int, raw: dict[str, Any]) -> LineRequest:
+        item = str(raw.get("item", "")).strip()
+        if not item:
+            raise ApiError("item_unknown", "کد قلم را بفرستید", field=f"lines[{index}].item")
+        try:
+            quantity = Decimal(to_latin_digits(str(raw.get("quantity", ""))).strip())
+        except InvalidOperation:
+            raise ApiError(
+                "quantity_invalid",
+                "مقدار باید عدد باشد، مانند 1.5",
+                field=f"lines[{index}].quantity",
+            ) from None
+        if not quantity.is_finite():
+            raise ApiError(
+                "quantity_invalid",
+                "مقدار باید عدد باشد، مانند 1.5",
+                field=f"lines[{index}].quantity",
+            )
+        return LineRequest(item=item, quantity=quantity)
+
+
+class ReversalApi(APIView):
+    """Reverse a purchase made by this terminal today (see the integration guide for the bonus policy)."""
+
+    authentication_classes = [TerminalApiKeyAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="pos_purchase_reversal",
+        tags=["pos"],
+        parameters=[IDEMPOTENCY_HEADER],
+        request=None,
+        responses={
+            200: inline_serializer(
+                "ReversalOut",
+                {
+                    "purchase_id": serializers.IntegerField(),
+                    "status": serializers.CharField(),
+                    "reversed_at": serializers.DateTimeField(),
+                    "credit_returned_rial": serializers.IntegerField(),
+                    "compensation_returned_rial": serializers.IntegerField(),
+                    "bonus_taken_back_rial": serializers.IntegerField(),
+                    "wallet_balance_rial": serializers.IntegerField(),
+                    "receipt": serializers.CharField(),
+                },
+            ),
+            **{code: PosError for code in (400, 401, 403, 404, 409, 422)},
+        },
+    )
+    def post(self, request: Request, purchase_id: int) -> Response:
+        key = _idempotency_key(request)
+        try:
+            result = reverse_purchase(
+                terminal=request_terminal(request), purchase_id=purchase_id, idempotency_key=key
+            )
+        except CheckoutError as error:
+            raise _refusal(error) from None
+        return _answer(result)
