@@ -77,7 +77,11 @@ def test_fifty_concurrent_purchases_from_two_terminals_never_overdraw_the_wallet
     purchases = Purchase.objects.filter(household=household)
     assert purchases.count() == 50
     credit_spent = sum(p.credit_rial for p in purchases)
-    bonus = 1_200_000 if JournalEntry.objects.filter(household=household, kind=EntryKind.BONUS).exists() else 0
+    bonus = (
+        1_200_000
+        if JournalEntry.objects.filter(household=household, kind=EntryKind.BONUS).exists()
+        else 0
+    )
     assert sum(p.credit_rial + p.compensation_rial for p in purchases) == 50 * 300_000
     assert 2_000_000 <= credit_spent <= 2_000_000 + bonus  # all the credit there was, never more
     assert wallet_balance(household_id=household.pk) == 2_000_000 + bonus - credit_spent >= 0
