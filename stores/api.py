@@ -40,7 +40,7 @@ class BasketApi(APIView):
     authentication_classes = [TerminalApiKeyAuthentication]
     permission_classes = [permissions.IsAuthenticated]
 
-    class OutputSerializer(serializers.Serializer):
+    class BasketItemOutputSerializer(serializers.Serializer):
         code = serializers.CharField(source="item.code")
         name = serializers.CharField(source="item.name")
         unit = serializers.CharField(source="item.unit")
@@ -51,11 +51,15 @@ class BasketApi(APIView):
     @extend_schema(
         operation_id="pos_basket",
         tags=["pos"],
-        responses={200: OutputSerializer(many=True), 401: ErrorSerializer, 403: ErrorSerializer},
+        responses={
+            200: BasketItemOutputSerializer(many=True),
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
     )
     def get(self, request: Request) -> Response:
         items = selectors.basket_with_prices(at=timezone.now())
-        return Response(self.OutputSerializer(items, many=True).data)
+        return Response(self.BasketItemOutputSerializer(items, many=True).data)
 
 
 class StoreFinderApi(APIView):
@@ -64,7 +68,7 @@ class StoreFinderApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [permissions.AllowAny]
 
-    class OutputSerializer(serializers.Serializer):
+    class StoreOutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         name = serializers.CharField()
         province = serializers.CharField(source="province.name")
@@ -93,7 +97,7 @@ class StoreFinderApi(APIView):
                     "page_size": serializers.IntegerField(),
                     "next": serializers.CharField(allow_null=True),
                     "previous": serializers.CharField(allow_null=True),
-                    "results": OutputSerializer(many=True),
+                    "results": StoreOutputSerializer(many=True),
                 },
             ),
             400: ErrorSerializer,
@@ -103,7 +107,7 @@ class StoreFinderApi(APIView):
         filters = resolve_store_filters(request.query_params)
         stores = selectors.connected_stores(**filters)
         rows, meta = NoCountPagination().paginate(stores, request)
-        return Response({**meta, "results": self.OutputSerializer(rows, many=True).data})
+        return Response({**meta, "results": self.StoreOutputSerializer(rows, many=True).data})
 
 
 def resolve_store_filters(params: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, status
 from rest_framework.request import Request
 
@@ -61,3 +62,18 @@ class TerminalApiKeyAuthentication(authentication.BaseAuthentication):
 def request_terminal(request: Any) -> Terminal:
     terminal: Terminal = request.auth
     return terminal
+
+
+class TerminalApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Api-Key <key>`` in the OpenAPI schema."""
+
+    target_class = "stores.auth.TerminalApiKeyAuthentication"
+    name = "TerminalApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>` — the terminal's key from `manage.py issue_terminal_key`",
+        }
