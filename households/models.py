@@ -254,3 +254,27 @@ class PaymentCode(models.Model):
 
     def __str__(self) -> str:
         return f"کد خرید {self.pk}"
+
+
+class AccessToken(models.Model):
+    """A signed-in person's API token (the app's bearer token). Only its hash is stored.
+
+    Issued after the one-time SMS login; expires, and is revoked on logout."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="access_tokens", verbose_name="فرد"
+    )
+    key_hash = models.CharField("درهم‌سازی", max_length=64, editable=False)
+    created_at = models.DateTimeField("ساخت", auto_now_add=True)
+    expires_at = models.DateTimeField("انقضا")
+    revoked_at = models.DateTimeField("ابطال", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "نشانه ورود"
+        verbose_name_plural = "نشانه‌های ورود"
+        constraints = [
+            models.UniqueConstraint(fields=["key_hash"], name="access_token_unique_hash")
+        ]
+
+    def __str__(self) -> str:
+        return f"نشانه {self.pk}"

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from households.models import (
+    AccessToken,
     BankCard,
     City,
     DecileAssignment,
@@ -236,3 +237,42 @@ def redeem_payment_code(*, code: str) -> PaymentCode | None:
     record.used_at = timezone.now()
     record.save(update_fields=["used_at"])
     return record
+
+
+# --- Access tokens (the household app's bearer tokens) -----------------------------------------
+
+ACCESS_TOKEN_TTL = dt.timedelta(hours=12)
+
+
+def access_token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def issue_access_token(
+    *, person: Person, ttl: dt.timedelta = ACCESS_TOKEN_TTL
+) -> tuple[str, AccessToken]:
+    """A new random bearer token for ``person``; the token itself is returned once, only its hash kept."""
+    key = secrets.token_urlsafe(32)
+    token = AccessToken.objects.create(
+        person=person, key_hash=access_token_hash(key), expires_at=timezone.now() + ttl
+    )
+    return key, token
+
+
+def person_for_access_token(key: str) -> Person | None:
+    """The person a live token belongs to, or None (unknown, expired or revoked)."""
+    token = (
+        AccessToken.objects.select_related("person__household")
+        .filter(
+            key_hash=access_token_hash(key), revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .first()
+    )
+    return token.person if token else None
+
+
+def revoke_access_token(*, key: str) -> None:
+    AccessToken.objects.filter(key_hash=access_token_hash(key), revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from kalabarg.portal.api import PaymentCodeApi
 from settlements.api import PurchaseApi, ReversalApi
 from stores.api import BasketApi, StoreFinderApi
 
@@ -10,4 +11,5 @@ urlpatterns = [
     path("pos/purchases/", PurchaseApi.as_view(), name="pos-purchase"),
     path("pos/purchases/<int:purchase_id>/reversal/", ReversalApi.as_view(), name="pos-reversal"),
     path("stores/", StoreFinderApi.as_view(), name="store-finder"),
+    path("me/payment-codes/", PaymentCodeApi.as_view(), name="me-payment-codes"),
 ]

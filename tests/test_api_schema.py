@@ -11,7 +11,15 @@ def test_the_openapi_schema_generates_without_warnings_and_lists_the_pos_error_c
     out = tmp_path / "schema.yaml"
 
     result = subprocess.run(
-        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", str(out)],
+        [
+            sys.executable,
+            "manage.py",
+            "spectacular",
+            "--validate",
+            "--fail-on-warn",
+            "--file",
+            str(out),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -21,9 +29,18 @@ def test_the_openapi_schema_generates_without_warnings_and_lists_the_pos_error_c
 
     assert result.returncode == 0, result.stderr
     schema = out.read_text(encoding="utf-8")
-    for path in ("/api/v1/pos/purchases/", "/api/v1/pos/purchases/{purchase_id}/reversal/", "/api/v1/pos/basket/"):
+    for path in (
+        "/api/v1/pos/purchases/",
+        "/api/v1/pos/purchases/{purchase_id}/reversal/",
+        "/api/v1/pos/basket/",
+    ):
         assert path in schema
-    for code in ("idempotency_key_reused", "card_not_head", "household_not_eligible", "reversal_bonus_spent"):
+    for code in (
+        "idempotency_key_reused",
+        "card_not_head",
+        "household_not_eligible",
+        "reversal_bonus_spent",
+    ):
         assert code in schema
 
 

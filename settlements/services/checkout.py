@@ -28,7 +28,7 @@ from kalabarg.lib.identifiers import IdentifierError, normalize_card_number
 from kalabarg.lib.money import format_money
 from kalabarg.lib.persian import jalali_month_key, to_persian_digits
 from settlements.models import AccountKind, Cycle, EntryKind, JournalEntry
-from settlements.selectors import bonus_progress, wallet_balance
+from settlements.selectors import BonusProgress, bonus_progress, wallet_balance
 from settlements.services import rules
 from settlements.services.ledger import InsufficientBalance, lock_wallet
 from settlements.services.payments import (
@@ -236,29 +236,27 @@ def _priced_lines(
     """(item, quantity, unit base, unit current, line base, line current), rounded per line, half up.
 
     A line's base amount never exceeds its current amount: nobody pays more than today's price."""
-    items = {
-        item.code: item
-        for item in BasketItem.objects.filter(code__in=[line.item for line in lines])
+    prices = {
+        found.item.code: found
+        for found in basket_with_prices(
+            at=at, items=BasketItem.objects.filter(code__in=[line.item for line in lines])
+        )
     }
     for index, line in enumerate(lines):
-        item = items.get(line.item)
-        if item is None:
+        found = prices.get(line.item)
+        if found is None:
             raise CheckoutError(
                 "item_unknown",
                 f"قلم «{line.item}» در سبد کالابرگ نیست",
                 status=400,
                 field=f"lines[{index}].item",
             )
-        if not item.is_active:
+        if not found.item.is_active:
             raise CheckoutError(
                 "item_inactive",
-                f"{item.name} دیگر در سبد کالابرگ نیست",
+                f"{found.item.name} دیگر در سبد کالابرگ نیست",
                 field=f"lines[{index}].item",
             )
-    prices = {
-        p.item.code: p
-        for p in basket_with_prices(at=at, items=BasketItem.objects.filter(code__in=list(items)))
-    }
     priced = []
     for index, line in enumerate(lines):
         price = prices[line.item]
@@ -295,27 +293,34 @@ def _receipt(purchase: Purchase, balance_after: int) -> str:
 
 
 def purchase_body(
-    purchase: Purchase, *, balance_after: int, cycle: Cycle | None, bonus_queued: bool
+    purchase: Purchase,
+    *,
+    terminal: Terminal,
+    lines: list[PurchaseLine],
+    balance_after: int,
+    cycle: Cycle | None,
+    progress: BonusProgress | None,
+    bonus_queued: bool,
 ) -> dict[str, Any]:
-    progress = bonus_progress(household_id=purchase.household_id, cycle=cycle) if cycle else None
+    """The purchase's answer, from what the checkout already holds (no further queries)."""
     return {
         "purchase_id": purchase.pk,
         "status": purchase.status,
         "created_at": purchase.created_at.isoformat(),
-        "terminal_id": purchase.terminal.terminal_id,
-        "store": purchase.store.name,
+        "terminal_id": terminal.terminal_id,
+        "store": terminal.store.name,
         "paid_with": purchase.paid_with,
         "lines": [
             {
                 "item": line.item.code,
                 "name": line.item.name,
-                "quantity": str(line.quantity),
+                "quantity": str(line.quantity.quantize(Decimal("0.001"))),
                 "unit_base_price_rial": line.unit_base_price_rial,
                 "unit_current_price_rial": line.unit_current_price_rial,
                 "base_amount_rial": line.base_amount_rial,
                 "current_amount_rial": line.current_amount_rial,
             }
-            for line in purchase.lines.select_related("item").order_by("id")
+            for line in lines
         ],
         "base_total_rial": purchase.base_total_rial,
         "current_total_rial": purchase.current_total_rial,
@@ -324,9 +329,9 @@ def purchase_body(
         "compensation_rial": purchase.compensation_rial,
         "wallet_balance_rial": balance_after,
         "bonus": None
-        if progress is None
+        if progress is None or cycle is None
         else {
-            "cycle": cycle.key if cycle else None,
+            "cycle": cycle.key,
             "spent_rial": progress.spent_rial,
             "threshold_rial": progress.threshold_rial,
             "remaining_rial": progress.remaining_rial,
@@ -398,7 +403,7 @@ def checkout(
         purchase = Purchase.objects.create(
             household_id=payer.household_id,
             payer=payer,
-            store_id=terminal.store_id,
+            store=terminal.store,
             terminal=terminal,
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint,
@@ -412,7 +417,7 @@ def checkout(
             compensation_rial=split.compensation_rial,
             created_at=now,
         )
-        PurchaseLine.objects.bulk_create(
+        purchase_lines = PurchaseLine.objects.bulk_create(
             [
                 PurchaseLine(
                     purchase=purchase,
@@ -437,9 +442,16 @@ def checkout(
 
             household_id, cycle_id = payer.household_id, cycle.pk
             transaction.on_commit(lambda: grant_bonus.delay(household_id, cycle_id))
-        return purchase, purchase_body(
-            purchase, balance_after=balance_after, cycle=cycle, bonus_queued=bonus_queued
+        body = purchase_body(
+            purchase,
+            terminal=terminal,
+            lines=purchase_lines,
+            balance_after=balance_after,
+            cycle=cycle,
+            progress=progress,
+            bonus_queued=bonus_queued,
         )
+        return purchase, body
 
     return _with_idempotency(
         terminal=terminal,

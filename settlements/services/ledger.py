@@ -85,7 +85,7 @@ def post_entry(
     kind: str,
     idempotency_key: str,
     legs: Sequence[Leg],
-    household: Household | None = None,
+    household: Household | int | None = None,
     cycle: Cycle | None = None,
     phase: Phase | None = None,
     purchase: Purchase | None = None,
@@ -111,7 +111,7 @@ def post_entry(
     entry = JournalEntry.objects.create(
         kind=kind,
         idempotency_key=idempotency_key,
-        household=household,
+        household_id=household.pk if isinstance(household, Household) else household,
         cycle=cycle,
         phase=phase,
         purchase=purchase,

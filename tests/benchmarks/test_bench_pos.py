@@ -1,0 +1,251 @@
+"""POS purchases under load: the real API under gunicorn against PostgreSQL, 32 concurrent clients
+(BENCH_CLIENTS) for BENCH_SECONDS, then the database-only cost of the same transaction with
+pgbench (a custom script doing the same statements) and the ratio.
+
+    make bench BENCH_ARGS="-k pos"
+"""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from households import services as household_services
+from households.generator import generate_households
+from households.models import Person
+from kalabarg.lib.persian import jalali_month_key
+from settlements.models import Account, RunKind
+from settlements.services import rules, runs
+from stores import services as store_services
+from stores.models import BasketItem, PriceKind
+from tests.benchmarks.conftest import report
+from tests.households.factories import next_card_number
+from tests.settlements.factories import seeded_phases
+from tests.stores.factories import make_store, make_terminal_with_key
+from tests.worker import worker_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def _setup(households: int, terminals: int) -> tuple[list[str], list[str], int, int]:
+    """Households charged this month; a card for every eligible head; prices; one store's terminals.
+
+    Returns the cards, the terminal keys and the range of wallet account ids."""
+    seeded_phases()
+    generate_households(households=households, seed=21, writers=1)
+    long_ago = timezone.now().replace(year=2022)
+    for item in BasketItem.objects.all():
+        store_services.set_price(
+            item=item,
+            kind=PriceKind.BASE,
+            price_rial=500_000,
+            effective_from=long_ago,
+            reason="b",
+            created_by=None,
+        )
+        store_services.set_price(
+            item=item,
+            kind=PriceKind.CURRENT,
+            price_rial=800_000,
+            effective_from=long_ago,
+            reason="b",
+            created_by=None,
+        )
+    cycle = rules.ensure_cycle(jalali_month_key(timezone.localdate()))
+    runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle))
+    cards = []
+    for head in Person.objects.filter(is_head=True, household__wallet__isnull=False).order_by(
+        "household_id"
+    ):
+        number = next_card_number()
+        household_services.register_card(person=head, card_number=number)
+        cards.append(number)
+    store = make_store()
+    keys = [make_terminal_with_key(store)[1] for _ in range(terminals)]
+    wallets = Account.objects.filter(kind="wallet").aggregate(low=Min("pk"), high=Max("pk"))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    return cards, keys, wallets["low"], wallets["high"]
+
+
+def _load(
+    port: int, cards: list[str], keys: list[str], clients: int, seconds: float
+) -> tuple[list[float], int, int]:
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    failures = [0] * clients
+    stop_at = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        sent = 0
+        while time.monotonic() < stop_at:
+            card = cards[(index * 7919 + sent * 31) % len(cards)]
+            body = json.dumps(
+                {"card_number": card, "lines": [{"item": "rice", "quantity": "0.010"}]}
+            )
+            headers = {
+                "Authorization": f"Api-Key {keys[index % len(keys)]}",
+                "Idempotency-Key": f"load-{index}-{sent}",
+                "Content-Type": "application/json",
+            }
+            started = time.perf_counter()
+            conn.request("POST", "/api/v1/pos/purchases/", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            latencies[index].append((time.perf_counter() - started) * 1000)
+            if response.status != 201:
+                failures[index] += 1
+            sent += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    flat = [value for values in latencies for value in values]
+    return flat, sum(failures), len(flat)
+
+
+PGBENCH_SCRIPT = """
+\\set w random({low}, {high})
+BEGIN;
+SELECT household_id AS h, balance_rial FROM settlements_account WHERE id = :w FOR UPDATE \\gset
+SELECT p.id FROM households_person p WHERE p.household_id = :h AND p.is_head;
+INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key, request_fingerprint, paid_with,
+  card_bin, card_last4, base_total_rial, current_total_rial, cash_rial, credit_rial, compensation_rial, status, created_at)
+  SELECT :h, p.id, {store}, {terminal}, md5(random()::text), 'x', 'card', '603799', '1234', 5000, 8000, 5000, 3000, 0,
+  'completed', now() FROM households_person p WHERE p.household_id = :h AND p.is_head RETURNING id AS purchase \\gset
+INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial, unit_current_price_rial,
+  base_amount_rial, current_amount_rial) VALUES (:purchase, {item}, 0.010, 500000, 800000, 5000, 8000);
+INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, purchase_id,
+  created_by_process, memo, created_at) VALUES ('purchase', 'purchase:' || :purchase, :h, {cycle}, {phase}, :purchase,
+  'pgbench', '', now()) RETURNING id AS entry \\gset
+UPDATE settlements_account SET balance_rial = balance_rial - 3000 WHERE id = :w AND balance_rial >= 3000;
+INSERT INTO settlements_posting (entry_id, account_id, amount_rial) VALUES (:entry, :w, -3000),
+  (:entry, {payable}, 3000);
+INSERT INTO stores_idempotencyrecord (terminal_id, key, operation, fingerprint, purchase_id, response_status,
+  response_body, created_at) VALUES ({terminal}, md5(random()::text), 'purchase', 'x', :purchase, 201, '{{}}', now());
+END;
+"""
+
+
+def test_bench_pos_purchases():
+    households = int(os.environ.get("BENCH_POS_HOUSEHOLDS", "2000"))
+    clients = int(os.environ.get("BENCH_CLIENTS", "32"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "30"))
+    workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+    threads = os.environ.get("BENCH_GUNICORN_THREADS", "4")
+    cards, keys, low, high = _setup(households, terminals=clients)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": worker_database_url(), "CELERY_TASK_ALWAYS_EAGER": "1", "DEBUG": "0",
+           "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env.pop("REDIS_URL", None)
+    env.pop("CELERY_BROKER_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "kalabarg.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--worker-class", "gthread", "--threads", threads, "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        _load(port, cards, keys, clients, 3)  # warm-up: connections, caches
+        started = time.perf_counter()
+        latencies, failures, count = _load(port, cards, keys, clients, seconds)
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    from settlements.models import Cycle, JournalEntry
+    from stores.models import Purchase
+
+    purchase = Purchase.objects.order_by("-pk").first()
+    entry = JournalEntry.objects.filter(purchase=purchase).first()
+    payable = (
+        entry.postings.exclude(account__kind="wallet")
+        .exclude(account__kind="inflation_fund")
+        .first()
+        .account_id
+    )
+    script = Path(tempfile.mkdtemp()) / "purchase.sql"
+    script.write_text(
+        PGBENCH_SCRIPT.format(
+            low=low,
+            high=high,
+            store=purchase.store_id,
+            terminal=purchase.terminal_id,
+            cycle=entry.cycle_id,
+            phase=entry.phase_id,
+            item=BasketItem.objects.get(code="rice").pk,
+            payable=payable,
+        )
+    )
+    db = connection.settings_dict
+    pgbench = subprocess.run(
+        ["pgbench", "-n", "-h", db.get("HOST") or "127.0.0.1", "-p", str(db.get("PORT") or 5432), "-U",
+         db.get("USER") or "postgres", "-c", str(clients), "-j", "2", "-T", "15", "-f", str(script), db["NAME"]],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    tps = next(
+        (
+            line.split("=")[1].split()[0]
+            for line in pgbench.stdout.splitlines()
+            if line.startswith("tps")
+        ),
+        "0",
+    )
+    latency = next(
+        (
+            line.split("=")[1].split()[0]
+            for line in pgbench.stdout.splitlines()
+            if "latency average" in line
+        ),
+        "0",
+    )
+    assert Cycle.objects.exists() and pgbench.returncode == 0, pgbench.stderr
+    throughput = count / elapsed
+    report(
+        "pos_purchases",
+        clients=clients,
+        gunicorn_workers=workers,
+        gunicorn_threads=threads,
+        seconds=round(elapsed, 1),
+        purchases=count,
+        failures=failures,
+        purchases_per_s=round(throughput),
+        p50_ms=round(_percentile(latencies, 0.50), 1),
+        p95_ms=round(_percentile(latencies, 0.95), 1),
+        p99_ms=round(_percentile(latencies, 0.99), 1),
+        db_only_tps=round(float(tps)),
+        db_only_latency_ms=latency,
+        ratio_db_to_api=round(float(tps) / throughput, 1),
+    )
