@@ -48,7 +48,7 @@ def split_purchase(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def post_purchase(
     *, purchase: Purchase, cycle: Cycle | None, phase: Phase | None, process: str = "pos"
 ) -> JournalEntry | None:
@@ -76,7 +76,7 @@ def post_purchase(
     ).entry
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def post_purchase_reversal(
     *, purchase: Purchase, original: JournalEntry, process: str = "pos"
 ) -> JournalEntry:
@@ -100,7 +100,7 @@ def post_purchase_reversal(
     ).entry
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reverse_entry(*, original: JournalEntry, key: str, process: str, memo: str) -> JournalEntry:
     """A generic reversing entry (e.g. an unspent bonus taken back); wallets are guarded against going negative."""
     legs = [

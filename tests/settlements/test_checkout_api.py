@@ -420,3 +420,12 @@ def test_a_reversal_is_refused_when_the_bonus_it_earned_is_no_longer_in_the_wall
     assert (response.status_code, response.json()["code"]) == (409, "reversal_bonus_spent")
     assert Purchase.objects.get(pk=crossing["purchase_id"]).status == PurchaseStatus.COMPLETED
     assert wallet_balance(household_id=world["household"].pk) == 200_000
+
+
+def test_a_purchase_runs_a_fixed_small_number_of_queries(world, django_assert_max_num_queries):
+    buy(world, [{"item": "rice", "quantity": "1"}])  # the store payable and the inflation fund exist now
+
+    with django_assert_max_num_queries(26):
+        response = buy(world, [{"item": "rice", "quantity": "1"}, {"item": "cheese", "quantity": "1"}])
+
+    assert response.status_code == 201
