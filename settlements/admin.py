@@ -11,13 +11,11 @@
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.models import LogEntry
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.models import User
@@ -36,6 +34,7 @@ from django.utils.safestring import SafeString
 from households.models import Household
 from households.selectors import household_ids_matching
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_reason import confirm_with_reason
 from kalabarg.lib.money import format_money, group_thousands
 from kalabarg.lib.persian import (
     JALALI_MONTHS,
@@ -284,41 +283,16 @@ def _reason_field() -> forms.CharField:
     )
 
 
-class RunReasonForm(forms.Form):
-    reason = _reason_field()
-
-
 def _confirm_with_reason(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    *,
-    objects: list[Any],
-    action: str,
-    title: str,
-    intro: str,
-    proceed: Callable[[str], HttpResponse | None],
+    modeladmin: admin.ModelAdmin, request: HttpRequest, **kwargs: Any
 ) -> HttpResponse | None:
-    """Ask for a reason on an intermediate page, then ``proceed(reason)``.
-
-    The page re-posts the selected ids and the action without ``index``, so Django's changelist
-    routes the answer back to the same action; ``confirm`` says the officer has answered.
-    """
-    form = RunReasonForm(request.POST if request.POST.get("confirm") else None)
-    if form.is_bound and form.is_valid():
-        return proceed(form.cleaned_data["reason"].strip())
-    opts = modeladmin.model._meta
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "intro": intro,
-        "objects": objects,
-        "form": form,
-        "action": action,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "opts": opts,
-        "app_label": opts.app_label,
-    }
-    return TemplateResponse(request, "admin/settlements/run_confirmation.html", context)
+    return confirm_with_reason(
+        modeladmin,
+        request,
+        required_message="دلیل این اجرا را بنویسید",
+        help_text="این دلیل با نام شما در سابقه اجرا ثبت می‌شود و در صفحه اجرا دیده می‌شود.",
+        **kwargs,
+    )
 
 
 NOT_STARTED = "این ماه هنوز آغاز نشده است؛ اعتبار هر دوره از نخستین روز همان ماه شارژ می‌شود."

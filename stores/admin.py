@@ -13,17 +13,16 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_reason import confirm_with_reason
 from kalabarg.lib.identifiers import (
     IdentifierError,
     normalize_mobile,
@@ -89,16 +88,6 @@ def _fa_count(count: int) -> str:
 # --- Reason confirmation for status actions -----------------------------------------------------
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="دلیل",
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        error_messages={"required": "دلیل تعلیق را بنویسید"},
-        help_text="این دلیل در صفحه هر مورد و در تاریخچه آن با نام شما ثبت می‌شود.",
-    )
-
-
 def _too_many(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> bool:
     if queryset[: MAX_ACTION_ROWS + 1].count() <= MAX_ACTION_ROWS:
         return False
@@ -120,7 +109,7 @@ def _with_reason(
     intro: str,
     apply: Callable[[Any, str], Any],
     done: str,
-) -> TemplateResponse | None:
+) -> HttpResponse | None:
     """Ask for a reason on an intermediate page, then ``apply(obj, reason)`` to each selected row.
 
     The page re-posts the selected ids and the action without ``index``, so Django's changelist
@@ -128,29 +117,26 @@ def _with_reason(
     """
     if _too_many(modeladmin, request, queryset):
         return None
-    form = ReasonForm(request.POST if request.POST.get("confirm") else None)
-    if form.is_bound and form.is_valid():
-        reason = form.cleaned_data["reason"].strip()
+
+    def proceed(reason: str) -> None:
         count = 0
         for obj in queryset:
             apply(obj, reason)
             modeladmin.log_change(request, obj, f"{title} — دلیل: {reason}")
             count += 1
         modeladmin.message_user(request, f"{_fa_count(count)} {done}", messages.SUCCESS)
-        return None
-    opts = modeladmin.model._meta
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "intro": intro,
-        "objects": list(queryset),
-        "form": form,
-        "action": action,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "opts": opts,
-        "app_label": opts.app_label,
-    }
-    return TemplateResponse(request, "admin/stores/reason_confirmation.html", context)
+
+    return confirm_with_reason(
+        modeladmin,
+        request,
+        objects=list(queryset),
+        action=action,
+        title=title,
+        intro=intro,
+        proceed=proceed,
+        required_message="دلیل تعلیق را بنویسید",
+        help_text="این دلیل در صفحه هر مورد و در تاریخچه آن با نام شما ثبت می‌شود.",
+    )
 
 
 # --- Basket items and prices --------------------------------------------------------------------
@@ -729,7 +715,7 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description="تعلیق فروشگاه‌های انتخاب‌شده (با ذکر دلیل)", permissions=["change"])
     def suspend_stores(
         self, request: HttpRequest, queryset: QuerySet[Store]
-    ) -> TemplateResponse | None:
+    ) -> HttpResponse | None:
         officer = _officer(request)
         return _with_reason(
             self,
@@ -850,7 +836,7 @@ class TerminalAdmin(admin.ModelAdmin):
     @admin.action(description="تعلیق پایانه‌های انتخاب‌شده (با ذکر دلیل)", permissions=["change"])
     def suspend_terminals(
         self, request: HttpRequest, queryset: QuerySet[Terminal]
-    ) -> TemplateResponse | None:
+    ) -> HttpResponse | None:
         return _with_reason(
             self,
             request,

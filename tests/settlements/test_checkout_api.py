@@ -423,9 +423,13 @@ def test_a_reversal_is_refused_when_the_bonus_it_earned_is_no_longer_in_the_wall
 
 
 def test_a_purchase_runs_a_fixed_small_number_of_queries(world, django_assert_max_num_queries):
-    buy(world, [{"item": "rice", "quantity": "1"}])  # the store payable and the inflation fund exist now
+    buy(
+        world, [{"item": "rice", "quantity": "1"}]
+    )  # the store payable and the inflation fund exist now
 
     with django_assert_max_num_queries(28):
-        response = buy(world, [{"item": "rice", "quantity": "1"}, {"item": "cheese", "quantity": "1"}])
+        response = buy(
+            world, [{"item": "rice", "quantity": "1"}, {"item": "cheese", "quantity": "1"}]
+        )
 
     assert response.status_code == 201

@@ -362,7 +362,7 @@ def test_suspending_a_store_without_a_reason_asks_for_one(admin_client):
     empty = _action(admin_client, "suspend_stores", store, confirm="yes", reason="  ")
 
     assert asked.status_code == 200
-    assert "admin/stores/reason_confirmation.html" in [t.name for t in asked.templates]
+    assert "admin/reason_confirmation.html" in [t.name for t in asked.templates]
     assert empty.status_code == 200
     assert empty.context["form"].errors["reason"] == ["دلیل تعلیق را بنویسید"]
     store.refresh_from_db()
