@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 
 from settlements.models import (
     Account,
@@ -76,17 +76,24 @@ class BonusProgress:
 def bonus_progress(
     *, household_id: int, cycle: Cycle, rule: Entitlement | None = None
 ) -> BonusProgress | None:
+    """Credit spent this cycle (net of reversals) against the threshold, and whether the bonus came: one query."""
     rule = rule or entitlement(household_id=household_id, cycle=cycle)
     if rule is None:
         return None
-    granted = JournalEntry.objects.filter(
-        household_id=household_id, cycle=cycle, kind=EntryKind.BONUS
-    ).exists()
+    spend = Q(
+        entry__kind__in=[EntryKind.PURCHASE, EntryKind.REVERSAL], entry__purchase__isnull=False
+    )
+    figures = Posting.objects.filter(
+        entry__household_id=household_id, entry__cycle=cycle, account__kind=AccountKind.WALLET
+    ).aggregate(
+        spent=Sum("amount_rial", filter=spend),
+        bonuses=Count("id", filter=Q(entry__kind=EntryKind.BONUS)),
+    )
     return BonusProgress(
-        spent_rial=credit_spent_in_cycle(household_id=household_id, cycle=cycle),
+        spent_rial=-int(figures["spent"] or 0),
         threshold_rial=rule.bonus_threshold_rial,
         bonus_rial=rule.bonus_rial,
-        granted=granted,
+        granted=bool(figures["bonuses"]),
     )
 
 

@@ -394,6 +394,8 @@ def checkout(
         if base_total <= 0:
             raise CheckoutError("basket_empty", "مبلغ سبد صفر است", status=400, field="lines")
         cycle = rules.ensure_cycle(jalali_month_key(today))
+        if cycle.phase_id == phase.pk:
+            cycle.phase = phase  # one phase object, so its bands are read once
         wallet = lock_wallet(payer.household_id)
         split = split_purchase(
             base_total_rial=base_total,
@@ -431,7 +433,7 @@ def checkout(
                 for item, quantity, unit_base, unit_current, base, current in priced
             ]
         )
-        post_purchase(purchase=purchase, cycle=cycle, phase=phase)
+        post_purchase(purchase=purchase, cycle=cycle, phase=phase, wallet=wallet)
         balance_after = (wallet.balance_rial if wallet else 0) - split.credit_rial
         progress = bonus_progress(household_id=payer.household_id, cycle=cycle)
         bonus_queued = bool(

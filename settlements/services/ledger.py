@@ -93,6 +93,7 @@ def post_entry(
     created_by: User | None = None,
     created_by_process: str = "",
     memo: str = "",
+    key_is_new: bool = False,
 ) -> PostResult:
     """Post one balanced entry. The same key again returns the first entry and posts nothing.
 
@@ -104,7 +105,10 @@ def post_entry(
     legs = [leg for leg in legs if leg.amount_rial != 0]
     if not legs or sum(leg.amount_rial for leg in legs) != 0:
         raise ValueError("an entry needs legs that sum to zero")
-    existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+    # ``key_is_new``: the caller derived the key from a row it just created, so no look-up.
+    existing = (
+        None if key_is_new else JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
+    )
     if existing is not None:
         return PostResult(existing, created=False)
     # The entry goes first: its unique key makes a concurrent duplicate wait here, then fail.

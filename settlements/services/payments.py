@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from settlements.models import AccountKind, Cycle, EntryKind, JournalEntry, Phase
+from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Phase
 from settlements.services.ledger import (
     Leg,
     lock_wallet,
@@ -50,7 +50,12 @@ def split_purchase(
 
 @transaction.atomic(savepoint=False)
 def post_purchase(
-    *, purchase: Purchase, cycle: Cycle | None, phase: Phase | None, process: str = "pos"
+    *,
+    purchase: Purchase,
+    cycle: Cycle | None,
+    phase: Phase | None,
+    process: str = "pos",
+    wallet: Account | None = None,
 ) -> JournalEntry | None:
     """Post the purchase's recorded split (its wallet must already be locked by the caller).
 
@@ -59,7 +64,7 @@ def post_purchase(
     if purchase.credit_rial + purchase.compensation_rial == 0:
         return None
     legs = [
-        Leg(wallet_for(purchase.household_id), -purchase.credit_rial),
+        Leg(wallet or wallet_for(purchase.household_id), -purchase.credit_rial),
         Leg(system_account(AccountKind.INFLATION_FUND), -purchase.compensation_rial),
         Leg(store_payable(purchase.store), purchase.credit_rial + purchase.compensation_rial),
     ]
@@ -73,6 +78,7 @@ def post_purchase(
         purchase=purchase,
         created_by_process=process,
         memo=f"خرید {purchase.pk}",
+        key_is_new=True,
     ).entry
 
 

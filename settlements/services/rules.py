@@ -27,9 +27,9 @@ def phase_on(day: dt.date) -> Phase | None:
 def band_for(phase: Phase, decile: int | None) -> PhaseBand | None:
     if decile is None:
         return None
-    return next(
-        (band for band in phase.bands.all() if band.min_decile <= decile <= band.max_decile), None
-    )
+    # A phase's bands are read once per phase object (a checkout asks several times).
+    bands = phase.__dict__.setdefault("_bands", list(phase.bands.all()))
+    return next((band for band in bands if band.min_decile <= decile <= band.max_decile), None)
 
 
 def members_on(household_id: int, day: dt.date) -> int:

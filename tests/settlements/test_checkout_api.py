@@ -427,7 +427,7 @@ def test_a_purchase_runs_a_fixed_small_number_of_queries(world, django_assert_ma
         world, [{"item": "rice", "quantity": "1"}]
     )  # the store payable and the inflation fund exist now
 
-    with django_assert_max_num_queries(28):
+    with django_assert_max_num_queries(25):
         response = buy(
             world, [{"item": "rice", "quantity": "1"}, {"item": "cheese", "quantity": "1"}]
         )
