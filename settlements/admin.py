@@ -34,6 +34,7 @@ from django.utils.safestring import SafeString
 from households.models import Household
 from households.selectors import household_ids_matching
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_readonly import ReadOnlyAdminMixin
 from kalabarg.lib.admin_reason import confirm_with_reason
 from kalabarg.lib.money import format_money, group_thousands
 from kalabarg.lib.persian import (
@@ -728,7 +729,7 @@ _CYCLE_ADMIN_FIELDS = (
 
 
 @admin.register(Cycle)
-class CycleAdmin(admin.ModelAdmin):
+class CycleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Cycles are created by the services; officers start their charge and bonus sweep here."""
 
     empty_value_display = "—"
@@ -751,15 +752,6 @@ class CycleAdmin(admin.ModelAdmin):
     actions = ["charge_cycle", "sweep_bonus"]
     show_full_result_count = False
     paginator = CappedCountPaginator
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_run_permission(self, request: HttpRequest) -> bool:
         return _can_run(request)
@@ -920,7 +912,7 @@ _RUN_CHUNK_INLINE_FIELDS = (
 )
 
 
-class RunChunkInline(admin.TabularInline):
+class RunChunkInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The chunks still to do or that failed at least once (done chunks are only counted)."""
 
     model = RunChunk
@@ -940,15 +932,6 @@ class RunChunkInline(admin.TabularInline):
             .filter(Q(done=False) | ~Q(last_error=""))
             .order_by("index")
         )
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="شماره")
     def index_display(self, chunk: RunChunk) -> str:
@@ -1252,7 +1235,7 @@ _ACCOUNT_ADMIN_FIELDS = (
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     empty_value_display = "—"
     show_facets = admin.ShowFacets.NEVER  # facet counts are full counts
     list_display = ["number", "kind", "owner_display", "balance_list_display"]
@@ -1268,15 +1251,6 @@ class AccountAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
@@ -1358,7 +1332,7 @@ class AccountAdmin(admin.ModelAdmin):
 _POSTING_INLINE_FIELDS = ("account_display", "account_kind", "amount_display")
 
 
-class PostingInline(admin.TabularInline):
+class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Posting
     fields = _POSTING_INLINE_FIELDS
     readonly_fields = _POSTING_INLINE_FIELDS
@@ -1375,15 +1349,6 @@ class PostingInline(admin.TabularInline):
             .order_by("id")
         )
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="حساب")
     def account_display(self, posting: Posting) -> str:
         account = posting.account
@@ -1399,7 +1364,7 @@ class PostingInline(admin.TabularInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(admin.ModelAdmin):
+class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     empty_value_display = "—"
     show_facets = admin.ShowFacets.NEVER  # facet counts are full counts
     list_display = [
@@ -1444,15 +1409,6 @@ class JournalEntryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [field for _, options in self.fieldsets for field in options["fields"]]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[JournalEntry], search_term: str
@@ -1509,7 +1465,7 @@ _LEDGER_DIGEST_ADMIN_FIELDS = (
 
 
 @admin.register(LedgerDigest)
-class LedgerDigestAdmin(admin.ModelAdmin):
+class LedgerDigestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The daily digests that ``reconcile_ledger`` writes and re-checks."""
 
     empty_value_display = "—"
@@ -1522,15 +1478,6 @@ class LedgerDigestAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="روز", ordering="day")
     def day_display(self, digest: LedgerDigest) -> str:
