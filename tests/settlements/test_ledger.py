@@ -137,3 +137,32 @@ def test_a_phase_that_moved_money_is_pinned():
     charge("1403-01")
 
     assert rules.phase_has_moved_money(Phase.objects.get(pk=phase.pk))
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_changing_the_rules_of_a_phase_that_moved_money():
+    make_household(decile=1)
+    cycle = charge("1402-06")
+    phase = Phase.objects.get(pk=cycle.phase_id)
+
+    with pytest.raises(IntegrityError, match="cannot change"), transaction.atomic():
+        phase.bands.update(credit_per_cycle_rial=9_000_000)
+    with pytest.raises(IntegrityError, match="moved money"), transaction.atomic():
+        Phase.objects.filter(pk=phase.pk).update(basis="per_household")
+    with pytest.raises(IntegrityError, match="moved money"), transaction.atomic():
+        Phase.objects.filter(pk=phase.pk).update(
+            ends_on=dt.date(2023, 9, 1)
+        )  # ending it in the past
+
+    Phase.objects.filter(pk=phase.pk).update(name="نام تازه")  # a new name is fine
+    assert Phase.objects.get(pk=phase.pk).name == "نام تازه"
+
+
+@pytest.mark.postgres
+def test_postgres_lets_a_phase_without_money_change():
+    phase = make_phase(starts_on=dt.date(2030, 3, 21))
+
+    phase.bands.update(credit_per_cycle_rial=3_000_000)
+    Phase.objects.filter(pk=phase.pk).update(basis="per_household")
+
+    assert phase.bands.get().credit_per_cycle_rial == 3_000_000
