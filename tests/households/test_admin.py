@@ -169,3 +169,14 @@ def test_officer_registers_a_card_for_a_person_and_a_bad_number_is_explained(adm
     assert "شماره کارت معتبر نیست" in bad.content.decode()
     assert good.status_code == 302
     assert BankCard.objects.filter(person=head).count() == 1
+
+
+def test_admin_form_errors_are_announced_in_persian(admin_client):
+    household = make_household(decile=6)
+
+    response = admin_client.post(
+        reverse("admin:households_household_change", args=[household.pk]),
+        _household_post(household, decile="4", effective_from="2024-01-01", reason=""),
+    )
+
+    assert "لطفاً خطای زیر را برطرف کنید." in response.content.decode()
