@@ -1,5 +1,6 @@
 """Reads of the registry used by views, APIs, admin and tasks."""
 
+import contextlib
 import datetime as dt
 
 from django.conf import settings
@@ -71,18 +72,15 @@ def card_by_number(*, card_number: str) -> BankCard | None:
 def household_ids_matching(*, term: str) -> list[int]:
     """Households with a member whose national code or mobile is ``term`` (exact, indexed)."""
     ids: set[int] = set()
-    try:
+    # A term is tried as each kind of identifier; one that is not that kind simply matches nothing.
+    with contextlib.suppress(IdentifierError):
         code = normalize_national_code(term)
         ids.update(Person.objects.filter(national_code=code).values_list("household_id", flat=True))
-    except IdentifierError:
-        pass
-    try:
+    with contextlib.suppress(IdentifierError):
         mobile = normalize_mobile(term)
         ids.update(
             Person.objects.filter(mobile=mobile).values_list("household_id", flat=True)[:100]
         )
-    except IdentifierError:
-        pass
     return sorted(ids)
 
 
