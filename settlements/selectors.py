@@ -8,6 +8,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import (
     Account,
     AccountKind,
@@ -221,7 +222,7 @@ def purchase_context(
         "card_hash": card_hash,
         "household": household_id,
     }
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_CONTEXT_SQL.format(payer=payer), params)
         columns = [column[0] for column in cursor.description]
         row = dict(zip(columns, cursor.fetchone(), strict=True))
@@ -263,7 +264,7 @@ def wallet_cycle_figures(*, wallet_id: int, household_id: int, cycle_id: int) ->
 
     The same figures as :func:`bonus_progress`, read by wallet id; call it after the wallet lock so
     it sees every purchase committed before this one."""
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             "SELECT COALESCE(SUM(CASE WHEN e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL "
             "THEN po.amount_rial ELSE 0 END), 0), "

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from kalabarg.lib.hot_sql import hot_cursor
 from stores.models import BasketItem, ItemPrice, PriceKind, Store, StoreStatus, Terminal
 
 
@@ -101,7 +102,7 @@ def prices_in_force(*, codes: list[str], at: dt.datetime) -> dict[str, ItemPrice
     moment = connection.ops.adapt_datetimefield_value(at)
     placeholders = ", ".join(["%s"] * len(codes))
     sql = _PRICES_IN_FORCE_SQL.format(placeholders=placeholders)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, [moment, moment, *codes])
         rows = cursor.fetchall()
     return {

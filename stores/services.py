@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from households.models import City, Province
+from kalabarg.lib.hot_sql import hot_cursor
 from kalabarg.lib.identifiers import (
     IdentifierError,
     normalize_mobile,
@@ -252,7 +253,7 @@ def terminal_for_key(key: str) -> Terminal | None:
     terminal_id, _, secret = key.partition(".")
     if not (terminal_id and secret):
         return None
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             "SELECT t.id, t.terminal_id, t.store_id, t.status, t.api_key_hash, s.name, s.status "
             "FROM stores_terminal t JOIN stores_store s ON s.id = t.store_id WHERE t.terminal_id = %s",

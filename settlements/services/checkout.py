@@ -22,6 +22,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from households.services import redeem_payment_code
+from kalabarg.lib.hot_sql import hot_cursor
 from kalabarg.lib.identifiers import IdentifierError, card_hash, normalize_card_number
 from kalabarg.lib.money import format_money
 from kalabarg.lib.persian import jalali_month_key, to_persian_digits
@@ -146,7 +147,7 @@ def _remember(
 ) -> None:
     """The idempotency record, in the purchase's transaction: one plain statement."""
     body_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             "INSERT INTO stores_idempotencyrecord (terminal_id, key, operation, fingerprint, purchase_id, "
             f"response_status, response_body, created_at) VALUES (%s, %s, %s, %s, %s, %s, {body_param}, %s)",

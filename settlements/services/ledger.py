@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from households.models import Household
+from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Phase, Posting
 from stores.models import Purchase, Store
 
@@ -238,7 +239,7 @@ def lock_wallet_balance(wallet_id: int) -> int:
 
     SQLite has no row locks; its single writer serialises the whole transaction instead."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             f"SELECT balance_rial FROM settlements_account WHERE id = %s{lock}", [wallet_id]
         )

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 
+from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import AccountKind, EntryKind, JournalEntry
 from settlements.services.ledger import (
     InsufficientBalance,
@@ -86,7 +87,7 @@ def record_purchase(
 
     The table's checks hold the split to the rule (cash = base, credit + compensation = rise)."""
     ops = connection.ops
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             "INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key, "
             "request_fingerprint, paid_with, card_bin, card_last4, base_total_rial, current_total_rial, "
@@ -169,7 +170,7 @@ def post_purchase(
         (store_payable_id, credit_rial + compensation_rial),
     ]
     legs = [(account, amount) for account, amount in legs if amount]
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         # The entry first: its unique key makes a concurrent duplicate wait here, then fail.
         cursor.execute(
             "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, "
