@@ -45,6 +45,40 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (from /proc), so the cost per purchase can be
+    read even when something else shares the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _backends() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
@@ -178,9 +212,14 @@ def test_bench_pos_purchases():
             except OSError:
                 time.sleep(0.1)
         _load(port, cards, keys, clients, 3)  # warm-up: connections, caches
+        app_pids, db_pids = _children(server.pid), _backends()
+        app_cpu, db_cpu = _cpu_seconds(app_pids), _cpu_seconds(db_pids)
+        client_cpu = time.process_time()
         started = time.perf_counter()
         latencies, failures, count = _load(port, cards, keys, clients, seconds)
         elapsed = time.perf_counter() - started
+        app_cpu, db_cpu = _cpu_seconds(app_pids) - app_cpu, _cpu_seconds(db_pids) - db_cpu
+        client_cpu = time.process_time() - client_cpu
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -248,4 +287,7 @@ def test_bench_pos_purchases():
         db_only_tps=round(float(tps)),
         db_only_latency_ms=latency,
         ratio_db_to_api=round(float(tps) / throughput, 1),
+        cpu_ms_per_purchase_app=round(app_cpu * 1000 / count, 2),
+        cpu_ms_per_purchase_db=round(db_cpu * 1000 / count, 2),
+        cpu_ms_per_purchase_load_client=round(client_cpu * 1000 / count, 2),
     )
