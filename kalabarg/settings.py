@@ -205,6 +205,8 @@ SMS_LEASE_SECONDS = _int("SMS_LEASE_SECONDS", 300, minimum=1)
 SMS_DISPATCH_SLICE_SECONDS = _int("SMS_DISPATCH_SLICE_SECONDS", 60, minimum=1)
 # Shared secret of the delivery-report webhook (header X-SMS-Webhook-Secret); empty refuses all.
 SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="")
+# The Celery queue of every SMS task (tests point a private worker at their own queue).
+SMS_QUEUE = env.str("SMS_QUEUE", default="sms").strip() or "sms"
 
 # --- Money display ----------------------------------------------------------------------------
 # Money is stored in rials; people see it in this unit (Iran has legislated a redenomination).

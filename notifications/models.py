@@ -257,6 +257,9 @@ class SmsMessage(models.Model):
                 name="sms_message_provider_idx",
             ),
             models.Index(
+                fields=["sent_at"], condition=Q(status="sent"), name="sms_message_sent_idx"
+            ),
+            models.Index(
                 fields=["person", "-created_at"],
                 condition=Q(campaign__isnull=True),
                 name="sms_message_personal_idx",

@@ -12,3 +12,15 @@ def _memory_sms(settings):  # type: ignore[no-untyped-def]
     clear_memory_outbox()
     yield
     clear_memory_outbox()
+
+
+@pytest.fixture
+def fake_gateway(settings):  # type: ignore[no-untyped-def]
+    """The local fake gateway in a thread; SMS_BACKEND=http points at it."""
+    from notifications.fake_gateway import FakeGateway
+
+    with FakeGateway(port=0, invalid_prefix="0999", timeout_sleep_s=1.5) as fake:
+        settings.SMS_BACKEND = "http"
+        settings.SMS_HTTP_URL = fake.url
+        settings.SMS_HTTP_TIMEOUT_SECONDS = 1
+        yield fake
