@@ -93,8 +93,8 @@ def test_an_invalid_number_fails_at_once_and_the_rest_of_the_batch_is_sent(fake_
 
 
 def test_a_crashed_dispatcher_s_messages_are_sent_again_under_the_same_local_id(fake_gateway):
-    campaign, heads = _built_campaign(3)
-    claimed, token = dispatch.claim_campaign_batch(campaign_id=campaign.pk, limit=10)
+    campaign, _heads = _built_campaign(3)
+    claimed, _token = dispatch.claim_campaign_batch(campaign_id=campaign.pk, limit=10)
     gateway = HttpGateway(base_url=fake_gateway.url, api_key="k", sender="کالابرگ", timeout=2)
     results = gateway.send([OutgoingSms(c.local_id, c.mobile, c.body) for c in claimed])
     assert all(r.outcome == Outcome.SENT for r in results)
