@@ -3,6 +3,7 @@
 from django.urls import path
 
 from kalabarg.portal.api import PaymentCodeApi
+from notifications.api import DeliveryReportApi
 from settlements.api import PurchaseApi, ReversalApi
 from stores.api import BasketApi, StoreFinderApi
 
@@ -12,4 +13,5 @@ urlpatterns = [
     path("pos/purchases/<int:purchase_id>/reversal/", ReversalApi.as_view(), name="pos-reversal"),
     path("stores/", StoreFinderApi.as_view(), name="store-finder"),
     path("me/payment-codes/", PaymentCodeApi.as_view(), name="me-payment-codes"),
+    path("sms/delivery-reports/", DeliveryReportApi.as_view(), name="sms-delivery-reports"),
 ]
