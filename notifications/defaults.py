@@ -5,7 +5,7 @@ No template carries a link: official kalabarg messages never do (anti-phishing r
 TEMPLATES = {
     "decile_notice": (
         "سرپرست گرامی خانوار، شما در دهک {decile} هستید و مشمول طرح کالابرگ شده‌اید. "
-        "با خرید {threshold} از اقلام سبد کالابرگ، {bonus} اعتبار مضاعف می‌گیرید. "
+        "با خرید {threshold} از اقلام سبد کالابرگ، {bonus} اعتبار مضاعف می‌گیرید{basis}. "
         "اطلاعات خانوار خود را در سامانه حمایت ببینید. پیامک‌های رسمی کالابرگ هرگز پیوند ندارند."
     ),
     "bonus_credited": (

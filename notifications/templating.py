@@ -27,7 +27,7 @@ MAX_BODY_LENGTH = 500
 
 # The placeholders each kind of message may use (the context keys, ``_rial`` dropped).
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    "decile_notice": ("decile", "credit", "threshold", "bonus", "phase"),
+    "decile_notice": ("decile", "credit", "threshold", "bonus", "phase", "basis"),
     "bonus_credited": ("amount", "cycle"),
     "objection_decided": ("decision", "decile"),
     "monthly_balance": ("balance", "month"),

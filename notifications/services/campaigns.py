@@ -33,7 +33,7 @@ from notifications.models import (
     SmsMessage,
     SmsTemplate,
 )
-from settlements.models import Phase
+from settlements.models import CreditBasis, Phase
 
 DEFAULT_CHUNK_SIZE = 50_000
 
@@ -104,6 +104,12 @@ def _template(kind: str) -> str:
     return template.body
 
 
+# Under the per-member basis (the real programme's default) the band's amounts are per member;
+# the notice says so rather than multiplying per household (one text per decile keeps the build
+# a single set-based statement).
+PER_MEMBER_NOTE = " (به ازای هر نفر از اعضای خانوار)"
+
+
 def decile_bodies(*, phase: Phase, deciles: Sequence[int], body_template: str) -> dict[int, str]:
     """The notice's text for each decile, with that decile's amounts from the phase's band."""
     bodies: dict[int, str] = {}
@@ -124,6 +130,7 @@ def decile_bodies(*, phase: Phase, deciles: Sequence[int], body_template: str) -
                 "threshold_rial": band.bonus_threshold_rial,
                 "bonus_rial": band.bonus_amount_rial,
                 "phase": phase.name,
+                "basis": PER_MEMBER_NOTE if phase.basis == CreditBasis.PER_MEMBER else "",
             },
         )
     return bodies

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from kalabarg.lib.sms import memory_outbox
-from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
+from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage, SmsTemplate
 from notifications.services import campaigns
 from settlements.models import Account, AccountKind, Phase
 from tests.notifications.factories import heads_in_deciles, phase_for_notices
@@ -89,3 +89,16 @@ def test_cancelling_stops_dispatch_and_cancels_queued_messages(phase):
     dispatch.dispatch_campaign(campaign_id=campaign.pk)
     assert memory_outbox() == []
     assert set(SmsMessage.objects.values_list("status", flat=True)) == {MessageStatus.CANCELLED}
+
+
+@pytest.mark.parametrize(
+    ("basis", "says_per_member"), [("per_member", True), ("per_household", False)]
+)
+def test_the_notice_says_when_the_amounts_are_per_member(basis, says_per_member):
+    phase = phase_for_notices()
+    Phase.objects.filter(pk=phase.pk).update(basis=basis)
+    phase.refresh_from_db()
+    template = SmsTemplate.objects.get(kind="decile_notice").body
+    body = campaigns.decile_bodies(phase=phase, deciles=[4], body_template=template)[4]
+    assert ("به ازای هر نفر" in body) is says_per_member
+    assert "۲۵۰٬۰۰۰ تومان" in body
