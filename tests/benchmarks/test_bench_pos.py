@@ -191,8 +191,8 @@ def test_bench_pos_purchases():
     households = int(os.environ.get("BENCH_POS_HOUSEHOLDS", "2000"))
     clients = int(os.environ.get("BENCH_CLIENTS", "32"))
     seconds = float(os.environ.get("BENCH_SECONDS", "30"))
-    workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
-    threads = os.environ.get("BENCH_GUNICORN_THREADS", "4")
+    workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
+    threads = os.environ.get("BENCH_GUNICORN_THREADS", "8")
     cards, keys, low, high = _setup(households, terminals=clients)
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": worker_database_url(), "CELERY_TASK_ALWAYS_EAGER": "1", "DEBUG": "0",
