@@ -40,9 +40,8 @@ from settlements.services.ledger import InsufficientBalance, lock_wallet, lock_w
 from settlements.services.payments import (
     PricedLine,
     Split,
-    post_purchase,
     post_purchase_reversal,
-    record_purchase,
+    record_and_post_purchase,
     reverse_entry,
     split_purchase,
 )
@@ -479,7 +478,7 @@ def checkout(
             wallet_balance_rial=balance,
         )
         paid_with = PaymentMethod.CARD if by_card else PaymentMethod.PAYMENT_CODE
-        purchase_id = record_purchase(
+        purchase_id = record_and_post_purchase(
             household_id=ctx.household_id,
             payer_id=ctx.person_id,
             store_id=terminal.store_id,
@@ -494,19 +493,11 @@ def checkout(
             split=split,
             lines=priced,
             created_at=now,
-        )
-        post_purchase(
-            purchase_id=purchase_id,
-            household_id=ctx.household_id,
-            store_id=terminal.store_id,
-            credit_rial=split.credit_rial,
-            compensation_rial=split.compensation_rial,
             cycle_id=ctx.cycle_id,
             phase_id=ctx.phase_id,
             wallet_id=ctx.wallet_id,
             inflation_fund_id=ctx.inflation_fund_id,
             store_payable_id=ctx.store_payable_id,
-            created_at=now,
         )
         progress = None
         if ctx.cycle_id is not None and ctx.bonus_threshold_rial is not None:

@@ -19,7 +19,7 @@ from kalabarg.lib.persian import jalali_month_key
 from settlements.models import CreditBasis
 from settlements.selectors import purchase_context, wallet_cycle_figures
 from settlements.services import rules
-from stores.models import Purchase
+from stores.models import BasketItem, Purchase
 from tests.households.factories import make_household, next_card_number
 from tests.settlements.factories import buy, charge, make_phase, seeded_phases
 from tests.settlements.test_checkout_api import URL, world  # noqa: F401
@@ -164,3 +164,134 @@ def test_a_malformed_body_is_a_400_naming_the_field_and_writes_nothing(world, bo
     assert payload["code"] == "validation_error"
     assert payload["errors"][0]["field"] == field
     assert not Purchase.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("credit", "compensation"), [(300_000, 200_000), (0, 500_000), (500_000, 0), (0, 0)]
+)
+def test_the_one_statement_purchase_writes_exactly_what_the_two_step_one_does(credit, compensation):
+    """PostgreSQL writes a purchase in one statement; it must leave the same rows, money and
+    balances as the portable statements (the SQLite path) for every kind of split."""
+    from decimal import Decimal
+
+    from settlements.models import JournalEntry, Posting
+    from settlements.services import payments
+    from settlements.services.ledger import wallet_for
+    from stores.models import PurchaseLine
+
+    household = make_household(decile=2)
+    cycle = charge(jalali_month_key(timezone.localdate()))
+    wallet = wallet_for(household)
+    terminal = make_terminal()
+    rice_id = BasketItem.objects.get(code="rice").pk
+    cheese_id = BasketItem.objects.get(code="cheese").pk
+    split = payments.Split(
+        cash_rial=700_000,
+        difference_rial=credit + compensation,
+        credit_rial=credit,
+        compensation_rial=compensation,
+    )
+    lines = (
+        [
+            payments.PricedLine(
+                rice_id, "rice", "", Decimal("1.5"), 300_000, 400_000, 450_000, 600_000
+            ),
+            payments.PricedLine(
+                cheese_id,
+                "cheese",
+                "",
+                Decimal("0.25"),
+                1_000_000,
+                1_000_000 + 4 * (credit + compensation - 150_000),
+                250_000,
+                250_000 + credit + compensation - 150_000,
+            ),
+        ]
+        if credit + compensation >= 150_000
+        else [
+            payments.PricedLine(
+                rice_id, "rice", "", Decimal("1"), 700_000, 700_000, 700_000, 700_000
+            )
+        ]
+    )
+
+    def write(one: bool) -> dict:
+        before = wallet_balance_of(wallet.pk)
+        purchase_id = payments.record_and_post_purchase(
+            household_id=household.pk,
+            payer_id=household.members.get(is_head=True).pk,
+            store_id=terminal.store_id,
+            terminal_id=terminal.pk,
+            idempotency_key=f"parity-{one}",
+            fingerprint="f" * 64,
+            paid_with="card",
+            card_bin="603799",
+            card_last4="7893",
+            base_total_rial=700_000,
+            current_total_rial=700_000 + credit + compensation,
+            split=split,
+            lines=lines,
+            created_at=timezone.now(),
+            cycle_id=cycle.pk,
+            phase_id=cycle.phase_id,
+            wallet_id=wallet.pk,
+            inflation_fund_id=None,
+            store_payable_id=None,
+            in_one_statement=one,
+        )
+        purchase = Purchase.objects.get(pk=purchase_id)
+        entry = JournalEntry.objects.filter(purchase=purchase).first()
+        return {
+            "purchase": {
+                field: getattr(purchase, field)
+                for field in (
+                    "household_id",
+                    "payer_id",
+                    "store_id",
+                    "terminal_id",
+                    "paid_with",
+                    "base_total_rial",
+                    "current_total_rial",
+                    "cash_rial",
+                    "credit_rial",
+                    "compensation_rial",
+                    "status",
+                )
+            },
+            "lines": sorted(
+                PurchaseLine.objects.filter(purchase=purchase).values_list(
+                    "item_id",
+                    "quantity",
+                    "unit_base_price_rial",
+                    "unit_current_price_rial",
+                    "base_amount_rial",
+                    "current_amount_rial",
+                )
+            ),
+            "entry": None
+            if entry is None
+            else (
+                entry.kind,
+                entry.idempotency_key == f"purchase:{purchase_id}",
+                entry.household_id,
+                entry.cycle_id,
+                entry.phase_id,
+                entry.memo == f"خرید {purchase_id}",
+                entry.created_by_process,
+            ),
+            "postings": sorted(
+                Posting.objects.filter(entry=entry).values_list("account_id", "amount_rial")
+            )
+            if entry
+            else [],
+            "wallet_moved": before - wallet_balance_of(wallet.pk),
+        }
+
+    assert write(True) == write(False)
+
+
+def wallet_balance_of(account_id: int) -> int:
+    from settlements.models import Account
+
+    return Account.objects.get(pk=account_id).balance_rial
