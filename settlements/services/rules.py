@@ -28,7 +28,9 @@ def band_for(phase: Phase, decile: int | None) -> PhaseBand | None:
     if decile is None:
         return None
     # A phase's bands are read once per phase object (a checkout asks several times).
-    bands = phase.__dict__.setdefault("_bands", list(phase.bands.all()))
+    bands = phase.__dict__.get("_bands")
+    if bands is None:
+        bands = phase.__dict__["_bands"] = list(phase.bands.all())
     return next((band for band in bands if band.min_decile <= decile <= band.max_decile), None)
 
 
