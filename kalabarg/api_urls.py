@@ -3,6 +3,7 @@
 from django.urls import path
 
 from kalabarg.portal import api as me
+from notifications.api import DeliveryReportApi
 from settlements.api import PurchaseApi, ReversalApi
 from stores.api import BasketApi, StoreFinderApi
 
@@ -20,4 +21,5 @@ urlpatterns = [
     path("me/objections/", me.MyObjectionsApi.as_view(), name="me-objections"),
     path("me/objections/<int:objection_id>/", me.MyObjectionApi.as_view(), name="me-objection"),
     path("me/payment-codes/", me.PaymentCodeApi.as_view(), name="me-payment-codes"),
+    path("sms/delivery-reports/", DeliveryReportApi.as_view(), name="sms-delivery-reports"),
 ]

@@ -21,5 +21,6 @@ app.conf.task_queues = (Queue("default"), Queue("batch"), Queue("sms"))
 app.conf.task_routes = {
     "settlements.tasks.run_*": {"queue": "batch"},
     "households.tasks.sms_*": {"queue": "sms"},
+    "notifications.tasks.*": {"queue": "sms"},
 }
 app.autodiscover_tasks()

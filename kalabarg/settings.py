@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "households",
     "stores",
     "settlements",
+    "notifications",
     "kalabarg.portal",
 ]
 
@@ -189,6 +190,23 @@ SMS_HTTP_API_KEY = env.str("SMS_HTTP_API_KEY", default="")
 SMS_HTTP_TIMEOUT_SECONDS = _int("SMS_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
 if SMS_BACKEND == "http" and not SMS_HTTP_URL:
     raise ImproperlyConfigured("SMS_HTTP_URL must be set when SMS_BACKEND=http")
+# Messages per second across every dispatcher (a shared counter in the cache: Redis in production).
+SMS_RATE_PER_SECOND = _int("SMS_RATE_PER_SECOND", 200, minimum=1)
+# Messages per gateway call (capped by what the gateway accepts) and per claim.
+SMS_BATCH_SIZE = _int("SMS_BATCH_SIZE", 100, minimum=1)
+# Transient failures (timeouts, 5xx) are retried with exponential backoff up to this many attempts.
+SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5, minimum=1)
+SMS_RETRY_BASE_SECONDS = _int("SMS_RETRY_BASE_SECONDS", 30, minimum=1)
+SMS_RETRY_MAX_SECONDS = _int("SMS_RETRY_MAX_SECONDS", 3600, minimum=1)
+# A message claimed by a dispatcher stays "sending" this long; after it, another may claim it.
+# Must exceed the longest gateway call (SMS_HTTP_TIMEOUT_SECONDS times a few bisection calls).
+SMS_LEASE_SECONDS = _int("SMS_LEASE_SECONDS", 300, minimum=1)
+# A dispatch task sends for at most this long, then queues its own continuation.
+SMS_DISPATCH_SLICE_SECONDS = _int("SMS_DISPATCH_SLICE_SECONDS", 60, minimum=1)
+# Shared secret of the delivery-report webhook (header X-SMS-Webhook-Secret); empty refuses all.
+SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="")
+# The Celery queue of every SMS task (tests point a private worker at their own queue).
+SMS_QUEUE = env.str("SMS_QUEUE", default="sms").strip() or "sms"
 
 # --- Money display ----------------------------------------------------------------------------
 # Money is stored in rials; people see it in this unit (Iran has legislated a redenomination).

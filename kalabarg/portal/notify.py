@@ -1,41 +1,37 @@
-"""The SMS the portal sends: one small function per message, so the gateway is one call away.
+"""The SMS the portal sends, through the notifications service (officer-edited templates, no
+links, one message per dedupe key, sent by the ``sms`` queue after the caller commits)."""
 
-Interim: until the SMS service (issue 6) is merged, the messages are written to the log after
-commit (the console SMS of the embedded default). Switching is one call per function.
-"""
-
-import logging
-
-from django.db import transaction
+from django.utils import timezone
 
 from households.models import Objection, ObjectionStatus, Person
-from kalabarg.lib.persian import format_jalali_date, to_persian_digits
-
-logger = logging.getLogger("kalabarg.sms")
-
-
-def _send(person: Person, body: str, kind: str) -> None:
-    mobile = person.mobile
-    transaction.on_commit(lambda: logger.info("SMS to %s: %s", mobile, body))
+from households.selectors import decile_on
+from notifications.services.personal import send_personal_sms
 
 
 def send_login_code(*, person: Person, code: str, login_code_id: int) -> None:
     """The 6-digit login code, to the person's registered mobile, after commit."""
-    _send(
-        person,
-        f"کالابرگ\nکد ورود شما: {to_persian_digits(code)}\n"
-        "این کد را به هیچ‌کس ندهید. اعتبار: ۲ دقیقه",
-        "login_code",
+    send_personal_sms(
+        person=person,
+        kind="login_code",
+        context={"code": code, "minutes": 2},
+        dedupe_key=f"login:{person.pk}:{login_code_id}",
     )
 
 
 def send_objection_decided(*, objection: Objection) -> None:
     """The officer's decision on a decile objection, to the member who filed it, after commit."""
-    if objection.status == ObjectionStatus.ACCEPTED and objection.new_decile_from:
-        body = (
-            f"کالابرگ\nدرخواست بازبینی دهک شما پذیرفته شد. دهک تازه: "
-            f"{to_persian_digits(objection.new_decile)} از {format_jalali_date(objection.new_decile_from)}"
-        )
+    if objection.status == ObjectionStatus.ACCEPTED and objection.new_decile:
+        decision, decile = "پذیرفته شد", objection.new_decile
     else:
-        body = "کالابرگ\nدرخواست بازبینی دهک شما رد شد. دلیل را در درگاه کالابرگ ببینید."
-    _send(objection.filed_by, body, "objection_decided")
+        decision = "رد شد"
+        decile = (
+            decile_on(household_id=objection.household_id, on_date=timezone.localdate())
+            or objection.decile_at_filing
+            or 0
+        )
+    send_personal_sms(
+        person=objection.filed_by,
+        kind="objection_decided",
+        context={"decision": decision, "decile": decile},
+        dedupe_key=f"objection:{objection.pk}:decided",
+    )

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from settlements.models import Cycle, RunKind
 from settlements.services.runs import execute_work
+from settlements.signals import bonus_granted
 
 
 @transaction.atomic
@@ -22,4 +23,10 @@ def grant_bonus_if_earned(*, household_id: int, cycle: Cycle) -> int:
         low=household_id,
         high=household_id + 1,
     )
+    if entries:
+        transaction.on_commit(
+            lambda: bonus_granted.send_robust(
+                sender=Cycle, cycle_id=cycle.pk, low=household_id, high=household_id + 1
+            )
+        )
     return amount if entries else 0

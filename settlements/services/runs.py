@@ -32,6 +32,7 @@ from settlements.models import (
 )
 from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
 from settlements.services.rules import field_error
+from settlements.signals import bonus_granted
 
 logger = logging.getLogger(__name__)
 
@@ -317,6 +318,13 @@ def execute_chunk(chunk_id: int) -> bool:
                     households_total=F("households_total") + considered,
                     entries_created=F("entries_created") + entries,
                     amount_rial=F("amount_rial") + amount,
+                )
+            if entries and chunk.run.kind == RunKind.BONUS_SWEEP and chunk.run.cycle_id:
+                bonus_granted.send_robust(
+                    sender=Cycle,
+                    cycle_id=chunk.run.cycle_id,
+                    low=chunk.from_household_id,
+                    high=chunk.to_household_id,
                 )
             finish_run_if_complete(chunk.run_id)
             return True

@@ -1,0 +1,66 @@
+"""``POST /api/v1/sms/delivery-reports/``: the gateway's delivery reports (shared-secret header)."""
+
+import hmac
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from kalabarg.lib.api import ApiError
+from notifications.services import reports
+
+SECRET_HEADER = "X-SMS-Webhook-Secret"  # noqa: S105 (a header name, not a secret)
+
+
+class DeliveryReportApi(APIView):
+    """Delivery reports in the gateway's status codes (10 delivered; 6, 11, 13, 14 failed; others
+    pending). A report for an unknown id, or for a message already final, changes nothing."""
+
+    class Report(serializers.Serializer):
+        messageid = serializers.CharField(max_length=64)
+        status = serializers.IntegerField(min_value=0, max_value=1000)
+
+    class Input(serializers.Serializer):
+        reports = serializers.ListField(min_length=1, max_length=1000)
+
+        def validate_reports(self, value: list[Any]) -> list[dict[str, Any]]:
+            checked = []
+            for index, item in enumerate(value):
+                report = DeliveryReportApi.Report(data=item if isinstance(item, dict) else {})
+                if not report.is_valid():
+                    raise serializers.ValidationError({str(index): report.errors})
+                checked.append(report.validated_data)
+            return checked
+
+    class Output(serializers.Serializer):
+        updated = serializers.IntegerField()
+        unknown = serializers.IntegerField()
+
+    @extend_schema(
+        request=Input,
+        responses={200: Output},
+        parameters=[OpenApiParameter(SECRET_HEADER, str, OpenApiParameter.HEADER, required=True)],
+        summary="گزارش تحویل پیامک‌ها (از سامانه پیامک)",
+    )
+    def post(self, request: Request) -> Response:
+        secret = settings.SMS_WEBHOOK_SECRET
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            raise ApiError(
+                "sms_webhook_unauthorized",
+                "کلید گزارش تحویل نادرست است",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            )
+        data = request.data
+        if hasattr(data, "getlist") and "messageid" in data:  # one Kavenegar-style form report
+            data = {"reports": [{"messageid": data.get("messageid"), "status": data.get("status")}]}
+        serializer = self.Input(data=data)
+        serializer.is_valid(raise_exception=True)
+        outcome = reports.apply_provider_statuses(
+            statuses=[(r["messageid"], r["status"]) for r in serializer.validated_data["reports"]]
+        )
+        return Response(self.Output({"updated": outcome.updated, "unknown": outcome.unknown}).data)
