@@ -65,7 +65,7 @@ class Dashboard:
 
 
 def dashboard(*, person: Person, today: dt.date | None = None) -> Dashboard:
-    """The dashboard of ``person``'s household on ``today``: about ten queries, whatever the history.
+    """The dashboard of ``person``'s household on ``today``: a few queries, whatever the history.
 
     Coverage is what a purchase today would use (today's decile and phase, as the checkout does);
     the bonus progress is this cycle's, under the cycle's rule (decile on its first day)."""
@@ -79,7 +79,11 @@ def dashboard(*, person: Person, today: dt.date | None = None) -> Dashboard:
     if cycle is not None:
         if phase is not None and cycle.phase_id == phase.pk:
             cycle.phase = phase  # one phase object: its bands are read once
-        entitlement = rules.entitlement(household_id=household_id, cycle=cycle)
+        # Today's decile row is also the one on the cycle's first day when it started by then.
+        known = decile.decile if decile and decile.effective_from <= cycle.starts_on else None
+        entitlement = rules.entitlement(
+            household_id=household_id, cycle=cycle, decile_on_start=known
+        )
     progress = (
         bonus_progress(household_id=household_id, cycle=cycle, rule=entitlement)
         if cycle is not None and entitlement is not None
