@@ -1,5 +1,6 @@
 """Households with a history for portal tests: charged this month, purchases, objections."""
 
+from django.db import transaction
 from django.utils import timezone
 
 from households.models import Household
@@ -21,7 +22,10 @@ def with_purchases(household: Household, *, count: int, cycle: Cycle) -> list[Pu
     rice = BasketItem.objects.get(code="rice")
     made = []
     for _ in range(count):
-        purchase = buy(household, cycle=cycle, base=450_000, current=720_000, terminal=terminal)
+        with transaction.atomic():  # the wallet is locked (FOR UPDATE) as in the checkout
+            purchase = buy(
+                household, cycle=cycle, base=450_000, current=720_000, terminal=terminal
+            )
         PurchaseLine.objects.create(
             purchase=purchase,
             item=rice,
