@@ -68,7 +68,7 @@ def month_label(month_key: str) -> str:
 def money_sql(expression: str) -> str:
     """SQL that shows whole rials ``expression`` as people read money: Persian digits, a
     thousands separator, the display unit — the same text as ``kalabarg.lib.money.format_money``
-    for amounts ≥ 0."""
+    for amounts ≥ 0. Its ``%`` are doubled: it goes into a statement with bound parameters."""
     toman = settings.MONEY_DISPLAY_UNIT == "toman"
     whole = f"(({expression}) / {RIALS_PER_TOMAN})" if toman else f"({expression})"
     digits = "0123456789"
@@ -76,18 +76,18 @@ def money_sql(expression: str) -> str:
     if connection.vendor == "postgresql":
         grouped = f"translate(to_char({whole}, 'FM999,999,999,999,990'), '{digits},', '{persian}٬')"
         fraction = (
-            f"translate(CAST(({expression}) % {RIALS_PER_TOMAN} AS text), '{digits}', '{persian}')"
+            f"translate(CAST(({expression}) %% {RIALS_PER_TOMAN} AS text), '{digits}', '{persian}')"
         )
     else:
-        grouped = f"printf('%,d', {whole})"
+        grouped = f"printf('%%,d', {whole})"
         for latin, fa in zip(digits + ",", persian + "٬", strict=True):
             grouped = f"replace({grouped}, '{latin}', '{fa}')"
-        fraction = f"CAST(({expression}) % {RIALS_PER_TOMAN} AS text)"
+        fraction = f"CAST(({expression}) %% {RIALS_PER_TOMAN} AS text)"
         for latin, fa in zip(digits, persian, strict=True):
             fraction = f"replace({fraction}, '{latin}', '{fa}')"
     if toman:
         grouped = (
-            f"{grouped} || CASE WHEN ({expression}) % {RIALS_PER_TOMAN} <> 0 "
+            f"{grouped} || CASE WHEN ({expression}) %% {RIALS_PER_TOMAN} <> 0 "
             f"THEN '٫' || {fraction} ELSE '' END"
         )
     unit = "تومان" if toman else "ریال"
@@ -402,7 +402,7 @@ def retry_failed(*, message_ids: Sequence[int]) -> int:
     one). Messages of a cancelled campaign are not retried."""
     now = timezone.now()
     failed = (
-        SmsMessage.objects.select_for_update()
+        SmsMessage.objects.select_for_update(of=("self",))
         .filter(pk__in=list(message_ids), status=MessageStatus.FAILED)
         .exclude(campaign__status=CampaignStatus.CANCELLED)
         .select_related("person")
