@@ -123,6 +123,7 @@ DATABASE_URL = _url(
     default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
     schemes={"sqlite", "postgres", "postgresql", "pgsql"},
 )
+DATABASE_PREPARED_STATEMENTS = _bool("DATABASE_PREPARED_STATEMENTS", True)
 try:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 except Exception as exc:  # django-environ raises several types for a bad URL
@@ -131,6 +132,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = _int("DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
+    # Django's own cursors never prepare; the POS hot path's fixed statements do (see
+    # kalabarg/lib/hot_sql.py). Set DATABASE_PREPARED_STATEMENTS=0 behind a pooler that cannot
+    # keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    if DATABASE_PREPARED_STATEMENTS:
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
     # Default test database: "test_<name>", so runs against different databases never collide.
     if env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}

@@ -1,13 +1,19 @@
 """Reads of the money core: balances, bonus progress, runs."""
 
+import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import (
     Account,
     AccountKind,
     BalanceRollup,
+    CreditBasis,
     Cycle,
     EntryKind,
     JournalEntry,
@@ -103,3 +109,169 @@ def entries_for_household(*, household_id: int) -> list[JournalEntry]:
         .select_related("cycle", "phase")
         .order_by("-created_at", "-id")[:200]
     )
+
+
+# --- The POS checkout's reads -----------------------------------------------------------------
+#
+# A purchase is the hottest path in the system (hundreds a second nationally), so its reads are
+# two plain SQL statements instead of a dozen ORM look-ups: one row with everything about the
+# payer, the programme rules that apply and a previous answer under the same idempotency key, and
+# one row per requested item with its prices in force. Both are portable SQL (PostgreSQL and the
+# embedded SQLite). ``tests/settlements/test_checkout_context.py`` checks them against the ORM
+# selectors and ``rules`` they stand in for.
+
+
+@dataclass(frozen=True)
+class PurchaseContext:
+    """What one checkout needs to know before it takes any lock."""
+
+    replay_operation: str | None
+    replay_fingerprint: str | None
+    replay_status: int | None
+    replay_body: Any
+    person_id: int | None
+    household_id: int | None
+    is_head: bool
+    wallet_id: int | None
+    inflation_fund_id: int | None
+    store_payable_id: int | None
+    cycle_id: int | None
+    cycle_phase_id: int | None
+    # Today's phase and the household's band in it (None: not eligible today).
+    phase_id: int | None
+    phase_min_distinct_items: int
+    eligible_today: bool
+    # The household's entitlement in the cycle (None when it has none): what the bonus counts.
+    bonus_threshold_rial: int | None
+    bonus_rial: int | None
+
+
+_CONTEXT_SQL = """
+SELECT q.*,
+  (SELECT b.id FROM settlements_phaseband b
+    WHERE b.phase_id = q.phase_id AND q.decile_today BETWEEN b.min_decile AND b.max_decile
+    ORDER BY b.min_decile LIMIT 1) AS band_today_id,
+  (SELECT b.bonus_threshold_rial FROM settlements_phaseband b
+    WHERE b.phase_id = q.cycle_phase_id AND q.decile_cycle BETWEEN b.min_decile AND b.max_decile
+    ORDER BY b.min_decile LIMIT 1) AS cycle_threshold_rial,
+  (SELECT b.bonus_amount_rial FROM settlements_phaseband b
+    WHERE b.phase_id = q.cycle_phase_id AND q.decile_cycle BETWEEN b.min_decile AND b.max_decile
+    ORDER BY b.min_decile LIMIT 1) AS cycle_bonus_rial,
+  (SELECT cp.basis FROM settlements_phase cp WHERE cp.id = q.cycle_phase_id) AS cycle_basis,
+  (SELECT count(*) FROM households_person m
+    WHERE m.household_id = q.household_id AND (m.birth_date IS NULL OR m.birth_date <= q.cycle_starts_on)
+  ) AS cycle_members
+FROM (
+  SELECT ir.operation AS replay_operation, ir.fingerprint AS replay_fingerprint,
+    ir.response_status AS replay_status, ir.response_body AS replay_body,
+    p.id AS person_id, p.household_id, p.is_head,
+    w.id AS wallet_id,
+    (SELECT f.id FROM settlements_account f WHERE f.kind = 'inflation_fund') AS inflation_fund_id,
+    (SELECT s.id FROM settlements_account s WHERE s.kind = 'store_payable' AND s.store_id = %(store)s)
+      AS store_payable_id,
+    cy.id AS cycle_id, cy.phase_id AS cycle_phase_id, cy.starts_on AS cycle_starts_on,
+    ph.id AS phase_id, ph.ends_on AS phase_ends_on, ph.min_distinct_items,
+    (SELECT d.decile FROM households_decileassignment d
+      WHERE d.household_id = p.household_id AND d.effective_from <= %(today)s
+      ORDER BY d.effective_from DESC, d.id DESC LIMIT 1) AS decile_today,
+    (SELECT d.decile FROM households_decileassignment d
+      WHERE d.household_id = p.household_id AND d.effective_from <= cy.starts_on
+      ORDER BY d.effective_from DESC, d.id DESC LIMIT 1) AS decile_cycle
+  FROM (SELECT 1 AS one) base
+  LEFT JOIN stores_idempotencyrecord ir ON ir.terminal_id = %(terminal)s AND ir.key = %(key)s
+  LEFT JOIN households_person p ON p.id = {payer}
+  LEFT JOIN settlements_account w ON w.kind = 'wallet' AND w.household_id = p.household_id
+  LEFT JOIN settlements_cycle cy ON cy.key = %(cycle_key)s
+  LEFT JOIN settlements_phase ph ON ph.id = (
+    SELECT p2.id FROM settlements_phase p2 WHERE p2.starts_on <= %(today)s
+    ORDER BY p2.starts_on DESC LIMIT 1)
+) q
+"""
+
+_PAYER_BY_CARD = "(SELECT c.person_id FROM households_bankcard c WHERE c.card_hash = %(card_hash)s AND c.is_active)"
+_PAYER_BY_HOUSEHOLD = (
+    "(SELECT h.id FROM households_person h WHERE h.household_id = %(household)s AND h.is_head)"
+)
+
+
+def purchase_context(
+    *,
+    terminal_id: int,
+    store_id: int,
+    idempotency_key: str,
+    today: dt.date,
+    cycle_key: str,
+    card_hash: str | None = None,
+    household_id: int | None = None,
+) -> PurchaseContext:
+    """One statement: the payer (by card hash, or the head of ``household_id``), the rules that
+    apply today and in the cycle ``cycle_key``, and any earlier answer under the idempotency key.
+
+    Mirrors ``households.selectors.card_by_number``/``decile_on``, ``rules.phase_on``/``band_for``/
+    ``entitlement``: a decile band is chosen by today's decile under today's phase for
+    eligibility, and by the decile on the cycle's first day under the cycle's phase for the bonus.
+    """
+    payer = _PAYER_BY_CARD if card_hash is not None else _PAYER_BY_HOUSEHOLD
+    ops = connection.ops
+    params: dict[str, Any] = {
+        "store": store_id,
+        "terminal": terminal_id,
+        "key": idempotency_key,
+        "today": ops.adapt_datefield_value(today),
+        "cycle_key": cycle_key,
+        "card_hash": card_hash,
+        "household": household_id,
+    }
+    with hot_cursor() as cursor:
+        cursor.execute(_CONTEXT_SQL.format(payer=payer), params)
+        columns = [column[0] for column in cursor.description]
+        row = dict(zip(columns, cursor.fetchone(), strict=True))
+    phase_ends_on = row["phase_ends_on"]
+    if isinstance(phase_ends_on, str):  # SQLite hands dates back as text in raw queries
+        phase_ends_on = dt.date.fromisoformat(phase_ends_on)
+    phase_in_force = row["phase_id"] is not None and (
+        phase_ends_on is None or phase_ends_on >= today
+    )
+    threshold, bonus = row["cycle_threshold_rial"], row["cycle_bonus_rial"]
+    if threshold is not None and row["cycle_basis"] == CreditBasis.PER_MEMBER:
+        threshold, bonus = threshold * row["cycle_members"], bonus * row["cycle_members"]
+    replay_body = row["replay_body"]
+    if isinstance(replay_body, str):  # jsonb arrives decoded on PostgreSQL, as text on SQLite
+        replay_body = json.loads(replay_body)
+    return PurchaseContext(
+        replay_operation=row["replay_operation"],
+        replay_fingerprint=row["replay_fingerprint"],
+        replay_status=row["replay_status"],
+        replay_body=replay_body,
+        person_id=row["person_id"],
+        household_id=row["household_id"],
+        is_head=bool(row["is_head"]),
+        wallet_id=row["wallet_id"],
+        inflation_fund_id=row["inflation_fund_id"],
+        store_payable_id=row["store_payable_id"],
+        cycle_id=row["cycle_id"],
+        cycle_phase_id=row["cycle_phase_id"],
+        phase_id=row["phase_id"] if phase_in_force else None,
+        phase_min_distinct_items=row["min_distinct_items"] or 0,
+        eligible_today=phase_in_force and row["band_today_id"] is not None,
+        bonus_threshold_rial=threshold,
+        bonus_rial=bonus,
+    )
+
+
+def wallet_cycle_figures(*, wallet_id: int, household_id: int, cycle_id: int) -> tuple[int, bool]:
+    """(credit spent in the cycle net of reversals, whether its bonus was posted): one statement.
+
+    The same figures as :func:`bonus_progress`, read by wallet id; call it after the wallet lock so
+    it sees every purchase committed before this one."""
+    with hot_cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(CASE WHEN e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL "
+            "THEN po.amount_rial ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN e.kind = 'bonus' THEN 1 ELSE 0 END), 0) "
+            "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
+            "WHERE e.household_id = %s AND e.cycle_id = %s AND po.account_id = %s",
+            [household_id, cycle_id, wallet_id],
+        )
+        spent, bonuses = cursor.fetchone()
+    return -int(spent), bool(bonuses)

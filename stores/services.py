@@ -9,10 +9,11 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from households.models import City, Province
+from kalabarg.lib.hot_sql import hot_cursor
 from kalabarg.lib.identifiers import (
     IdentifierError,
     normalize_mobile,
@@ -245,15 +246,26 @@ def issue_terminal_key(*, terminal: Terminal) -> str:
 
 
 def terminal_for_key(key: str) -> Terminal | None:
-    """The terminal whose current key is ``key`` (constant-time comparison), or None."""
+    """The terminal whose current key is ``key`` (constant-time comparison), or None.
+
+    Every POS request authenticates here, so it is one plain statement for the few fields a
+    request needs; the rest of the terminal and its store load on first use (deferred fields)."""
     terminal_id, _, secret = key.partition(".")
     if not (terminal_id and secret):
         return None
-    terminal = Terminal.objects.select_related("store").filter(terminal_id=terminal_id).first()
-    if terminal is None or not terminal.api_key_hash:
+    with hot_cursor() as cursor:
+        cursor.execute(
+            "SELECT t.id, t.terminal_id, t.store_id, t.status, t.api_key_hash, s.name, s.status "
+            "FROM stores_terminal t JOIN stores_store s ON s.id = t.store_id WHERE t.terminal_id = %s",
+            [terminal_id],
+        )
+        row = cursor.fetchone()
+    if row is None or not row[4] or not hmac.compare_digest(row[4], hash_api_key(key)):
         return None
-    if not hmac.compare_digest(terminal.api_key_hash, hash_api_key(key)):
-        return None
+    terminal = Terminal.from_db(
+        connection.alias, ["id", "terminal_id", "store_id", "status", "api_key_hash"], row[:5]
+    )
+    terminal.store = Store.from_db(connection.alias, ["id", "name", "status"], (row[2], *row[5:]))
     return terminal
 
 

@@ -18,36 +18,43 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from households import selectors as household_selectors
-from households.models import Person
 from households.services import redeem_payment_code
-from kalabarg.lib.identifiers import IdentifierError, normalize_card_number
+from kalabarg.lib.hot_sql import hot_cursor
+from kalabarg.lib.identifiers import IdentifierError, card_hash, normalize_card_number
 from kalabarg.lib.money import format_money
 from kalabarg.lib.persian import jalali_month_key, to_persian_digits
 from settlements.models import AccountKind, Cycle, EntryKind, JournalEntry
-from settlements.selectors import BonusProgress, bonus_progress, wallet_balance
+from settlements.selectors import (
+    BonusProgress,
+    PurchaseContext,
+    bonus_progress,
+    purchase_context,
+    wallet_balance,
+    wallet_cycle_figures,
+)
 from settlements.services import rules
-from settlements.services.ledger import InsufficientBalance, lock_wallet
+from settlements.services.ledger import InsufficientBalance, lock_wallet, lock_wallet_balance
 from settlements.services.payments import (
+    PricedLine,
+    Split,
     post_purchase,
     post_purchase_reversal,
+    record_purchase,
     reverse_entry,
     split_purchase,
 )
 from stores.models import (
-    BasketItem,
     IdempotencyOperation,
     IdempotencyRecord,
     PaymentMethod,
     Purchase,
-    PurchaseLine,
     PurchaseStatus,
     Terminal,
 )
-from stores.selectors import basket_with_prices
+from stores.selectors import prices_in_force
 
 logger = logging.getLogger(__name__)
 
@@ -113,30 +120,78 @@ def _replay(
     return CheckoutResult(record.response_status, record.response_body, replayed=True)
 
 
+def _replay_from_context(
+    context: PurchaseContext, operation: str, fingerprint: str
+) -> CheckoutResult | None:
+    if context.replay_operation is None:
+        return None
+    if context.replay_operation != operation or context.replay_fingerprint != fingerprint:
+        raise CheckoutError(
+            "idempotency_key_reused",
+            "این کلید یکتایی پیش‌تر برای درخواست دیگری به کار رفته است",
+            status=422,
+            field="Idempotency-Key",
+        )
+    return CheckoutResult(context.replay_status or 200, context.replay_body, replayed=True)
+
+
+def _remember(
+    *,
+    terminal: Terminal,
+    key: str,
+    operation: str,
+    fingerprint: str,
+    purchase_id: int,
+    status: int,
+    body: dict[str, Any],
+) -> None:
+    """The idempotency record, in the purchase's transaction: one plain statement."""
+    body_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    with hot_cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO stores_idempotencyrecord (terminal_id, key, operation, fingerprint, purchase_id, "
+            f"response_status, response_body, created_at) VALUES (%s, %s, %s, %s, %s, %s, {body_param}, %s)",
+            [
+                terminal.pk,
+                key,
+                operation,
+                fingerprint,
+                purchase_id,
+                status,
+                json.dumps(body, ensure_ascii=False),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+
+
 def _with_idempotency(
     *,
     terminal: Terminal,
     key: str,
     operation: str,
     fingerprint: str,
-    work: Callable[[], tuple[Purchase, dict[str, Any]]],
+    work: Callable[[], tuple[int, dict[str, Any]]],
     status: int,
+    checked: bool = False,
 ) -> CheckoutResult:
-    replay = _replay(terminal, key, operation, fingerprint)
-    if replay is not None:
-        return replay
+    """Run ``work`` and remember its answer under the key, in one transaction, retrying transient
+    errors. ``checked``: the caller has already looked the key up (the checkout's context read)."""
+    if not checked:
+        replay = _replay(terminal, key, operation, fingerprint)
+        if replay is not None:
+            return replay
 
     def attempt() -> CheckoutResult:
         with transaction.atomic():
-            purchase, body = work()
-            IdempotencyRecord.objects.create(
+            purchase_id, body = work()
+            _remember(
                 terminal=terminal,
                 key=key,
                 operation=operation,
                 fingerprint=fingerprint,
-                purchase=purchase,
-                response_status=status,
-                response_body=body,
+                purchase_id=purchase_id,
+                status=status,
+                body=body,
             )
         return CheckoutResult(status, body, replayed=False)
 
@@ -157,24 +212,32 @@ def _with_idempotency(
 # --- Purchase ----------------------------------------------------------------------------------
 
 
-def _payer_by_card(card_number: str) -> tuple[Person, str, str]:
+def _card(card_number: str) -> tuple[str, str, str]:
+    """(keyed hash, BIN, last four) of a well-formed card number, or a 400 naming the field."""
     try:
         card = normalize_card_number(card_number)
     except IdentifierError as exc:
         raise CheckoutError(exc.code, exc.message, status=400, field="card_number") from exc
-    registered = household_selectors.card_by_number(card_number=card.number)
-    if registered is None:
-        raise CheckoutError(
-            "card_not_registered", "این کارت در سامانه کالابرگ ثبت نشده است", field="card_number"
-        )
-    if not registered.person.is_head:
+    return card_hash(card.number, key=settings.CARD_HASH_KEY), card.bin, card.last4
+
+
+def _check_payer(context: PurchaseContext, *, by_card: bool) -> None:
+    if context.person_id is None:
+        if by_card:
+            raise CheckoutError(
+                "card_not_registered",
+                "این کارت در سامانه کالابرگ ثبت نشده است",
+                field="card_number",
+            )
+        raise CheckoutError("payment_code_invalid", "کد خرید نادرست است", field="payment_code")
+    if by_card and not context.is_head:
         raise CheckoutError(
             "card_not_head", "کالابرگ فقط با کارت سرپرست خانوار پرداخت می‌شود", field="card_number"
         )
-    return registered.person, card.bin, card.last4
 
 
-def _payer_by_code(code: str) -> Person:
+def _redeem_code(code: str) -> int:
+    """The household whose head made this payment code (now used up), or a refusal."""
     if len(code) != 8 or not code.isascii() or not code.isdigit():
         raise CheckoutError(
             "payment_code_format", "کد خرید باید ۸ رقم باشد", status=400, field="payment_code"
@@ -184,10 +247,7 @@ def _payer_by_code(code: str) -> Person:
         raise CheckoutError(
             "payment_code_invalid", "کد خرید نادرست، استفاده‌شده یا منقضی است", field="payment_code"
         )
-    head = household_selectors.household_head(household_id=record.household_id)
-    if head is None:
-        raise CheckoutError("payment_code_invalid", "کد خرید نادرست است", field="payment_code")
-    return head
+    return record.household_id
 
 
 def _round_rial(value: Decimal) -> int:
@@ -230,18 +290,11 @@ def _validate_lines(lines: list[LineRequest]) -> None:
             )
 
 
-def _priced_lines(
-    lines: list[LineRequest], at: dt.datetime
-) -> list[tuple[BasketItem, Decimal, int, int, int, int]]:
-    """(item, quantity, unit base, unit current, line base, line current), rounded per line, half up.
+def _priced_lines(lines: list[LineRequest], at: dt.datetime) -> list[PricedLine]:
+    """Each line at the base and current prices in force at ``at``, rounded per line, half up.
 
     A line's base amount never exceeds its current amount: nobody pays more than today's price."""
-    prices = {
-        found.item.code: found
-        for found in basket_with_prices(
-            at=at, items=BasketItem.objects.filter(code__in=[line.item for line in lines])
-        )
-    }
+    prices = prices_in_force(codes=[line.item for line in lines], at=at)
     for index, line in enumerate(lines):
         found = prices.get(line.item)
         if found is None:
@@ -251,10 +304,10 @@ def _priced_lines(
                 status=400,
                 field=f"lines[{index}].item",
             )
-        if not found.item.is_active:
+        if not found.is_active:
             raise CheckoutError(
                 "item_inactive",
-                f"{found.item.name} دیگر در سبد کالابرگ نیست",
+                f"{found.name} دیگر در سبد کالابرگ نیست",
                 field=f"lines[{index}].item",
             )
     priced = []
@@ -263,57 +316,63 @@ def _priced_lines(
         if price.base_price_rial is None or price.current_price_rial is None:
             raise CheckoutError(
                 "item_not_priced",
-                f"قیمت {price.item.name} هنوز ثبت نشده است",
+                f"قیمت {price.name} هنوز ثبت نشده است",
                 status=409,
                 field=f"lines[{index}].item",
             )
         current = _round_rial(price.current_price_rial * line.quantity)
-        base = min(_round_rial(price.base_price_rial * line.quantity), current)
         priced.append(
-            (
-                price.item,
-                line.quantity,
-                price.base_price_rial,
-                price.current_price_rial,
-                base,
-                current,
+            PricedLine(
+                item_id=price.id,
+                code=price.code,
+                name=price.name,
+                quantity=line.quantity,
+                unit_base_price_rial=price.base_price_rial,
+                unit_current_price_rial=price.current_price_rial,
+                base_amount_rial=min(_round_rial(price.base_price_rial * line.quantity), current),
+                current_amount_rial=current,
             )
         )
     return priced
 
 
-def _receipt(purchase: Purchase, balance_after: int) -> str:
+def _receipt(*, purchase_id: int, split: Split, balance_after: int) -> str:
     return (
-        f"کالابرگ — خرید {to_persian_digits(purchase.pk)}: "
-        f"سهم شما {format_money(purchase.cash_rial)}، "
-        f"از اعتبار کالابرگ {format_money(purchase.credit_rial)}، "
-        f"جبران تورم دولت {format_money(purchase.compensation_rial)}. "
+        f"کالابرگ — خرید {to_persian_digits(purchase_id)}: "
+        f"سهم شما {format_money(split.cash_rial)}، "
+        f"از اعتبار کالابرگ {format_money(split.credit_rial)}، "
+        f"جبران تورم دولت {format_money(split.compensation_rial)}. "
         f"مانده اعتبار: {format_money(balance_after)}."
     )
 
 
 def purchase_body(
-    purchase: Purchase,
     *,
+    purchase_id: int,
+    created_at: dt.datetime,
     terminal: Terminal,
-    lines: list[PurchaseLine],
+    paid_with: str,
+    lines: list[PricedLine],
+    base_total_rial: int,
+    current_total_rial: int,
+    split: Split,
     balance_after: int,
-    cycle: Cycle | None,
+    cycle_key: str,
     progress: BonusProgress | None,
     bonus_queued: bool,
 ) -> dict[str, Any]:
     """The purchase's answer, from what the checkout already holds (no further queries)."""
     return {
-        "purchase_id": purchase.pk,
-        "status": purchase.status,
-        "created_at": purchase.created_at.isoformat(),
+        "purchase_id": purchase_id,
+        "status": PurchaseStatus.COMPLETED,
+        "created_at": created_at.isoformat(),
         "terminal_id": terminal.terminal_id,
         "store": terminal.store.name,
-        "paid_with": purchase.paid_with,
+        "paid_with": paid_with,
         "lines": [
             {
-                "item": line.item.code,
-                "name": line.item.name,
+                "item": line.code,
+                "name": line.name,
                 "quantity": str(line.quantity.quantize(Decimal("0.001"))),
                 "unit_base_price_rial": line.unit_base_price_rial,
                 "unit_current_price_rial": line.unit_current_price_rial,
@@ -322,16 +381,16 @@ def purchase_body(
             }
             for line in lines
         ],
-        "base_total_rial": purchase.base_total_rial,
-        "current_total_rial": purchase.current_total_rial,
-        "cash_rial": purchase.cash_rial,
-        "credit_rial": purchase.credit_rial,
-        "compensation_rial": purchase.compensation_rial,
+        "base_total_rial": base_total_rial,
+        "current_total_rial": current_total_rial,
+        "cash_rial": split.cash_rial,
+        "credit_rial": split.credit_rial,
+        "compensation_rial": split.compensation_rial,
         "wallet_balance_rial": balance_after,
         "bonus": None
-        if progress is None or cycle is None
+        if progress is None
         else {
-            "cycle": cycle.key,
+            "cycle": cycle_key,
             "spent_rial": progress.spent_rial,
             "threshold_rial": progress.threshold_rial,
             "remaining_rial": progress.remaining_rial,
@@ -339,7 +398,7 @@ def purchase_body(
             "granted": progress.granted,
             "queued": bonus_queued,
         },
-        "receipt": _receipt(purchase, balance_after),
+        "receipt": _receipt(purchase_id=purchase_id, split=split, balance_after=balance_after),
     }
 
 
@@ -352,7 +411,12 @@ def checkout(
     lines: list[LineRequest],
     request_body: dict[str, Any],
 ) -> CheckoutResult:
-    """Authorise and record one basket purchase (see the module docstring for the guarantees)."""
+    """Authorise and record one basket purchase (see the module docstring for the guarantees).
+
+    The hot path of the system, so it stays lean: one read for the payer, the rules and any
+    earlier answer under the key; one for the prices; then, in one transaction, the wallet lock,
+    the purchase and its lines, the ledger entry, the cycle's spend and the idempotency record.
+    """
     fingerprint = request_fingerprint(request_body)
     _validate_lines(lines)
     if bool(card_number) == bool(payment_code):
@@ -362,98 +426,127 @@ def checkout(
             status=400,
             field="card_number",
         )
+    by_card = bool(card_number)
+    hashed, card_bin, card_last4 = _card(card_number or "") if by_card else (None, "", "")
+    now = timezone.now()
+    today = timezone.localdate(now)
+    cycle_key = jalali_month_key(today)
 
-    def work() -> tuple[Purchase, dict[str, Any]]:
-        now = timezone.now()
-        today = timezone.localdate(now)
-        if card_number:
-            payer, card_bin, card_last4 = _payer_by_card(card_number)
-            paid_with = PaymentMethod.CARD
-        else:
-            payer, card_bin, card_last4 = _payer_by_code(payment_code or ""), "", ""
-            paid_with = PaymentMethod.PAYMENT_CODE
-        phase = rules.phase_on(today)
-        decile = household_selectors.decile_on(household_id=payer.household_id, on_date=today)
-        band = rules.band_for(phase, decile) if phase else None
-        if phase is None or band is None:
+    def read_context(household_id: int | None = None) -> PurchaseContext:
+        return purchase_context(
+            terminal_id=terminal.pk,
+            store_id=terminal.store_id,
+            idempotency_key=idempotency_key,
+            today=today,
+            cycle_key=cycle_key,
+            card_hash=hashed if household_id is None else None,
+            household_id=household_id,
+        )
+
+    context = read_context()
+    replay = _replay_from_context(context, IdempotencyOperation.PURCHASE, fingerprint)
+    if replay is not None:
+        return replay
+    if context.cycle_id is None and context.phase_id is not None:
+        rules.ensure_cycle(cycle_key)  # the month's first purchase before its credit run
+        context = read_context()
+
+    def work() -> tuple[int, dict[str, Any]]:
+        ctx = context if by_card else read_context(_redeem_code(payment_code or ""))
+        _check_payer(ctx, by_card=by_card)
+        if not ctx.eligible_today or ctx.household_id is None or ctx.person_id is None:
             raise CheckoutError(
                 "household_not_eligible",
                 "این خانوار در دهک‌های مشمول طرح کالابرگ نیست",
                 status=403,
-                field="card_number",
+                field="card_number" if by_card else "payment_code",
             )
-        if phase.min_distinct_items and len(lines) < phase.min_distinct_items:
+        if ctx.phase_min_distinct_items and len(lines) < ctx.phase_min_distinct_items:
             raise CheckoutError(
                 "below_min_items",
-                f"در هر خرید دست‌کم {to_persian_digits(phase.min_distinct_items)} قلم متفاوت لازم است",
+                f"در هر خرید دست‌کم {to_persian_digits(ctx.phase_min_distinct_items)} قلم متفاوت لازم است",
                 field="lines",
             )
         priced = _priced_lines(lines, now)
-        base_total = sum(p[4] for p in priced)
-        current_total = sum(p[5] for p in priced)
+        base_total = sum(line.base_amount_rial for line in priced)
+        current_total = sum(line.current_amount_rial for line in priced)
         if base_total <= 0:
             raise CheckoutError("basket_empty", "مبلغ سبد صفر است", status=400, field="lines")
-        cycle = rules.ensure_cycle(jalali_month_key(today))
-        if cycle.phase_id == phase.pk:
-            cycle.phase = phase  # one phase object, so its bands are read once
-        wallet = lock_wallet(payer.household_id)
+        balance = lock_wallet_balance(ctx.wallet_id) if ctx.wallet_id else 0
         split = split_purchase(
             base_total_rial=base_total,
             current_total_rial=current_total,
-            wallet_balance_rial=wallet.balance_rial if wallet else 0,
+            wallet_balance_rial=balance,
         )
-        purchase = Purchase.objects.create(
-            household_id=payer.household_id,
-            payer=payer,
-            store=terminal.store,
-            terminal=terminal,
+        paid_with = PaymentMethod.CARD if by_card else PaymentMethod.PAYMENT_CODE
+        purchase_id = record_purchase(
+            household_id=ctx.household_id,
+            payer_id=ctx.person_id,
+            store_id=terminal.store_id,
+            terminal_id=terminal.pk,
             idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint,
+            fingerprint=fingerprint,
             paid_with=paid_with,
             card_bin=card_bin,
             card_last4=card_last4,
             base_total_rial=base_total,
             current_total_rial=current_total,
-            cash_rial=split.cash_rial,
-            credit_rial=split.credit_rial,
-            compensation_rial=split.compensation_rial,
+            split=split,
+            lines=priced,
             created_at=now,
         )
-        purchase_lines = PurchaseLine.objects.bulk_create(
-            [
-                PurchaseLine(
-                    purchase=purchase,
-                    item=item,
-                    quantity=quantity,
-                    unit_base_price_rial=unit_base,
-                    unit_current_price_rial=unit_current,
-                    base_amount_rial=base,
-                    current_amount_rial=current,
-                )
-                for item, quantity, unit_base, unit_current, base, current in priced
-            ]
+        post_purchase(
+            purchase_id=purchase_id,
+            household_id=ctx.household_id,
+            store_id=terminal.store_id,
+            credit_rial=split.credit_rial,
+            compensation_rial=split.compensation_rial,
+            cycle_id=ctx.cycle_id,
+            phase_id=ctx.phase_id,
+            wallet_id=ctx.wallet_id,
+            inflation_fund_id=ctx.inflation_fund_id,
+            store_payable_id=ctx.store_payable_id,
+            created_at=now,
         )
-        post_purchase(purchase=purchase, cycle=cycle, phase=phase, wallet=wallet)
-        balance_after = (wallet.balance_rial if wallet else 0) - split.credit_rial
-        progress = bonus_progress(household_id=payer.household_id, cycle=cycle)
+        progress = None
+        if ctx.cycle_id is not None and ctx.bonus_threshold_rial is not None:
+            # Read under the wallet lock, so every earlier purchase of the household is counted.
+            spent, granted = (
+                wallet_cycle_figures(
+                    wallet_id=ctx.wallet_id, household_id=ctx.household_id, cycle_id=ctx.cycle_id
+                )
+                if ctx.wallet_id
+                else (0, False)
+            )
+            progress = BonusProgress(
+                spent_rial=spent,
+                threshold_rial=ctx.bonus_threshold_rial,
+                bonus_rial=ctx.bonus_rial or 0,
+                granted=granted,
+            )
         bonus_queued = bool(
             progress and not progress.granted and split.credit_rial and progress.remaining_rial == 0
         )
-        if bonus_queued:
+        if bonus_queued and ctx.cycle_id is not None:
             from settlements.tasks import grant_bonus
 
-            household_id, cycle_id = payer.household_id, cycle.pk
+            household_id, cycle_id = ctx.household_id, ctx.cycle_id
             transaction.on_commit(lambda: grant_bonus.delay(household_id, cycle_id))
         body = purchase_body(
-            purchase,
+            purchase_id=purchase_id,
+            created_at=now,
             terminal=terminal,
-            lines=purchase_lines,
-            balance_after=balance_after,
-            cycle=cycle,
+            paid_with=paid_with,
+            lines=priced,
+            base_total_rial=base_total,
+            current_total_rial=current_total,
+            split=split,
+            balance_after=balance - split.credit_rial,
+            cycle_key=cycle_key,
             progress=progress,
             bonus_queued=bonus_queued,
         )
-        return purchase, body
+        return purchase_id, body
 
     return _with_idempotency(
         terminal=terminal,
@@ -462,6 +555,7 @@ def checkout(
         fingerprint=fingerprint,
         work=work,
         status=201,
+        checked=True,
     )
 
 
@@ -480,7 +574,7 @@ def reverse_purchase(
     """
     fingerprint = request_fingerprint({"reverse": purchase_id})
 
-    def work() -> tuple[Purchase, dict[str, Any]]:
+    def work() -> tuple[int, dict[str, Any]]:
         purchase = (
             Purchase.objects.select_for_update(of=("self",))
             .select_related("terminal", "store")
@@ -555,7 +649,7 @@ def reverse_purchase(
                 f"{format_money(purchase.credit_rial)} به اعتبار شما برگشت. مانده اعتبار: {format_money(balance)}."
             ),
         }
-        return purchase, body
+        return purchase.pk, body
 
     return _with_idempotency(
         terminal=terminal,

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from households.models import Household
+from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Phase, Posting
 from stores.models import Purchase, Store
 
@@ -231,3 +232,18 @@ def post_batch(
             [sign, fund.pk, sign],
         )
     return BatchTotals(int(entries), int(amount))
+
+
+def lock_wallet_balance(wallet_id: int) -> int:
+    """Take a wallet's row lock (in a transaction) and read its balance: one plain statement.
+
+    SQLite has no row locks; its single writer serialises the whole transaction instead."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with hot_cursor() as cursor:
+        cursor.execute(
+            f"SELECT balance_rial FROM settlements_account WHERE id = %s{lock}", [wallet_id]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ValueError(f"wallet {wallet_id} does not exist")
+    return int(row[0])

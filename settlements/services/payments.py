@@ -6,20 +6,24 @@ A purchase is split ``cash = Σ base`` (paid by the household to the store, reco
 store payable +difference.
 """
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Phase
+from kalabarg.lib.hot_sql import hot_cursor
+from settlements.models import AccountKind, EntryKind, JournalEntry
 from settlements.services.ledger import (
+    InsufficientBalance,
     Leg,
     lock_wallet,
     post_entry,
     store_payable,
     system_account,
-    wallet_for,
 )
-from stores.models import Purchase
+from stores.models import Purchase, PurchaseStatus, Store
 
 
 @dataclass(frozen=True)
@@ -48,38 +52,157 @@ def split_purchase(
     )
 
 
+@dataclass(frozen=True)
+class PricedLine:
+    """One purchase line priced at the base and current prices in force, rounded half up per line."""
+
+    item_id: int
+    code: str
+    name: str
+    quantity: Decimal
+    unit_base_price_rial: int
+    unit_current_price_rial: int
+    base_amount_rial: int
+    current_amount_rial: int
+
+
+def record_purchase(
+    *,
+    household_id: int,
+    payer_id: int,
+    store_id: int,
+    terminal_id: int,
+    idempotency_key: str,
+    fingerprint: str,
+    paid_with: str,
+    card_bin: str,
+    card_last4: str,
+    base_total_rial: int,
+    current_total_rial: int,
+    split: Split,
+    lines: Sequence[PricedLine],
+    created_at: dt.datetime,
+) -> int:
+    """Insert the purchase and its lines (two statements; the POS hot path) and return its id.
+
+    The table's checks hold the split to the rule (cash = base, credit + compensation = rise)."""
+    ops = connection.ops
+    with hot_cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key, "
+            "request_fingerprint, paid_with, card_bin, card_last4, base_total_rial, current_total_rial, "
+            "cash_rial, credit_rial, compensation_rial, status, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [
+                household_id,
+                payer_id,
+                store_id,
+                terminal_id,
+                idempotency_key,
+                fingerprint,
+                paid_with,
+                card_bin,
+                card_last4,
+                base_total_rial,
+                current_total_rial,
+                split.cash_rial,
+                split.credit_rial,
+                split.compensation_rial,
+                PurchaseStatus.COMPLETED,
+                ops.adapt_datetimefield_value(created_at),
+            ],
+        )
+        purchase_id = int(cursor.fetchone()[0])
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(lines))
+        cursor.execute(
+            "INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial, "
+            f"unit_current_price_rial, base_amount_rial, current_amount_rial) VALUES {values}",
+            [
+                value
+                for line in lines
+                for value in (
+                    purchase_id,
+                    line.item_id,
+                    ops.adapt_decimalfield_value(line.quantity, 10, 3),
+                    line.unit_base_price_rial,
+                    line.unit_current_price_rial,
+                    line.base_amount_rial,
+                    line.current_amount_rial,
+                )
+            ],
+        )
+    return purchase_id
+
+
 @transaction.atomic(savepoint=False)
 def post_purchase(
     *,
-    purchase: Purchase,
-    cycle: Cycle | None,
-    phase: Phase | None,
+    purchase_id: int,
+    household_id: int,
+    store_id: int,
+    credit_rial: int,
+    compensation_rial: int,
+    cycle_id: int | None,
+    phase_id: int | None,
+    wallet_id: int | None,
+    created_at: dt.datetime,
+    inflation_fund_id: int | None = None,
+    store_payable_id: int | None = None,
     process: str = "pos",
-    wallet: Account | None = None,
-) -> JournalEntry | None:
-    """Post the purchase's recorded split (its wallet must already be locked by the caller).
+) -> int | None:
+    """Post a recorded purchase's split: wallet −credit, inflation fund −compensation, store
+    payable +both. One entry, three plain statements (the POS hot path); returns the entry id.
 
-    A purchase at no more than base prices moves no programme money: nothing is posted (None).
+    The caller holds the wallet's row lock. The wallet moves by a guarded update (the ``>= 0``
+    check and the guard refuse an overdraft with :class:`InsufficientBalance`); the postings go in
+    one statement, so the balanced-statement trigger checks the entry whole. A purchase at no more
+    than base prices moves no programme money: nothing is posted (None).
     """
-    if purchase.credit_rial + purchase.compensation_rial == 0:
+    if credit_rial + compensation_rial == 0:
         return None
+    if credit_rial and wallet_id is None:
+        raise ValueError("a purchase paid from credit needs the household's wallet")
+    inflation_fund_id = inflation_fund_id or system_account(AccountKind.INFLATION_FUND).pk
+    store_payable_id = store_payable_id or store_payable(Store(pk=store_id)).pk
     legs = [
-        Leg(wallet or wallet_for(purchase.household_id), -purchase.credit_rial),
-        Leg(system_account(AccountKind.INFLATION_FUND), -purchase.compensation_rial),
-        Leg(store_payable(purchase.store), purchase.credit_rial + purchase.compensation_rial),
+        (wallet_id, -credit_rial),
+        (inflation_fund_id, -compensation_rial),
+        (store_payable_id, credit_rial + compensation_rial),
     ]
-    return post_entry(
-        kind=EntryKind.PURCHASE,
-        idempotency_key=f"purchase:{purchase.pk}",
-        legs=legs,
-        household=purchase.household_id,
-        cycle=cycle,
-        phase=phase,
-        purchase=purchase,
-        created_by_process=process,
-        memo=f"خرید {purchase.pk}",
-        key_is_new=True,
-    ).entry
+    legs = [(account, amount) for account, amount in legs if amount]
+    with hot_cursor() as cursor:
+        # The entry first: its unique key makes a concurrent duplicate wait here, then fail.
+        cursor.execute(
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, "
+            "purchase_id, created_by_process, memo, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [
+                EntryKind.PURCHASE,
+                f"purchase:{purchase_id}",
+                household_id,
+                cycle_id,
+                phase_id,
+                purchase_id,
+                process,
+                f"خرید {purchase_id}",
+                connection.ops.adapt_datetimefield_value(created_at),
+            ],
+        )
+        entry_id = int(cursor.fetchone()[0])
+        if credit_rial:
+            cursor.execute(
+                "UPDATE settlements_account SET balance_rial = balance_rial - %s "
+                "WHERE id = %s AND balance_rial >= %s",
+                [credit_rial, wallet_id, credit_rial],
+            )
+            if cursor.rowcount != 1:
+                raise InsufficientBalance(wallet_id)
+        values = ", ".join(["(%s, %s, %s)"] * len(legs))
+        cursor.execute(
+            f"INSERT INTO settlements_posting (entry_id, account_id, amount_rial) VALUES {values}",
+            [value for account, amount in legs for value in (entry_id, account, amount)],
+        )
+    return entry_id
 
 
 @transaction.atomic(savepoint=False)

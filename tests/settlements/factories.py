@@ -107,7 +107,17 @@ def buy(
         compensation_rial=split.compensation_rial,
         created_at=at or timezone.now(),
     )
-    payments.post_purchase(purchase=purchase, cycle=cycle, phase=cycle.phase)
+    payments.post_purchase(
+        purchase_id=purchase.pk,
+        household_id=household.pk,
+        store_id=terminal.store_id,
+        credit_rial=split.credit_rial,
+        compensation_rial=split.compensation_rial,
+        cycle_id=cycle.pk,
+        phase_id=cycle.phase_id,
+        wallet_id=wallet.pk if wallet else None,
+        created_at=purchase.created_at,
+    )
     return purchase
 
 
