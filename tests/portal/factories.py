@@ -23,9 +23,7 @@ def with_purchases(household: Household, *, count: int, cycle: Cycle) -> list[Pu
     made = []
     for _ in range(count):
         with transaction.atomic():  # the wallet is locked (FOR UPDATE) as in the checkout
-            purchase = buy(
-                household, cycle=cycle, base=450_000, current=720_000, terminal=terminal
-            )
+            purchase = buy(household, cycle=cycle, base=450_000, current=720_000, terminal=terminal)
         PurchaseLine.objects.create(
             purchase=purchase,
             item=rice,
