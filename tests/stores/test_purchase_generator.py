@@ -8,7 +8,7 @@ from tests.stores.factories import make_store
 pytestmark = pytest.mark.django_db
 
 
-def test_generated_purchases_satisfy_every_check_and_have_a_long_tail():
+def test_generated_purchases_satisfy_every_check_and_some_households_buy_much_more():
     households = [make_household() for _ in range(20)]
     for _ in range(3):
         make_store()
