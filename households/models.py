@@ -286,3 +286,138 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"نشانه {self.pk}"
+
+
+class LoginCode(models.Model):
+    """A one-time 6-digit SMS login code (what Hemayat sends). Only a keyed hash is stored.
+
+    Valid for two minutes, used at most once, and dead after five wrong tries; the guards are
+    single guarded UPDATEs, so two requests at once cannot both use it or both spend the last try.
+    """
+
+    MAX_ATTEMPTS = 5
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="login_codes", verbose_name="فرد"
+    )
+    code_hash = models.CharField("درهم‌سازی کد", max_length=64, editable=False)
+    created_at = models.DateTimeField("ساخت")
+    expires_at = models.DateTimeField("انقضا")
+    attempts = models.PositiveSmallIntegerField("تلاش‌های نادرست", default=0)
+    used_at = models.DateTimeField("استفاده", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "کد ورود"
+        verbose_name_plural = "کدهای ورود"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(attempts__gte=0) & Q(attempts__lte=5), name="login_code_attempts_0_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="login_code_expires_later"
+            ),
+        ]
+        indexes = [models.Index(fields=["person", "-created_at"], name="login_code_person_idx")]
+
+    def __str__(self) -> str:
+        return f"کد ورود {self.pk}"
+
+
+class ObjectionCategory(models.TextChoices):
+    INCOME_FELL = "income_fell", "کاهش درآمد"
+    JOB_LOSS = "job_loss", "از دست دادن کار"
+    ILLNESS = "illness", "بیماری یا معلولیت"
+    WRONG_ASSETS = "wrong_assets", "نادرستی اطلاعات دارایی"
+    HOUSEHOLD_CHANGED = "household_changed", "تغییر اعضای خانوار"
+    OTHER = "other", "سایر"
+
+
+class ObjectionStatus(models.TextChoices):
+    OPEN = "open", "در حال بررسی"
+    ACCEPTED = "accepted", "پذیرفته شد"
+    REJECTED = "rejected", "رد شد"
+
+
+class Objection(models.Model):
+    """A household's request to review its decile (درخواست بازبینی دهک), and the officer's decision.
+
+    One open objection per household at a time (a partial unique index). An accepted objection
+    names the new decile and the date it applies from, and points at the decile-history row it
+    wrote; every decision carries a reason and the officer who made it."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="objections", verbose_name="خانوار"
+    )
+    filed_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", verbose_name="ثبت‌کننده"
+    )
+    category = models.CharField("دلیل", max_length=20, choices=ObjectionCategory.choices)
+    description = models.TextField("توضیح", max_length=1000)
+    decile_at_filing = models.PositiveSmallIntegerField("دهک هنگام ثبت", null=True, blank=True)
+    status = models.CharField(
+        "وضعیت", max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.OPEN
+    )
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+    decided_at = models.DateTimeField("زمان تصمیم", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="تصمیم‌گیرنده",
+    )
+    decision_reason = models.CharField("دلیل تصمیم", max_length=500, blank=True)
+    new_decile = models.PositiveSmallIntegerField("دهک تازه", null=True, blank=True)
+    new_decile_from = models.DateField("دهک تازه از تاریخ", null=True, blank=True)
+    decile_assignment = models.ForeignKey(
+        DecileAssignment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="ردیف سابقه دهک",
+    )
+
+    class Meta:
+        verbose_name = "درخواست بازبینی دهک"
+        verbose_name_plural = "درخواست‌های بازبینی دهک"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(status="open"),
+                name="objection_one_open_per_household",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="open")
+                    & Q(decided_at__isnull=True, new_decile__isnull=True, decision_reason="")
+                )
+                | (
+                    Q(status="accepted")
+                    & Q(decided_at__isnull=False, new_decile__gte=1, new_decile__lte=10)
+                    & Q(new_decile_from__isnull=False)
+                    & ~Q(decision_reason="")
+                )
+                | (
+                    Q(status="rejected")
+                    & Q(decided_at__isnull=False, new_decile__isnull=True)
+                    & ~Q(decision_reason="")
+                ),
+                name="objection_decision_complete",
+            ),
+            models.CheckConstraint(condition=~Q(description=""), name="objection_has_description"),
+        ]
+        indexes = [
+            models.Index(fields=["household", "-created_at"], name="objection_household_idx"),
+            models.Index(
+                fields=["created_at"], condition=Q(status="open"), name="objection_open_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"درخواست بازبینی {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ObjectionStatus.OPEN

@@ -1,7 +1,12 @@
 """Shared test set-up: service markers that skip locally and fail in CI (REQUIRE_SERVICES=1)."""
 
+import importlib.util
+import os
+
 import pytest
 from django.conf import settings
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _missing_service(item: pytest.Item) -> str | None:
@@ -9,6 +14,11 @@ def _missing_service(item: pytest.Item) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         return "needs Redis: set REDIS_URL=redis://…"
+    if item.get_closest_marker("browser"):
+        if not os.access(CHROMIUM, os.X_OK):
+            return f"needs Debian's Chromium at {CHROMIUM}: apt-get install chromium"
+        if importlib.util.find_spec("playwright") is None:
+            return "needs the playwright package: uv sync"
     return None
 
 

@@ -218,3 +218,8 @@ def normalize_mobile(value: str) -> str:
 def mask_national_code(code: str) -> str:
     """``123****890``: the first three and last three digits, for pages that list members."""
     return f"{code[:3]}****{code[-3:]}"
+
+
+def mask_mobile(mobile: str) -> str:
+    """``0912***4567``: enough for a person to recognise their own number."""
+    return f"{mobile[:4]}***{mobile[-4:]}" if len(mobile) == 11 else "***"

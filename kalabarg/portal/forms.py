@@ -43,3 +43,104 @@ def cities_for(province: Province | None) -> Any:
     if province is None:
         return City.objects.none()
     return City.objects.filter(province=province).order_by("name")
+
+
+class DescribedFieldsMixin:
+    """Points each input at its hint and its error (``aria-describedby``) and marks it invalid.
+
+    The ids match ``portal/_field.html``: ``<id>-hint`` and ``<id>-error``."""
+
+    fields: dict[str, forms.Field]
+
+    def describe_fields(self) -> None:
+        form: Any = self
+        for name, field in self.fields.items():
+            bound = form[name]
+            ids = []
+            if field.help_text:
+                ids.append(f"{bound.id_for_label}-hint")
+            if form.is_bound and name in form.errors:
+                ids.append(f"{bound.id_for_label}-error")
+                field.widget.attrs["aria-invalid"] = "true"
+            if ids:
+                field.widget.attrs["aria-describedby"] = " ".join(ids)
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        self.describe_fields()
+
+
+class LoginForm(DescribedFieldsMixin, forms.Form):
+    national_code = forms.CharField(
+        label="کد ملی",
+        help_text="۱۰ رقم، بدون خط تیره",
+        max_length=20,
+        error_messages={"required": "کد ملی را وارد کنید"},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "dir": "ltr", "maxlength": 20}
+        ),
+    )
+    mobile = forms.CharField(
+        label="شماره تلفن همراه",
+        help_text="شماره‌ای که به نام شما ثبت شده است، مانند ۰۹۱۲۱۲۳۴۵۶۷",
+        max_length=20,
+        error_messages={"required": "شماره تلفن همراه را وارد کنید"},
+        widget=forms.TextInput(
+            attrs={"type": "tel", "inputmode": "numeric", "autocomplete": "tel", "dir": "ltr"}
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.describe_fields()
+
+
+class CodeForm(DescribedFieldsMixin, forms.Form):
+    code = forms.CharField(
+        label="کد ورود",
+        help_text="کد ۶ رقمی‌ای که پیامک شد",
+        max_length=12,
+        error_messages={"required": "کد ورود را وارد کنید"},
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "dir": "ltr",
+                "maxlength": 12,
+            }
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.describe_fields()
+
+
+class ObjectionForm(DescribedFieldsMixin, forms.Form):
+    category = forms.ChoiceField(
+        label="دلیل درخواست",
+        choices=[],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "یکی از دلیل‌ها را انتخاب کنید",
+            "invalid_choice": "یکی از دلیل‌های فهرست را انتخاب کنید",
+        },
+    )
+    description = forms.CharField(
+        label="توضیح",
+        help_text="کوتاه بنویسید چه چیزی تغییر کرده است؛ حداکثر ۱۰۰۰ نویسه",
+        max_length=1000,
+        error_messages={
+            "required": "توضیح کوتاهی بنویسید",
+            "max_length": "توضیح باید حداکثر ۱۰۰۰ نویسه باشد",
+        },
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 1000}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from households.models import ObjectionCategory
+
+        super().__init__(*args, **kwargs)
+        category: Any = self.fields["category"]
+        category.choices = ObjectionCategory.choices
+        self.describe_fields()

@@ -28,7 +28,9 @@ def band_for(phase: Phase, decile: int | None) -> PhaseBand | None:
     if decile is None:
         return None
     # A phase's bands are read once per phase object (a checkout asks several times).
-    bands = phase.__dict__.setdefault("_bands", list(phase.bands.all()))
+    bands = phase.__dict__.get("_bands")
+    if bands is None:
+        bands = phase.__dict__["_bands"] = list(phase.bands.all())
     return next((band for band in bands if band.min_decile <= decile <= band.max_decile), None)
 
 
@@ -62,9 +64,17 @@ class Entitlement:
     cash_subsidy_rial: int
 
 
-def entitlement(*, household_id: int, cycle: Cycle) -> Entitlement | None:
-    """The household's amounts for ``cycle``: decile on the cycle's first day, the cycle's phase."""
-    decile = decile_on(household_id=household_id, on_date=cycle.starts_on)
+def entitlement(
+    *, household_id: int, cycle: Cycle, decile_on_start: int | None = None
+) -> Entitlement | None:
+    """The household's amounts for ``cycle``: decile on the cycle's first day, the cycle's phase.
+
+    ``decile_on_start`` spares the look-up when the caller already knows that decile."""
+    decile = (
+        decile_on_start
+        if decile_on_start is not None
+        else decile_on(household_id=household_id, on_date=cycle.starts_on)
+    )
     band = band_for(cycle.phase, decile)
     if band is None or decile is None:
         return None

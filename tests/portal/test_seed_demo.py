@@ -3,8 +3,9 @@ import json
 import pytest
 from django.core.management import call_command
 
-from households.models import Household, Person
+from households.models import Household, Objection, Person
 from settlements.selectors import wallet_balance
+from stores.models import Purchase
 from stores.services import terminal_for_key
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,9 @@ def test_seed_demo_prints_working_credentials_and_charges_the_demo_household(cap
 
     head = Person.objects.get(national_code=creds["head_national_code"])
     assert head.is_head and head.mobile == creds["head_mobile"]
-    assert wallet_balance(household_id=head.household_id) == 4 * 2_000_000
+    spent = sum(p.credit_rial for p in Purchase.objects.filter(household_id=head.household_id))
+    assert spent > 0
+    assert wallet_balance(household_id=head.household_id) == 4 * 2_000_000 - spent
     assert terminal_for_key(creds["terminal_key"]).terminal_id == creds["terminal_id"]
     assert client.login(username=creds["admin_username"], password=creds["admin_password"])
     from households.selectors import card_by_number
@@ -38,7 +41,25 @@ def test_seed_demo_twice_changes_nothing(capsys):
     run_seed(capsys)
 
     assert Household.objects.count() == households
+    assert Purchase.objects.count() == 2
+    assert Objection.objects.get().status == "rejected"
     assert (
         wallet_balance(household_id=Person.objects.get(national_code="0084575948").household_id)
         == balance
     )
+
+
+def test_the_demo_head_can_log_in_and_sees_the_purchases_and_the_decision(capsys, client, settings):
+    settings.SMS_BACKEND = "memory"
+    creds = run_seed(capsys)
+    from tests.portal.conftest import Outbox
+
+    client.post(
+        "/login/", {"national_code": creds["head_national_code"], "mobile": creds["head_mobile"]}
+    )
+    client.post("/login/code/", {"code": Outbox().login_code(creds["head_mobile"])})
+
+    dashboard = client.get("/me/").content.decode()
+    assert "دهک شما: ۳ — مشمول طرح کالابرگ هستید" in dashboard
+    assert "آخرین خریدها" in dashboard and "فروشگاه تعاونی رفاه" in dashboard
+    assert "رد شد" in dashboard

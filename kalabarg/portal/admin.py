@@ -1,0 +1,180 @@
+"""Officers decide decile objections here: accept (a new decile from a date) or reject, with a reason.
+
+Registered by the portal app because deciding also sends the household its SMS (the portal
+composes the registry and the SMS service); the model itself lives in ``households``."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from households import selectors as household_selectors
+from households.models import Objection, ObjectionStatus
+from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.persian import JalaliDateError, parse_jalali_date
+from kalabarg.portal import objections as decisions
+
+
+class ObjectionDecisionForm(forms.ModelForm):
+    decision = forms.ChoiceField(
+        label="تصمیم",
+        choices=[("accept", "پذیرش: دهک تازه از یک تاریخ"), ("reject", "رد درخواست")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "پذیرش یا رد را انتخاب کنید"},
+    )
+    decided_decile = forms.IntegerField(
+        label="دهک تازه",
+        required=False,
+        min_value=1,
+        max_value=10,
+        help_text="فقط برای پذیرش؛ عددی از ۱ تا ۱۰",
+        error_messages={
+            "min_value": "دهک باید عددی از ۱ تا ۱۰ باشد",
+            "max_value": "دهک باید عددی از ۱ تا ۱۰ باشد",
+        },
+    )
+    decided_from = forms.CharField(
+        label="از تاریخ",
+        required=False,
+        max_length=10,
+        help_text="فقط برای پذیرش؛ تاریخ شمسی، مانند ۱۴۰۳/۰۶/۰۱",
+    )
+    reason = forms.CharField(
+        label="دلیل تصمیم",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="خانوار این دلیل را در درگاه می‌بیند؛ با نام شما ثبت می‌شود.",
+        error_messages={"required": "دلیل تصمیم را بنویسید"},
+    )
+
+    class Meta:
+        model = Objection
+        fields: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == "accept":
+            if not data.get("decided_decile"):
+                self.add_error("decided_decile", "برای پذیرش، دهک تازه را بنویسید")
+            raw = (data.get("decided_from") or "").strip()
+            if not raw:
+                self.add_error("decided_from", "برای پذیرش، تاریخ آغاز دهک تازه را بنویسید")
+            else:
+                try:
+                    data["decided_from_date"] = parse_jalali_date(raw)
+                except JalaliDateError as exc:
+                    self.add_error("decided_from", str(exc))
+        return data
+
+
+@admin.register(Objection)
+class ObjectionAdmin(admin.ModelAdmin):
+    list_display = ["id", "household_link", "filed_by", "category", "status", "created_at"]
+    list_filter = ["status", "category"]
+    list_select_related = ["household", "filed_by"]
+    search_fields = ["household__registry_code"]
+    search_help_text = "کد ملی یا شماره همراه هر یک از اعضا، یا شناسه خانوار"
+    ordering = ["-created_at"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    form = ObjectionDecisionForm
+    readonly = [
+        "household_link",
+        "filed_by",
+        "category",
+        "description",
+        "decile_at_filing",
+        "current_decile",
+        "status",
+        "created_at",
+        "decided_at",
+        "decided_by",
+        "decision_reason",
+        "new_decile",
+        "new_decile_from",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # households file objections on the portal
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return self.readonly
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and obj.status == ObjectionStatus.OPEN:
+            return [
+                *self.readonly[:7],
+                "decision",
+                "decided_decile",
+                "decided_from",
+                "reason",
+            ]
+        return self.readonly
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None or obj.status != ObjectionStatus.OPEN:
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Objection], search_term: str
+    ) -> tuple[QuerySet[Objection], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        ids = household_selectors.household_ids_matching(term=term)
+        return queryset.filter(household_id__in=ids) | queryset.filter(
+            household__registry_code=term
+        ), False
+
+    @admin.display(description="خانوار")
+    def household_link(self, objection: Objection) -> str:
+        url = reverse("admin:households_household_change", args=[objection.household_id])
+        return format_html('<a href="{}">{}</a>', url, objection.household.registry_code)
+
+    @admin.display(description="دهک کنونی")
+    def current_decile(self, objection: Objection) -> str:
+        from django.utils import timezone
+
+        decile = household_selectors.decile_on(
+            household_id=objection.household_id, on_date=timezone.localdate()
+        )
+        return str(decile or "—")
+
+    def save_model(self, request: HttpRequest, obj: Objection, form: Any, change: bool) -> None:
+        data = getattr(form, "cleaned_data", {})
+        if obj.status != ObjectionStatus.OPEN or "decision" not in data:
+            return
+        try:
+            if data["decision"] == "accept":
+                decisions.accept_objection(
+                    objection=obj,
+                    new_decile=data["decided_decile"],
+                    effective_from=data["decided_from_date"],
+                    reason=data["reason"],
+                    decided_by=request.user,  # type: ignore[arg-type]
+                )
+            else:
+                decisions.reject_objection(
+                    objection=obj,
+                    reason=data["reason"],
+                    decided_by=request.user,  # type: ignore[arg-type]
+                )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None  # nothing related is edited here
