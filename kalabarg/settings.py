@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kalabarg.portal.context_processors.site",
             ],
             "builtins": ["kalabarg.lib.templatetags.persian"],
         },
@@ -216,6 +217,8 @@ SMS_QUEUE = env.str("SMS_QUEUE", default="sms").strip() or "sms"
 
 # --- Money display ----------------------------------------------------------------------------
 # Money is stored in rials; people see it in this unit (Iran has legislated a redenomination).
+# The programme's support telephone number, shown as plain text in every page's footer.
+SUPPORT_PHONE = env.str("SUPPORT_PHONE", default="").strip()
 MONEY_DISPLAY_UNIT = env.str("MONEY_DISPLAY_UNIT", default="toman").strip()
 if MONEY_DISPLAY_UNIT not in {"toman", "rial"}:
     raise ImproperlyConfigured(
