@@ -52,6 +52,12 @@ def browser_page():  # type: ignore[no-untyped-def]
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
+        # The test's own ORM calls ran while Playwright's event loop was running, so Django gave
+        # them connections of that context: close them here, or the test database cannot be
+        # dropped at the end of the run ("being accessed by other users").
+        from django.db import connections
+
+        connections.close_all()
         context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
