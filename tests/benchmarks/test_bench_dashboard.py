@@ -16,6 +16,7 @@ import random
 import statistics
 import time
 
+import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
@@ -51,6 +52,12 @@ def _client_for(person_id: int) -> Client:
 
 
 def test_bench_dashboard(django_db_blocker):
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor != "postgresql" or "bench" not in name:
+        pytest.fail(
+            f"the dashboard benchmark loads 6 million rows into {name!r} and keeps them: point "
+            "DATABASE_URL at a dedicated PostgreSQL database whose name contains 'bench'"
+        )
     # Works in the DATABASE_URL database itself (a dedicated benchmark database, migrated
     # here), with no test transaction and no flush: the 6 million rows stay for the next run,
     # which then only repeats the timing.
