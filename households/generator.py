@@ -36,7 +36,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from households.models import City, Province
-from kalabarg.lib.bulk import copy_rows
+from kalabarg.lib.bulk import analyze, copy_rows
 from kalabarg.lib.identifiers import BANKS_BY_BIN, card_hash, national_code_check_digit
 
 PROVINCES_FILE = Path(__file__).resolve().parent / "data" / "provinces.json"
@@ -676,6 +676,12 @@ def generate_households(
             finally:
                 for future, _ in in_flight:
                     future.cancel()
+    analyze(
+        "households_household",
+        "households_person",
+        "households_decileassignment",
+        "households_bankcard",
+    )
     return GenerationResult(
         seed=seed,
         households_requested=households,

@@ -20,7 +20,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from households.models import City, Person, Province, Relation
-from kalabarg.lib.bulk import copy_rows
+from kalabarg.lib.bulk import analyze, copy_rows
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
 from kalabarg.lib.persian import JalaliDateError, normalize_text, parse_jalali_date, to_latin_digits
 
@@ -271,6 +271,15 @@ def _households_in_chunks(
         yield chunk
 
 
+# The tables an import (or the generator) fills; analysed after the load.
+REGISTRY_TABLES = (
+    "households_household",
+    "households_person",
+    "households_decileassignment",
+    "households_bankcard",
+)
+
+
 def import_households(
     *,
     stream: TextIO,
@@ -315,6 +324,8 @@ def import_households(
                 progress(result)
     result.households_in_file = len(households_seen)
     result.errors.sort(key=lambda error: error.line)
+    if result.rows_read:
+        analyze(*REGISTRY_TABLES)
     return result
 
 

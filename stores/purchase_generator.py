@@ -20,7 +20,7 @@ from random import Random
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kalabarg.lib.bulk import copy_rows
+from kalabarg.lib.bulk import analyze, copy_rows
 from stores.models import Store, StoreStatus, Terminal
 
 COLUMNS = (
@@ -138,6 +138,7 @@ def generate_purchases(
             else:
                 copy_rows("stores_purchase", COLUMNS, tuples)
         written += size
+    analyze("stores_purchase")
     return PurchaseGeneration(
         purchases=written,
         households=n_households,

@@ -35,3 +35,14 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
             cursor.executemany(sql, batch)
             count += len(batch)
     return count
+
+
+def analyze(*tables: str) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL; nothing on SQLite).
+
+    Autovacuum gets there eventually, but a national run started right after an import would
+    otherwise be planned for the empty tables it saw before (minutes instead of seconds)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return  # inside a caller's transaction the statistics would not help before it commits
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
