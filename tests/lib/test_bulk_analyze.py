@@ -7,7 +7,10 @@ from django.db import connection
 
 from households.generator import generate_households
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _analysed_at(table: str):  # type: ignore[no-untyped-def]
