@@ -38,7 +38,7 @@ class Command(BaseCommand):
         )
         try:
             fake.server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt:  # Ctrl-C is how this command is meant to stop
+            self.stdout.write("fake SMS gateway stopped")
         finally:
             fake.server.server_close()
