@@ -7,6 +7,7 @@ until the window ends.
 """
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ def hold(scope: str, subject: str, seconds: int) -> int:
     if started_until is None:  # expired just now
         cache.add(key, until, timeout=seconds)
         return 0
-    return max(1, int(float(started_until) - time.time() + 0.999))
+    return max(1, math.ceil(started_until - time.time()))
 
 
 def clear_hold(scope: str, subject: str) -> None:

@@ -134,6 +134,29 @@ def record_purchase(
     return purchase_id
 
 
+def purchase_legs(
+    *,
+    credit_rial: int,
+    compensation_rial: int,
+    store_id: int,
+    wallet_id: int | None,
+    inflation_fund_id: int | None,
+    store_payable_id: int | None,
+) -> list[tuple[int, int]]:
+    """(account id, amount) of a purchase's entry: wallet −credit, inflation fund −compensation,
+    store payable +both; zero legs dropped, so a purchase at base prices has none."""
+    if credit_rial + compensation_rial == 0:
+        return []
+    if credit_rial and wallet_id is None:
+        raise ValueError("a purchase paid from credit needs the household's wallet")
+    legs = [
+        (wallet_id, -credit_rial),
+        (inflation_fund_id or system_account(AccountKind.INFLATION_FUND).pk, -compensation_rial),
+        (store_payable_id or store_payable(Store(pk=store_id)).pk, credit_rial + compensation_rial),
+    ]
+    return [(account, amount) for account, amount in legs if amount and account is not None]
+
+
 @transaction.atomic(savepoint=False)
 def post_purchase(
     *,
@@ -158,18 +181,16 @@ def post_purchase(
     one statement, so the balanced-statement trigger checks the entry whole. A purchase at no more
     than base prices moves no programme money: nothing is posted (None).
     """
-    if credit_rial + compensation_rial == 0:
+    legs = purchase_legs(
+        credit_rial=credit_rial,
+        compensation_rial=compensation_rial,
+        store_id=store_id,
+        wallet_id=wallet_id,
+        inflation_fund_id=inflation_fund_id,
+        store_payable_id=store_payable_id,
+    )
+    if not legs:
         return None
-    if credit_rial and wallet_id is None:
-        raise ValueError("a purchase paid from credit needs the household's wallet")
-    inflation_fund_id = inflation_fund_id or system_account(AccountKind.INFLATION_FUND).pk
-    store_payable_id = store_payable_id or store_payable(Store(pk=store_id)).pk
-    legs = [
-        (wallet_id, -credit_rial),
-        (inflation_fund_id, -compensation_rial),
-        (store_payable_id, credit_rial + compensation_rial),
-    ]
-    legs = [(account, amount) for account, amount in legs if amount]
     with hot_cursor() as cursor:
         # The entry first: its unique key makes a concurrent duplicate wait here, then fail.
         cursor.execute(
@@ -305,18 +326,14 @@ def record_and_post_purchase(
             process=process,
         )
         return purchase_id
-    if split.credit_rial and wallet_id is None:
-        raise ValueError("a purchase paid from credit needs the household's wallet")
-    moves_money = split.credit_rial + split.compensation_rial > 0
-    if moves_money:
-        inflation_fund_id = inflation_fund_id or system_account(AccountKind.INFLATION_FUND).pk
-        store_payable_id = store_payable_id or store_payable(Store(pk=store_id)).pk
-    legs = [
-        (wallet_id, -split.credit_rial),
-        (inflation_fund_id, -split.compensation_rial),
-        (store_payable_id, split.credit_rial + split.compensation_rial),
-    ]
-    legs = [(account, amount) for account, amount in legs if amount]
+    legs = purchase_legs(
+        credit_rial=split.credit_rial,
+        compensation_rial=split.compensation_rial,
+        store_id=store_id,
+        wallet_id=wallet_id,
+        inflation_fund_id=inflation_fund_id,
+        store_payable_id=store_payable_id,
+    )
     params = {
         "household": household_id,
         "payer": payer_id,
@@ -343,7 +360,7 @@ def record_and_post_purchase(
         "cycle": cycle_id,
         "phase": phase_id,
         "process": process,
-        "moves_money": moves_money,
+        "moves_money": bool(legs),
         "wallet": wallet_id,
         "accounts": [account for account, _ in legs],
         "amounts": [amount for _, amount in legs],

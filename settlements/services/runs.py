@@ -10,6 +10,7 @@ worker's redelivered task) posts nothing twice.
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import DatabaseError, OperationalError, connection, transaction
@@ -319,13 +320,17 @@ def execute_chunk(chunk_id: int) -> bool:
                     entries_created=F("entries_created") + entries,
                     amount_rial=F("amount_rial") + amount,
                 )
-            if entries and chunk.run.kind == RunKind.BONUS_SWEEP and chunk.run.cycle_id:
-                bonus_granted.send_robust(
-                    sender=Cycle,
-                    cycle_id=chunk.run.cycle_id,
-                    low=chunk.from_household_id,
-                    high=chunk.to_household_id,
-                )
+                if entries and chunk.run.kind == RunKind.BONUS_SWEEP and chunk.run.cycle_id:
+                    # On commit, like the instant bonus: listeners (the SMS) never see a rollback.
+                    transaction.on_commit(
+                        partial(
+                            bonus_granted.send_robust,
+                            sender=Cycle,
+                            cycle_id=chunk.run.cycle_id,
+                            low=chunk.from_household_id,
+                            high=chunk.to_household_id,
+                        )
+                    )
             finish_run_if_complete(chunk.run_id)
             return True
         except OperationalError as exc:
