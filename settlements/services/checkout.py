@@ -36,12 +36,19 @@ from settlements.selectors import (
     wallet_cycle_figures,
 )
 from settlements.services import rules
-from settlements.services.ledger import InsufficientBalance, lock_wallet, lock_wallet_balance
+from settlements.services.ledger import (
+    InsufficientBalance,
+    lock_wallet,
+    lock_wallet_balance,
+    store_payable,
+    system_account,
+)
 from settlements.services.payments import (
     PricedLine,
     Split,
     post_purchase_reversal,
     record_and_post_purchase,
+    record_purchase_in_one_call,
     reverse_entry,
     split_purchase,
 )
@@ -197,15 +204,21 @@ def _with_idempotency(
     try:
         return _retrying(attempt)
     except IntegrityError:
-        # The same key committed concurrently (our insert waited for it, then collided).
-        replay = _replay(terminal, key, operation, fingerprint)
-        if replay is not None:
-            return replay
-        raise CheckoutError(
-            "request_in_progress",
-            "درخواستی با همین کلید در حال انجام است؛ کمی بعد دوباره بفرستید",
-            status=409,
-        ) from None
+        return _answer_to_duplicate(terminal, key, operation, fingerprint)
+
+
+def _answer_to_duplicate(
+    terminal: Terminal, key: str, operation: str, fingerprint: str
+) -> CheckoutResult:
+    """The same key committed concurrently (our insert waited for it, then collided): its answer."""
+    replay = _replay(terminal, key, operation, fingerprint)
+    if replay is not None:
+        return replay
+    raise CheckoutError(
+        "request_in_progress",
+        "درخواستی با همین کلید در حال انجام است؛ کمی بعد دوباره بفرستید",
+        status=409,
+    )
 
 
 # --- Purchase ----------------------------------------------------------------------------------
@@ -335,34 +348,39 @@ def _priced_lines(lines: list[LineRequest], at: dt.datetime) -> list[PricedLine]
     return priced
 
 
-def _receipt(*, purchase_id: int, split: Split, balance_after: int) -> str:
+def purchase_receipt(answer: dict[str, Any]) -> str:
+    """The short Persian receipt for a purchase answer, from its own figures."""
     return (
-        f"کالابرگ — خرید {to_persian_digits(purchase_id)}: "
-        f"سهم شما {format_money(split.cash_rial)}، "
-        f"از اعتبار کالابرگ {format_money(split.credit_rial)}، "
-        f"جبران تورم دولت {format_money(split.compensation_rial)}. "
-        f"مانده اعتبار: {format_money(balance_after)}."
+        f"کالابرگ — خرید {to_persian_digits(answer['purchase_id'])}: "
+        f"سهم شما {format_money(answer['cash_rial'])}، "
+        f"از اعتبار کالابرگ {format_money(answer['credit_rial'])}، "
+        f"جبران تورم دولت {format_money(answer['compensation_rial'])}. "
+        f"مانده اعتبار: {format_money(answer['wallet_balance_rial'])}."
     )
 
 
-def purchase_body(
+def _with_receipt(result: CheckoutResult) -> CheckoutResult:
+    """The receipt is rendered when answering (a fresh answer or a replay), not stored: the
+    one-call write completes the answer inside PostgreSQL, which does not format Persian money."""
+    if "receipt" in result.body:  # answers remembered before receipts were rendered on the way out
+        return result
+    return CheckoutResult(
+        result.status, {**result.body, "receipt": purchase_receipt(result.body)}, result.replayed
+    )
+
+
+def purchase_answer_known_before_the_write(
     *,
-    purchase_id: int,
     created_at: dt.datetime,
     terminal: Terminal,
     paid_with: str,
     lines: list[PricedLine],
     base_total_rial: int,
     current_total_rial: int,
-    split: Split,
-    balance_after: int,
-    cycle_key: str,
-    progress: BonusProgress | None,
-    bonus_queued: bool,
 ) -> dict[str, Any]:
-    """The purchase's answer, from what the checkout already holds (no further queries)."""
+    """The part of a purchase's answer that does not depend on the wallet: everything but the
+    purchase id, the split, the balance after and the bonus progress."""
     return {
-        "purchase_id": purchase_id,
         "status": PurchaseStatus.COMPLETED,
         "created_at": created_at.isoformat(),
         "terminal_id": terminal.terminal_id,
@@ -382,6 +400,26 @@ def purchase_body(
         ],
         "base_total_rial": base_total_rial,
         "current_total_rial": current_total_rial,
+    }
+
+
+def purchase_answer(
+    *,
+    known: dict[str, Any],
+    purchase_id: int,
+    split: Split,
+    balance_after: int,
+    cycle_key: str,
+    progress: BonusProgress | None,
+    bonus_queued: bool,
+) -> dict[str, Any]:
+    """The purchase's answer (without its receipt), from what the checkout already holds.
+
+    ``checkout_record_purchase`` (migration settlements 0007) completes ``known`` with the same
+    keys inside PostgreSQL; a test compares the two."""
+    return {
+        **known,
+        "purchase_id": purchase_id,
         "cash_rial": split.cash_rial,
         "credit_rial": split.credit_rial,
         "compensation_rial": split.compensation_rial,
@@ -397,8 +435,27 @@ def purchase_body(
             "granted": progress.granted,
             "queued": bonus_queued,
         },
-        "receipt": _receipt(purchase_id=purchase_id, split=split, balance_after=balance_after),
     }
+
+
+@dataclass(frozen=True)
+class _Basket:
+    """A purchase that passed every check, priced, ready to be written."""
+
+    context: PurchaseContext
+    household_id: int
+    person_id: int
+    lines: list[PricedLine]
+    base_total_rial: int
+    current_total_rial: int
+    paid_with: str
+    known: dict[str, Any]
+
+
+def _queue_bonus_on_commit(household_id: int, cycle_id: int) -> None:
+    from settlements.tasks import grant_bonus
+
+    transaction.on_commit(lambda: grant_bonus.delay(household_id, cycle_id))
 
 
 def checkout(
@@ -409,12 +466,17 @@ def checkout(
     payment_code: str | None,
     lines: list[LineRequest],
     request_body: dict[str, Any],
+    in_one_call: bool | None = None,
 ) -> CheckoutResult:
     """Authorise and record one basket purchase (see the module docstring for the guarantees).
 
     The hot path of the system, so it stays lean: one read for the payer, the rules and any
-    earlier answer under the key; one for the prices; then, in one transaction, the wallet lock,
-    the purchase and its lines, the ledger entry, the cycle's spend and the idempotency record.
+    earlier answer under the key; one for the prices; then the write. A card purchase on
+    PostgreSQL writes in one call of ``checkout_record_purchase`` (one round trip, its own
+    transaction: wallet lock, purchase, lines, ledger entry, the cycle's spend, the answer and its
+    idempotency record). A payment-code purchase, or any purchase on another database
+    (``in_one_call=False`` forces it), does the same steps from Python in one transaction, which
+    also redeems the code so that a refused purchase leaves it unused.
     """
     fingerprint = request_fingerprint(request_body)
     _validate_lines(lines)
@@ -426,6 +488,9 @@ def checkout(
             field="card_number",
         )
     by_card = bool(card_number)
+    if in_one_call is None:
+        in_one_call = settings.CHECKOUT_IN_ONE_CALL and connection.vendor == "postgresql"
+    in_one_call = in_one_call and by_card
     hashed, card_bin, card_last4 = _card(card_number or "") if by_card else (None, "", "")
     now = timezone.now()
     today = timezone.localdate(now)
@@ -445,13 +510,12 @@ def checkout(
     context = read_context()
     replay = _replay_from_context(context, IdempotencyOperation.PURCHASE, fingerprint)
     if replay is not None:
-        return replay
+        return _with_receipt(replay)
     if context.cycle_id is None and context.phase_id is not None:
         rules.ensure_cycle(cycle_key)  # the month's first purchase before its credit run
         context = read_context()
 
-    def work() -> tuple[int, dict[str, Any]]:
-        ctx = context if by_card else read_context(_redeem_code(payment_code or ""))
+    def basket(ctx: PurchaseContext) -> _Basket:
         _check_payer(ctx, by_card=by_card)
         if not ctx.eligible_today or ctx.household_id is None or ctx.person_id is None:
             raise CheckoutError(
@@ -471,27 +535,69 @@ def checkout(
         current_total = sum(line.current_amount_rial for line in priced)
         if base_total <= 0:
             raise CheckoutError("basket_empty", "مبلغ سبد صفر است", status=400, field="lines")
-        balance = lock_wallet_balance(ctx.wallet_id) if ctx.wallet_id else 0
-        split = split_purchase(
+        paid_with = PaymentMethod.CARD if by_card else PaymentMethod.PAYMENT_CODE
+        return _Basket(
+            context=ctx,
+            household_id=ctx.household_id,
+            person_id=ctx.person_id,
+            lines=priced,
             base_total_rial=base_total,
             current_total_rial=current_total,
+            paid_with=paid_with,
+            known=purchase_answer_known_before_the_write(
+                created_at=now,
+                terminal=terminal,
+                paid_with=paid_with,
+                lines=priced,
+                base_total_rial=base_total,
+                current_total_rial=current_total,
+            ),
+        )
+
+    if in_one_call:
+        prepared = basket(context)
+        try:
+            result = _retrying(
+                lambda: _write_in_one_call(
+                    prepared,
+                    terminal=terminal,
+                    idempotency_key=idempotency_key,
+                    fingerprint=fingerprint,
+                    card_bin=card_bin,
+                    card_last4=card_last4,
+                    created_at=now,
+                    cycle_key=cycle_key,
+                )
+            )
+        except IntegrityError:
+            result = _answer_to_duplicate(
+                terminal, idempotency_key, IdempotencyOperation.PURCHASE, fingerprint
+            )
+        return _with_receipt(result)
+
+    def work() -> tuple[int, dict[str, Any]]:
+        prepared = basket(context if by_card else read_context(_redeem_code(payment_code or "")))
+        ctx = prepared.context
+        balance = lock_wallet_balance(ctx.wallet_id) if ctx.wallet_id else 0
+        split = split_purchase(
+            base_total_rial=prepared.base_total_rial,
+            current_total_rial=prepared.current_total_rial,
             wallet_balance_rial=balance,
         )
-        paid_with = PaymentMethod.CARD if by_card else PaymentMethod.PAYMENT_CODE
         purchase_id = record_and_post_purchase(
-            household_id=ctx.household_id,
-            payer_id=ctx.person_id,
+            household_id=prepared.household_id,
+            payer_id=prepared.person_id,
             store_id=terminal.store_id,
             terminal_id=terminal.pk,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
-            paid_with=paid_with,
+            paid_with=prepared.paid_with,
             card_bin=card_bin,
             card_last4=card_last4,
-            base_total_rial=base_total,
-            current_total_rial=current_total,
+            base_total_rial=prepared.base_total_rial,
+            current_total_rial=prepared.current_total_rial,
             split=split,
-            lines=priced,
+            lines=prepared.lines,
             created_at=now,
             cycle_id=ctx.cycle_id,
             phase_id=ctx.phase_id,
@@ -504,7 +610,9 @@ def checkout(
             # Read under the wallet lock, so every earlier purchase of the household is counted.
             spent, granted = (
                 wallet_cycle_figures(
-                    wallet_id=ctx.wallet_id, household_id=ctx.household_id, cycle_id=ctx.cycle_id
+                    wallet_id=ctx.wallet_id,
+                    household_id=prepared.household_id,
+                    cycle_id=ctx.cycle_id,
                 )
                 if ctx.wallet_id
                 else (0, False)
@@ -519,35 +627,79 @@ def checkout(
             progress and not progress.granted and split.credit_rial and progress.remaining_rial == 0
         )
         if bonus_queued and ctx.cycle_id is not None:
-            from settlements.tasks import grant_bonus
-
-            household_id, cycle_id = ctx.household_id, ctx.cycle_id
-            transaction.on_commit(lambda: grant_bonus.delay(household_id, cycle_id))
-        body = purchase_body(
+            _queue_bonus_on_commit(prepared.household_id, ctx.cycle_id)
+        answer = purchase_answer(
+            known=prepared.known,
             purchase_id=purchase_id,
-            created_at=now,
-            terminal=terminal,
-            paid_with=paid_with,
-            lines=priced,
-            base_total_rial=base_total,
-            current_total_rial=current_total,
             split=split,
             balance_after=balance - split.credit_rial,
             cycle_key=cycle_key,
             progress=progress,
             bonus_queued=bonus_queued,
         )
-        return purchase_id, body
+        return purchase_id, answer
 
-    return _with_idempotency(
-        terminal=terminal,
-        key=idempotency_key,
-        operation=IdempotencyOperation.PURCHASE,
-        fingerprint=fingerprint,
-        work=work,
-        status=201,
-        checked=True,
+    return _with_receipt(
+        _with_idempotency(
+            terminal=terminal,
+            key=idempotency_key,
+            operation=IdempotencyOperation.PURCHASE,
+            fingerprint=fingerprint,
+            work=work,
+            status=201,
+            checked=True,
+        )
     )
+
+
+def _write_in_one_call(
+    prepared: _Basket,
+    *,
+    terminal: Terminal,
+    idempotency_key: str,
+    fingerprint: str,
+    card_bin: str,
+    card_last4: str,
+    created_at: dt.datetime,
+    cycle_key: str,
+) -> CheckoutResult:
+    """The write of a priced basket as one call of ``checkout_record_purchase`` (PostgreSQL)."""
+    ctx = prepared.context
+    moves_money = prepared.current_total_rial > prepared.base_total_rial
+    answer = record_purchase_in_one_call(
+        household_id=prepared.household_id,
+        payer_id=prepared.person_id,
+        store_id=terminal.store_id,
+        terminal_id=terminal.pk,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        paid_with=prepared.paid_with,
+        card_bin=card_bin,
+        card_last4=card_last4,
+        base_total_rial=prepared.base_total_rial,
+        current_total_rial=prepared.current_total_rial,
+        lines=prepared.lines,
+        created_at=created_at,
+        cycle_id=ctx.cycle_id,
+        cycle_key=cycle_key,
+        phase_id=ctx.phase_id,
+        wallet_id=ctx.wallet_id,
+        # Only a purchase above base prices posts; the accounts are looked up (or the store's
+        # payable opened) when the context did not find them.
+        inflation_fund_id=(ctx.inflation_fund_id or system_account(AccountKind.INFLATION_FUND).pk)
+        if moves_money
+        else None,
+        store_payable_id=(ctx.store_payable_id or store_payable(terminal.store).pk)
+        if moves_money
+        else None,
+        bonus_threshold_rial=ctx.bonus_threshold_rial if ctx.cycle_id is not None else None,
+        bonus_rial=ctx.bonus_rial,
+        known=prepared.known,
+    )
+    bonus = answer.get("bonus")
+    if bonus and bonus["queued"] and ctx.cycle_id is not None:
+        _queue_bonus_on_commit(prepared.household_id, ctx.cycle_id)
+    return CheckoutResult(201, answer, replayed=False)
 
 
 # --- Reversal ----------------------------------------------------------------------------------

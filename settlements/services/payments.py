@@ -7,9 +7,11 @@ store payable +difference.
 """
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -371,6 +373,85 @@ def record_and_post_purchase(
     if split.credit_rial and debited != 1:
         raise InsufficientBalance(wallet_id)
     return int(purchase_id)
+
+
+_RECORD_PURCHASE_IN_ONE_CALL = """
+SELECT checkout_record_purchase(%(household)s, %(payer)s, %(store)s, %(terminal)s, %(key)s,
+  %(fingerprint)s, %(paid_with)s, %(card_bin)s, %(card_last4)s, %(base_total)s, %(current_total)s,
+  %(created_at)s, %(items)s::bigint[], %(quantities)s::numeric[], %(unit_bases)s::bigint[],
+  %(unit_currents)s::bigint[], %(bases)s::bigint[], %(currents)s::bigint[], %(cycle)s::bigint,
+  %(cycle_key)s::text, %(phase)s::bigint, %(wallet)s::bigint, %(inflation_fund)s::bigint,
+  %(store_payable)s::bigint, %(threshold)s::bigint, %(bonus)s::bigint, %(process)s,
+  %(known)s::jsonb)
+"""
+
+
+def record_purchase_in_one_call(
+    *,
+    household_id: int,
+    payer_id: int,
+    store_id: int,
+    terminal_id: int,
+    idempotency_key: str,
+    fingerprint: str,
+    paid_with: str,
+    card_bin: str,
+    card_last4: str,
+    base_total_rial: int,
+    current_total_rial: int,
+    lines: Sequence[PricedLine],
+    created_at: dt.datetime,
+    cycle_id: int | None,
+    cycle_key: str,
+    phase_id: int | None,
+    wallet_id: int | None,
+    inflation_fund_id: int | None,
+    store_payable_id: int | None,
+    bonus_threshold_rial: int | None,
+    bonus_rial: int | None,
+    known: dict[str, Any],
+    process: str = "pos",
+) -> dict[str, Any]:
+    """PostgreSQL only: lock the wallet, split, record and post the purchase, read the cycle's
+    spend, complete the answer ``known`` and remember it under the idempotency key, in one call of
+    ``checkout_record_purchase`` (migration settlements 0007). Outside a transaction the call is
+    its own. Returns the answer (without its receipt).
+
+    A purchase above base prices needs ``inflation_fund_id`` and ``store_payable_id``."""
+    params = {
+        "household": household_id,
+        "payer": payer_id,
+        "store": store_id,
+        "terminal": terminal_id,
+        "key": idempotency_key,
+        "fingerprint": fingerprint,
+        "paid_with": paid_with,
+        "card_bin": card_bin,
+        "card_last4": card_last4,
+        "base_total": base_total_rial,
+        "current_total": current_total_rial,
+        "created_at": created_at,
+        "items": [line.item_id for line in lines],
+        "quantities": [line.quantity for line in lines],
+        "unit_bases": [line.unit_base_price_rial for line in lines],
+        "unit_currents": [line.unit_current_price_rial for line in lines],
+        "bases": [line.base_amount_rial for line in lines],
+        "currents": [line.current_amount_rial for line in lines],
+        "cycle": cycle_id,
+        "cycle_key": cycle_key,
+        "phase": phase_id,
+        "wallet": wallet_id,
+        "inflation_fund": inflation_fund_id,
+        "store_payable": store_payable_id,
+        "threshold": bonus_threshold_rial,
+        "bonus": bonus_rial,
+        "process": process,
+        "known": json.dumps(known, ensure_ascii=False),
+    }
+    with hot_cursor() as cursor:
+        cursor.execute(_RECORD_PURCHASE_IN_ONE_CALL, params)
+        answer = cursor.fetchone()[0]
+    return json.loads(answer) if isinstance(answer, str) else dict(answer)
 
 
 @transaction.atomic(savepoint=False)

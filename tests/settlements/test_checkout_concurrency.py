@@ -43,8 +43,10 @@ def in_threads(count: int, work) -> list[object]:
     return results
 
 
-@pytest.fixture
-def shop():
+@pytest.fixture(params=["in_one_call", "in_python"])
+def shop(request, settings):
+    """Both writes of a card purchase: the PostgreSQL function and the Python steps."""
+    settings.CHECKOUT_IN_ONE_CALL = request.param == "in_one_call"
     seeded_phases()
     household = make_household(decile=2)
     card = next_card_number()
