@@ -2,10 +2,12 @@
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,7 +21,12 @@ from settlements.services.checkout import (
     checkout,
     reverse_purchase,
 )
-from stores.auth import TerminalApiKeyAuthentication, request_terminal
+from stores.auth import (
+    TerminalApiKeyAuthentication,
+    confirm_claim,
+    request_terminal,
+)
+from stores.services import TerminalCredentials
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
@@ -186,11 +193,22 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
+# The refusals that are about the terminal itself (an unknown key, a suspended terminal or store).
+TERMINAL_REFUSALS = frozenset({"api_key_invalid", "terminal_suspended", "store_not_connected"})
+
+
 class PurchaseApi(APIView):
-    """Authorise a basket purchase by a card (or one-time payment code) of a household head."""
+    """Authorise a basket purchase by a card (or one-time payment code) of a household head.
+
+    The terminal's key is confirmed in the checkout's first read, not by a query of its own
+    (``TerminalApiKeyAuthentication(claim_only=True)``). A request refused for anything else has
+    its key confirmed first, so a wrong key or a suspended terminal is the answer it gets."""
 
     authentication_classes = [TerminalApiKeyAuthentication]
     permission_classes = [permissions.IsAuthenticated]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        return [TerminalApiKeyAuthentication(claim_only=True)]
 
     @extend_schema(
         operation_id="pos_purchase",
@@ -228,6 +246,15 @@ class PurchaseApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
+        credentials = cast(TerminalCredentials, request.auth)
+        try:
+            return self._purchase(request, credentials)
+        except APIException as refusal:
+            if getattr(refusal, "error_code", None) not in TERMINAL_REFUSALS:
+                confirm_claim(credentials)  # raises the terminal's refusal instead, if it has one
+            raise
+
+    def _purchase(self, request: Request, credentials: TerminalCredentials) -> Response:
         key = _idempotency_key(request)
         body = request.data
         if not isinstance(body, dict):
@@ -242,7 +269,7 @@ class PurchaseApi(APIView):
         lines = [self._line(index, raw) for index, raw in enumerate(raw_lines)]
         try:
             result = checkout(
-                terminal=request_terminal(request),
+                terminal=credentials,
                 idempotency_key=key,
                 card_number=_text(body, "card_number", max_length=32) or None,
                 payment_code=_text(body, "payment_code", max_length=16) or None,

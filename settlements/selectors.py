@@ -2,7 +2,8 @@
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -20,6 +21,12 @@ from settlements.models import (
     Posting,
 )
 from settlements.services.rules import Entitlement, entitlement
+from stores.selectors import (
+    ItemPriceRow,
+    item_price_row,
+    prices_in_force_params,
+    prices_in_force_sql,
+)
 
 
 def wallet_balance(*, household_id: int) -> int:
@@ -144,6 +151,10 @@ class PurchaseContext:
     # The household's entitlement in the cycle (None when it has none): what the bonus counts.
     bonus_threshold_rial: int | None
     bonus_rial: int | None
+    # The terminal (``stores.services.TERMINAL_ROW_SQL`` columns; all None when no terminal has
+    # that id), for the caller to confirm its key; and the requested items with their prices.
+    terminal_row: tuple[Any, ...] = ()
+    prices: dict[str, ItemPriceRow] = field(default_factory=dict)
 
 
 _CONTEXT_SQL = """
@@ -167,8 +178,10 @@ FROM (
     p.id AS person_id, p.household_id, p.is_head,
     w.id AS wallet_id,
     (SELECT f.id FROM settlements_account f WHERE f.kind = 'inflation_fund') AS inflation_fund_id,
-    (SELECT s.id FROM settlements_account s WHERE s.kind = 'store_payable' AND s.store_id = %(store)s)
+    (SELECT sp.id FROM settlements_account sp WHERE sp.kind = 'store_payable' AND sp.store_id = t.store_id)
       AS store_payable_id,
+    t.id AS t_id, t.terminal_id AS t_code, t.store_id AS t_store_id, t.status AS t_status,
+    t.api_key_hash AS t_key_hash, st.name AS t_store_name, st.status AS t_store_status,
     cy.id AS cycle_id, cy.phase_id AS cycle_phase_id, cy.starts_on AS cycle_starts_on,
     ph.id AS phase_id, ph.ends_on AS phase_ends_on, ph.min_distinct_items,
     (SELECT d.decile FROM households_decileassignment d
@@ -178,7 +191,9 @@ FROM (
       WHERE d.household_id = p.household_id AND d.effective_from <= cy.starts_on
       ORDER BY d.effective_from DESC, d.id DESC LIMIT 1) AS decile_cycle
   FROM (SELECT 1 AS one) base
-  LEFT JOIN stores_idempotencyrecord ir ON ir.terminal_id = %(terminal)s AND ir.key = %(key)s
+  LEFT JOIN stores_terminal t ON {terminal}
+  LEFT JOIN stores_store st ON st.id = t.store_id
+  LEFT JOIN stores_idempotencyrecord ir ON ir.terminal_id = t.id AND ir.key = %(key)s
   LEFT JOIN households_person p ON p.id = {payer}
   LEFT JOIN settlements_account w ON w.kind = 'wallet' AND w.household_id = p.household_id
   LEFT JOIN settlements_cycle cy ON cy.key = %(cycle_key)s
@@ -188,6 +203,27 @@ FROM (
 ) q
 """
 
+_TERMINAL_BY_ID = "t.id = %(terminal)s"
+_TERMINAL_BY_CODE = "t.terminal_id = %(terminal_code)s"
+_TERMINAL_COLUMNS = (
+    "t_id",
+    "t_code",
+    "t_store_id",
+    "t_status",
+    "t_key_hash",
+    "t_store_name",
+    "t_store_status",
+)
+_WITH_PRICES = "SELECT c.*, pr.* FROM ({context}) c LEFT JOIN ({prices}) pr ON 1 = 1"
+_PRICE_COLUMNS = (
+    "item_id",
+    "item_code",
+    "item_name",
+    "item_active",
+    "item_base_price",
+    "item_current_price",
+)
+
 _PAYER_BY_CARD = "(SELECT c.person_id FROM households_bankcard c WHERE c.card_hash = %(card_hash)s AND c.is_active)"
 _PAYER_BY_HOUSEHOLD = (
     "(SELECT h.id FROM households_person h WHERE h.household_id = %(household)s AND h.is_head)"
@@ -196,36 +232,54 @@ _PAYER_BY_HOUSEHOLD = (
 
 def purchase_context(
     *,
-    terminal_id: int,
-    store_id: int,
+    terminal_id: int | None = None,
+    terminal_code: str | None = None,
     idempotency_key: str,
     today: dt.date,
     cycle_key: str,
     card_hash: str | None = None,
     household_id: int | None = None,
+    item_codes: Sequence[str] = (),
+    prices_at: dt.datetime | None = None,
 ) -> PurchaseContext:
-    """One statement: the payer (by card hash, or the head of ``household_id``), the rules that
-    apply today and in the cycle ``cycle_key``, and any earlier answer under the idempotency key.
+    """One statement: the terminal (by primary key, or by its 8-digit id for the caller to confirm
+    the key), the payer (by card hash, or the head of ``household_id``), the rules that apply
+    today and in the cycle ``cycle_key``, any earlier answer under the idempotency key, and the
+    items ``item_codes`` with their prices in force at ``prices_at`` (one row per item).
 
     Mirrors ``households.selectors.card_by_number``/``decile_on``, ``rules.phase_on``/``band_for``/
-    ``entitlement``: a decile band is chosen by today's decile under today's phase for
-    eligibility, and by the decile on the cycle's first day under the cycle's phase for the bonus.
+    ``entitlement`` and ``stores.selectors.prices_in_force``: a decile band is chosen by today's
+    decile under today's phase for eligibility, and by the decile on the cycle's first day under
+    the cycle's phase for the bonus.
     """
     payer = _PAYER_BY_CARD if card_hash is not None else _PAYER_BY_HOUSEHOLD
+    terminal = _TERMINAL_BY_CODE if terminal_code is not None else _TERMINAL_BY_ID
     ops = connection.ops
     params: dict[str, Any] = {
-        "store": store_id,
         "terminal": terminal_id,
+        "terminal_code": terminal_code,
         "key": idempotency_key,
         "today": ops.adapt_datefield_value(today),
         "cycle_key": cycle_key,
         "card_hash": card_hash,
         "household": household_id,
     }
+    sql = _CONTEXT_SQL.format(payer=payer, terminal=terminal)
+    if item_codes:
+        if prices_at is None:
+            raise ValueError("prices_at is required with item_codes")
+        sql = _WITH_PRICES.format(context=sql, prices=prices_in_force_sql(len(item_codes)))
+        params.update(prices_in_force_params(item_codes, prices_at))
     with hot_cursor() as cursor:
-        cursor.execute(_CONTEXT_SQL.format(payer=payer), params)
+        cursor.execute(sql, params)
         columns = [column[0] for column in cursor.description]
-        row = dict(zip(columns, cursor.fetchone(), strict=True))
+        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+    row = rows[0]
+    prices = {
+        item["item_code"]: item_price_row([item[column] for column in _PRICE_COLUMNS])
+        for item in rows
+        if item_codes and item["item_id"] is not None
+    }
     phase_ends_on = row["phase_ends_on"]
     if isinstance(phase_ends_on, str):  # SQLite hands dates back as text in raw queries
         phase_ends_on = dt.date.fromisoformat(phase_ends_on)
@@ -256,6 +310,8 @@ def purchase_context(
         eligible_today=phase_in_force and row["band_today_id"] is not None,
         bonus_threshold_rial=threshold,
         bonus_rial=bonus,
+        terminal_row=tuple(row[column] for column in _TERMINAL_COLUMNS),
+        prices=prices,
     )
 
 

@@ -1,7 +1,9 @@
 """Reads of the basket, prices and stores."""
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -84,28 +86,42 @@ class ItemPriceRow:
     current_price_rial: int | None
 
 
-_PRICES_IN_FORCE_SQL = """
-SELECT i.id, i.code, i.name, i.is_active,
+def prices_in_force_sql(count: int) -> str:
+    """One row per item among ``count`` codes (named parameters ``%(code_0)s``…, the moment
+    ``%(prices_at)s``): id, code, name, whether active, base and current price in force."""
+    codes = ", ".join(f"%(code_{index})s" for index in range(count))
+    return f"""
+SELECT i.id AS item_id, i.code AS item_code, i.name AS item_name, i.is_active AS item_active,
   (SELECT pr.price_rial FROM stores_itemprice pr WHERE pr.item_id = i.id AND pr.kind = 'base'
-    AND pr.effective_from <= %s ORDER BY pr.effective_from DESC, pr.id DESC LIMIT 1),
+    AND pr.effective_from <= %(prices_at)s ORDER BY pr.effective_from DESC, pr.id DESC LIMIT 1)
+    AS item_base_price,
   (SELECT pr.price_rial FROM stores_itemprice pr WHERE pr.item_id = i.id AND pr.kind = 'current'
-    AND pr.effective_from <= %s ORDER BY pr.effective_from DESC, pr.id DESC LIMIT 1)
-FROM stores_basketitem i WHERE i.code IN ({placeholders})
-"""
+    AND pr.effective_from <= %(prices_at)s ORDER BY pr.effective_from DESC, pr.id DESC LIMIT 1)
+    AS item_current_price
+FROM stores_basketitem i WHERE i.code IN ({codes})
+"""  # noqa: S608 - placeholders only
+
+
+def prices_in_force_params(codes: Sequence[str], at: dt.datetime) -> dict[str, Any]:
+    return {
+        "prices_at": connection.ops.adapt_datetimefield_value(at),
+        **{f"code_{index}": code for index, code in enumerate(codes)},
+    }
+
+
+def item_price_row(row: Sequence[Any]) -> ItemPriceRow:
+    """An ``ItemPriceRow`` from the six columns of :func:`prices_in_force_sql`."""
+    pk, code, name, active, base, current = row
+    return ItemPriceRow(pk, code, name, bool(active), base, current)
 
 
 def prices_in_force(*, codes: list[str], at: dt.datetime) -> dict[str, ItemPriceRow]:
     """The items with these codes and their base and current prices at ``at``: one plain statement
-    (the checkout's hot path; the same rule as :func:`price_in_force_subquery`)."""
+    (the same rule as :func:`price_in_force_subquery`). The checkout reads the same rows within
+    its context read."""
     if not codes:
         return {}
-    moment = connection.ops.adapt_datetimefield_value(at)
-    placeholders = ", ".join(["%s"] * len(codes))
-    sql = _PRICES_IN_FORCE_SQL.format(placeholders=placeholders)
     with hot_cursor() as cursor:
-        cursor.execute(sql, [moment, moment, *codes])
+        cursor.execute(prices_in_force_sql(len(codes)), prices_in_force_params(codes, at))
         rows = cursor.fetchall()
-    return {
-        code: ItemPriceRow(pk, code, name, bool(active), base, current)
-        for pk, code, name, active, base, current in rows
-    }
+    return {row[1]: item_price_row(row) for row in rows}

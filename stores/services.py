@@ -4,8 +4,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -245,28 +247,76 @@ def issue_terminal_key(*, terminal: Terminal) -> str:
     return key
 
 
-def terminal_for_key(key: str) -> Terminal | None:
-    """The terminal whose current key is ``key`` (constant-time comparison), or None.
+@dataclass(frozen=True)
+class TerminalCredentials:
+    """What an ``Api-Key <terminal id>.<secret>`` header claims, before the database confirms it."""
 
-    Every POS request authenticates here, so it is one plain statement for the few fields a
-    request needs; the rest of the terminal and its store load on first use (deferred fields)."""
+    terminal_id: str
+    key: str
+
+
+def parse_api_key(key: str) -> TerminalCredentials | None:
+    """The claim in a terminal key, or None when it cannot be one (no query)."""
     terminal_id, _, secret = key.partition(".")
     if not (terminal_id and secret):
         return None
-    with hot_cursor() as cursor:
-        cursor.execute(
-            "SELECT t.id, t.terminal_id, t.store_id, t.status, t.api_key_hash, s.name, s.status "
-            "FROM stores_terminal t JOIN stores_store s ON s.id = t.store_id WHERE t.terminal_id = %s",
-            [terminal_id],
-        )
-        row = cursor.fetchone()
-    if row is None or not row[4] or not hmac.compare_digest(row[4], hash_api_key(key)):
+    return TerminalCredentials(terminal_id=terminal_id, key=key)
+
+
+# The columns ``terminal_from_row`` reads, in order; the checkout's context read selects the same.
+TERMINAL_ROW_SQL = "t.id, t.terminal_id, t.store_id, t.status, t.api_key_hash, s.name, s.status"
+
+
+def terminal_from_row(row: Sequence[Any] | None, key: str) -> Terminal | None:
+    """The terminal in ``row`` (``TERMINAL_ROW_SQL``) if its current key is ``key`` (constant-time
+    comparison), else None. Only the fields a POS request needs are loaded; the rest of the
+    terminal and its store load on first use (deferred fields)."""
+    if row is None or row[0] is None or not row[4]:
+        return None
+    if not hmac.compare_digest(row[4], hash_api_key(key)):
         return None
     terminal = Terminal.from_db(
         connection.alias, ["id", "terminal_id", "store_id", "status", "api_key_hash"], row[:5]
     )
     terminal.store = Store.from_db(connection.alias, ["id", "name", "status"], (row[2], *row[5:]))
     return terminal
+
+
+def terminal_for_key(key: str) -> Terminal | None:
+    """The terminal whose current key is ``key``, or None: one plain statement (every POS request
+    but the purchase authenticates here; the purchase checks its key in its context read)."""
+    credentials = parse_api_key(key)
+    if credentials is None:
+        return None
+    with hot_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {TERMINAL_ROW_SQL} FROM stores_terminal t JOIN stores_store s ON s.id = t.store_id "  # noqa: S608 - a constant
+            "WHERE t.terminal_id = %s",
+            [credentials.terminal_id],
+        )
+        row = cursor.fetchone()
+    return terminal_from_row(row, key)
+
+
+@dataclass(frozen=True)
+class TerminalRefusal:
+    code: str
+    message: str
+    status: int
+
+
+API_KEY_INVALID = TerminalRefusal("api_key_invalid", "کلید پایانه معتبر نیست", 401)
+
+
+def terminal_refusal(terminal: Terminal) -> TerminalRefusal | None:
+    """Why a request from this (known, rightly keyed) terminal is refused, if it is."""
+    if terminal.status != TerminalStatus.ACTIVE:
+        return TerminalRefusal("terminal_suspended", "این پایانه تعلیق شده است", 403)
+    if terminal.store.status != StoreStatus.CONNECTED:
+        return TerminalRefusal(
+            "store_not_connected", "این فروشگاه به طرح کالابرگ متصل نیست یا تعلیق شده است", 403
+        )
+    return None
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -60,7 +60,13 @@ from stores.models import (
     PurchaseStatus,
     Terminal,
 )
-from stores.selectors import prices_in_force
+from stores.selectors import ItemPriceRow
+from stores.services import (
+    API_KEY_INVALID,
+    TerminalCredentials,
+    terminal_from_row,
+    terminal_refusal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -302,11 +308,10 @@ def _validate_lines(lines: list[LineRequest]) -> None:
             )
 
 
-def _priced_lines(lines: list[LineRequest], at: dt.datetime) -> list[PricedLine]:
-    """Each line at the base and current prices in force at ``at``, rounded per line, half up.
+def _priced_lines(lines: list[LineRequest], prices: dict[str, ItemPriceRow]) -> list[PricedLine]:
+    """Each line at its item's base and current prices in force, rounded per line, half up.
 
     A line's base amount never exceeds its current amount: nobody pays more than today's price."""
-    prices = prices_in_force(codes=[line.item for line in lines], at=at)
     for index, line in enumerate(lines):
         found = prices.get(line.item)
         if found is None:
@@ -452,6 +457,16 @@ class _Basket:
     known: dict[str, Any]
 
 
+def _confirmed_terminal(context: PurchaseContext, credentials: TerminalCredentials) -> Terminal:
+    """The claimed terminal as the context read found it, if the key is its own and both it and
+    its store may sell; else the same refusal as the API key authentication gives."""
+    found = terminal_from_row(context.terminal_row, credentials.key)
+    refusal = API_KEY_INVALID if found is None else terminal_refusal(found)
+    if refusal is not None:
+        raise CheckoutError(refusal.code, refusal.message, status=refusal.status)
+    return cast(Terminal, found)
+
+
 def _queue_bonus_on_commit(household_id: int, cycle_id: int) -> None:
     from settlements.tasks import grant_bonus
 
@@ -460,7 +475,7 @@ def _queue_bonus_on_commit(household_id: int, cycle_id: int) -> None:
 
 def checkout(
     *,
-    terminal: Terminal,
+    terminal: Terminal | TerminalCredentials,
     idempotency_key: str,
     card_number: str | None,
     payment_code: str | None,
@@ -496,10 +511,30 @@ def checkout(
     today = timezone.localdate(now)
     cycle_key = jalali_month_key(today)
 
+    claimed = terminal if isinstance(terminal, TerminalCredentials) else None
+    known = terminal if isinstance(terminal, Terminal) else None
+    # The first read also finds a terminal that is only claimed, and prices the lines.
+    context = purchase_context(
+        terminal_id=known.pk if known is not None else None,
+        terminal_code=claimed.terminal_id if claimed is not None else None,
+        idempotency_key=idempotency_key,
+        today=today,
+        cycle_key=cycle_key,
+        card_hash=hashed,
+        household_id=None,
+        item_codes=[line.item for line in lines],
+        prices_at=now,
+    )
+    confirmed = (
+        known
+        if known is not None
+        else _confirmed_terminal(context, cast(TerminalCredentials, claimed))
+    )
+    prices = context.prices
+
     def read_context(household_id: int | None = None) -> PurchaseContext:
         return purchase_context(
-            terminal_id=terminal.pk,
-            store_id=terminal.store_id,
+            terminal_id=confirmed.pk,
             idempotency_key=idempotency_key,
             today=today,
             cycle_key=cycle_key,
@@ -507,7 +542,6 @@ def checkout(
             household_id=household_id,
         )
 
-    context = read_context()
     replay = _replay_from_context(context, IdempotencyOperation.PURCHASE, fingerprint)
     if replay is not None:
         return _with_receipt(replay)
@@ -530,7 +564,7 @@ def checkout(
                 f"در هر خرید دست‌کم {to_persian_digits(ctx.phase_min_distinct_items)} قلم متفاوت لازم است",
                 field="lines",
             )
-        priced = _priced_lines(lines, now)
+        priced = _priced_lines(lines, prices)
         base_total = sum(line.base_amount_rial for line in priced)
         current_total = sum(line.current_amount_rial for line in priced)
         if base_total <= 0:
@@ -546,7 +580,7 @@ def checkout(
             paid_with=paid_with,
             known=purchase_answer_known_before_the_write(
                 created_at=now,
-                terminal=terminal,
+                terminal=confirmed,
                 paid_with=paid_with,
                 lines=priced,
                 base_total_rial=base_total,
@@ -560,7 +594,7 @@ def checkout(
             result = _retrying(
                 lambda: _write_in_one_call(
                     prepared,
-                    terminal=terminal,
+                    terminal=confirmed,
                     idempotency_key=idempotency_key,
                     fingerprint=fingerprint,
                     card_bin=card_bin,
@@ -571,7 +605,7 @@ def checkout(
             )
         except IntegrityError:
             result = _answer_to_duplicate(
-                terminal, idempotency_key, IdempotencyOperation.PURCHASE, fingerprint
+                confirmed, idempotency_key, IdempotencyOperation.PURCHASE, fingerprint
             )
         return _with_receipt(result)
 
@@ -587,8 +621,8 @@ def checkout(
         purchase_id = record_and_post_purchase(
             household_id=prepared.household_id,
             payer_id=prepared.person_id,
-            store_id=terminal.store_id,
-            terminal_id=terminal.pk,
+            store_id=confirmed.store_id,
+            terminal_id=confirmed.pk,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
             paid_with=prepared.paid_with,
@@ -641,7 +675,7 @@ def checkout(
 
     return _with_receipt(
         _with_idempotency(
-            terminal=terminal,
+            terminal=confirmed,
             key=idempotency_key,
             operation=IdempotencyOperation.PURCHASE,
             fingerprint=fingerprint,

@@ -290,6 +290,68 @@ def test_a_suspended_terminal_cannot_sell(world):
     assert (response.status_code, response.json()["code"]) == (403, "terminal_suspended")
 
 
+def _client_with(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    ["wrong", "12345678.not-the-secret", "99999999.no-such-terminal"],
+    ids=["not-a-key", "wrong-secret", "unknown-terminal"],
+)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"card_number": "VALID", "lines": [{"item": "rice", "quantity": "1"}]},
+        {"card_number": "123", "lines": []},
+        {"lines": "not a list"},
+        "not json",
+    ],
+    ids=["valid", "bad-card-empty-basket", "bad-lines", "malformed-json"],
+)
+def test_a_purchase_with_a_wrong_key_is_a_401_whatever_else_is_wrong(world, bad_key, body):
+    """The purchase confirms the key in its first read; any other refusal confirms it first."""
+    if isinstance(body, dict) and body.get("card_number") == "VALID":
+        body = {**body, "card_number": world["card"]}
+    if bad_key.startswith("12345678"):
+        bad_key = f"{world['terminal'].terminal_id}.not-the-secret"
+    client = _client_with(bad_key)
+    if isinstance(body, str):
+        response = client.post(
+            URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-bad-key"
+        )
+    else:
+        response = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="k-bad-key")
+
+    assert (response.status_code, response.json()["code"]) == (401, "api_key_invalid")
+    assert not Purchase.objects.exists()
+
+
+def test_a_suspended_terminal_gets_no_replay_of_an_earlier_answer(world):
+    first = buy(world, [{"item": "rice", "quantity": "1"}], key="k-before-suspension")
+    assert first.status_code == 201
+    store_services.set_terminal_status(
+        terminal=world["terminal"], status="suspended", reason="بازرسی"
+    )
+
+    again = buy(world, [{"item": "rice", "quantity": "1"}], key="k-before-suspension")
+    missing_key = world["client"].post(URL, {"lines": []}, format="json")
+
+    assert (again.status_code, again.json()["code"]) == (403, "terminal_suspended")
+    assert (missing_key.status_code, missing_key.json()["code"]) == (403, "terminal_suspended")
+
+
+def test_a_purchase_at_a_suspended_store_is_refused(world):
+    store_services.suspend_store(store=world["terminal"].store, reason="گران‌فروشی", by=None)
+
+    response = buy(world, [{"item": "rice", "quantity": "1"}])
+
+    assert (response.status_code, response.json()["code"]) == (403, "store_not_connected")
+    assert not Purchase.objects.exists()
+
+
 def test_a_payment_code_pays_once(world):
     code, _ = household_services.create_payment_code(person=world["head"])
 
@@ -428,10 +490,11 @@ def test_a_reversal_is_refused_when_the_bonus_it_earned_is_no_longer_in_the_wall
 
 
 def test_a_purchase_runs_a_fixed_small_number_of_queries(world):
-    """Auth, one context read, one price read, then the write: on PostgreSQL one call of
-    ``checkout_record_purchase``; elsewhere the wallet lock, the purchase (its lines, entry,
-    wallet debit and postings), the cycle spend and the idempotency record. No more for a
-    household with a long history."""
+    """One read (the terminal and its key, the payer, the rules, an earlier answer under the key
+    and the prices), then the write: on PostgreSQL one call of ``checkout_record_purchase``;
+    elsewhere the wallet lock, the purchase, its lines, the entry, the wallet debit, the
+    postings, the cycle spend and the idempotency record. No more for a household with a long
+    history."""
     buy(world, [{"item": "rice", "quantity": "1"}])  # the store payable now exists
 
     def queries_of_one_purchase() -> list[str]:
@@ -448,7 +511,7 @@ def test_a_purchase_runs_a_fixed_small_number_of_queries(world):
         buy(world, [{"item": "rice", "quantity": "0.1"}])
     later = queries_of_one_purchase()
 
-    expected = 4 if connection.vendor == "postgresql" else 11
+    expected = 2 if connection.vendor == "postgresql" else 9
     if connection.vendor == "postgresql":
         assert "checkout_record_purchase" in first[-1]
     assert len(first) == len(later) == expected, first

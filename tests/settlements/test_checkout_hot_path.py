@@ -31,7 +31,6 @@ pytestmark = pytest.mark.django_db
 def _context_for(head, terminal, *, today: dt.date, card: str | None):
     return purchase_context(
         terminal_id=terminal.pk,
-        store_id=terminal.store_id,
         idempotency_key="parity",
         today=today,
         cycle_key=jalali_month_key(today),
@@ -72,6 +71,55 @@ def test_purchase_context_agrees_with_the_orm_rules(decile, members):
         )
         assert context.bonus_rial == (entitlement.bonus_rial if entitlement else None)
         assert context.replay_operation is None
+
+
+def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_reads_do():
+    """By the terminal's 8-digit id, the read returns the row ``terminal_for_key`` confirms a key
+    against, and the requested items priced as ``prices_in_force`` prices them (an unknown code
+    is simply absent; a terminal that does not exist leaves the row empty)."""
+    from stores import services as store_services
+    from stores.selectors import prices_in_force
+    from tests.settlements.test_checkout_api import set_prices
+    from tests.stores.factories import make_terminal_with_key
+
+    seeded_phases()
+    household = make_household(decile=2)
+    head = household.members.get(is_head=True)
+    card = next_card_number()
+    household_services.register_card(person=head, card_number=card)
+    set_prices("rice", 500_000, 800_000)
+    set_prices("cheese", 1_500_000, 2_300_000)
+    terminal, key = make_terminal_with_key()
+    today, now = timezone.localdate(), timezone.now()
+    codes = ["rice", "cheese", "pasta", "no-such-item"]
+
+    def read(terminal_code: str):
+        return purchase_context(
+            terminal_code=terminal_code,
+            idempotency_key="parity",
+            today=today,
+            cycle_key=jalali_month_key(today),
+            card_hash=card_hash(card, key=settings.CARD_HASH_KEY),
+            item_codes=codes,
+            prices_at=now,
+        )
+
+    context = read(terminal.terminal_id)
+    found = store_services.terminal_from_row(context.terminal_row, key)
+    assert found is not None and found == store_services.terminal_for_key(key)
+    assert (found.status, found.store.name, found.store.status) == (
+        terminal.status,
+        terminal.store.name,
+        terminal.store.status,
+    )
+    assert store_services.terminal_from_row(context.terminal_row, key + "x") is None
+    assert context.prices == prices_in_force(codes=codes, at=now)
+    assert set(context.prices) == {"rice", "cheese", "pasta"}
+    assert context.person_id == head.pk
+
+    nobody = read("99999999")
+    assert store_services.terminal_from_row(nobody.terminal_row, key) is None
+    assert nobody.person_id == head.pk and nobody.prices == context.prices
 
 
 def test_purchase_context_takes_the_decile_in_force_today_and_on_the_cycles_first_day():
