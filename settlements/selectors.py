@@ -230,6 +230,17 @@ _PAYER_BY_HOUSEHOLD = (
 )
 
 
+def purchase_context_sql(*, by_card: bool, by_terminal_code: bool, item_count: int) -> str:
+    """The text of :func:`purchase_context`'s statement (the POS benchmark replays it in pgbench)."""
+    sql = _CONTEXT_SQL.format(
+        payer=_PAYER_BY_CARD if by_card else _PAYER_BY_HOUSEHOLD,
+        terminal=_TERMINAL_BY_CODE if by_terminal_code else _TERMINAL_BY_ID,
+    )
+    if item_count:
+        sql = _WITH_PRICES.format(context=sql, prices=prices_in_force_sql(item_count))
+    return sql
+
+
 def purchase_context(
     *,
     terminal_id: int | None = None,
@@ -252,8 +263,6 @@ def purchase_context(
     decile under today's phase for eligibility, and by the decile on the cycle's first day under
     the cycle's phase for the bonus.
     """
-    payer = _PAYER_BY_CARD if card_hash is not None else _PAYER_BY_HOUSEHOLD
-    terminal = _TERMINAL_BY_CODE if terminal_code is not None else _TERMINAL_BY_ID
     ops = connection.ops
     params: dict[str, Any] = {
         "terminal": terminal_id,
@@ -264,11 +273,14 @@ def purchase_context(
         "card_hash": card_hash,
         "household": household_id,
     }
-    sql = _CONTEXT_SQL.format(payer=payer, terminal=terminal)
+    sql = purchase_context_sql(
+        by_card=card_hash is not None,
+        by_terminal_code=terminal_code is not None,
+        item_count=len(item_codes),
+    )
     if item_codes:
         if prices_at is None:
             raise ValueError("prices_at is required with item_codes")
-        sql = _WITH_PRICES.format(context=sql, prices=prices_in_force_sql(len(item_codes)))
         params.update(prices_in_force_params(item_codes, prices_at))
     with hot_cursor() as cursor:
         cursor.execute(sql, params)

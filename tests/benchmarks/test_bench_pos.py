@@ -62,6 +62,21 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def _rss_mib(pids: list[int]) -> int:
+    """The largest resident set among these processes, in MiB (from /proc)."""
+    largest = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        kib = next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+        )
+        largest = max(largest, kib)
+    return largest // 1024
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -255,27 +270,36 @@ def _load_wrk(
     )
 
 
-PGBENCH_SCRIPT = """
+def _pgbench_script(*, low: int, high: int, terminal, today, cycle_key: str) -> str:
+    """The purchase's own two statements, as the API sends them (the context read, generated from
+    the code, then the call of ``checkout_record_purchase``) for a random household with a wallet.
+    One statement more than the API: the primary-key look-up that picks the household, because
+    pgbench cannot pick a card; the read is by household instead of by card hash (both one
+    index look-up)."""
+    from settlements.selectors import purchase_context_sql
+
+    context = purchase_context_sql(by_card=False, by_terminal_code=True, item_count=1) % {
+        "terminal": "NULL",
+        "terminal_code": f"'{terminal.terminal_id}'",
+        "key": "'pgbench-' || :k",
+        "today": f"'{today.isoformat()}'",
+        "cycle_key": f"'{cycle_key}'",
+        "card_hash": "NULL",
+        "household": ":h",
+        "prices_at": "now()",
+        "code_0": "'rice'",
+    }
+    return f"""
 \\set w random({low}, {high})
-BEGIN;
-SELECT household_id AS h, balance_rial FROM settlements_account WHERE id = :w FOR UPDATE \\gset
-SELECT p.id FROM households_person p WHERE p.household_id = :h AND p.is_head;
-INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key, request_fingerprint, paid_with,
-  card_bin, card_last4, base_total_rial, current_total_rial, cash_rial, credit_rial, compensation_rial, status, created_at)
-  SELECT :h, p.id, {store}, {terminal}, md5(random()::text), 'x', 'card', '603799', '1234', 5000, 8000, 5000, 3000, 0,
-  'completed', now() FROM households_person p WHERE p.household_id = :h AND p.is_head RETURNING id AS purchase \\gset
-INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial, unit_current_price_rial,
-  base_amount_rial, current_amount_rial) VALUES (:purchase, {item}, 0.010, 500000, 800000, 5000, 8000);
-INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, purchase_id,
-  created_by_process, memo, created_at) VALUES ('purchase', 'purchase:' || :purchase, :h, {cycle}, {phase}, :purchase,
-  'pgbench', '', now()) RETURNING id AS entry \\gset
-UPDATE settlements_account SET balance_rial = balance_rial - 3000 WHERE id = :w AND balance_rial >= 3000;
-INSERT INTO settlements_posting (entry_id, account_id, amount_rial) VALUES (:entry, :w, -3000),
-  (:entry, {payable}, 3000);
-INSERT INTO stores_idempotencyrecord (terminal_id, key, operation, fingerprint, purchase_id, response_status,
-  response_body, created_at) VALUES ({terminal}, md5(random()::text), 'purchase', 'x', :purchase, 201, '{{}}', now());
-END;
-"""
+\\set k random(1, 9000000000000000)
+SELECT household_id AS h FROM settlements_account WHERE id = :w \\gset
+{context.strip()} \\gset
+SELECT checkout_record_purchase(:h, :person_id, {terminal.store_id}, {terminal.pk}, 'pgbench-' || :k,
+  'x', 'card', '603799', '1234', 5000, 8000, now(), ARRAY[:item_id]::bigint[], ARRAY[0.010]::numeric[],
+  ARRAY[:item_base_price]::bigint[], ARRAY[:item_current_price]::bigint[], ARRAY[5000]::bigint[],
+  ARRAY[8000]::bigint[], :cycle_id, '{cycle_key}', :phase_id, :wallet_id, :inflation_fund_id,
+  :store_payable_id, :cycle_threshold_rial, :cycle_bonus_rial, 'pgbench', '{{"status": "completed"}}'::jsonb);
+"""  # noqa: S608 - pgbench's script, from the code's own SQL
 
 
 def test_bench_pos_purchases():
@@ -297,7 +321,8 @@ def test_bench_pos_purchases():
     env.pop("REDIS_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "kalabarg.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        [sys.executable, "-m", "gunicorn", "kalabarg.wsgi", "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--worker-class", "gthread", "--threads", threads, "--worker-connections", connections,
          "--log-level", "warning"],
         cwd=ROOT, env=env,
@@ -315,6 +340,7 @@ def test_bench_pos_purchases():
             _load(port, cards, keys, clients, 3)
         app_pids, db_pids = _children(server.pid), _backends()
         app_cpu, db_cpu = _cpu_seconds(app_pids), _cpu_seconds(db_pids)
+        rss_before = _rss_mib(app_pids)
         started = time.perf_counter()
         load = (
             _load_wrk(port, cards, keys, clients, seconds, "load")
@@ -323,39 +349,31 @@ def test_bench_pos_purchases():
         )
         elapsed = time.perf_counter() - started
         app_cpu, db_cpu = _cpu_seconds(app_pids) - app_cpu, _cpu_seconds(db_pids) - db_cpu
+        rss_after = _rss_mib(app_pids)
         count, failures, client_cpu = load.requests, load.failures, load.client_cpu_s
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    from settlements.models import Cycle, JournalEntry
+    from settlements.models import Cycle
     from stores.models import Purchase
 
-    purchase = Purchase.objects.order_by("-pk").first()
-    entry = JournalEntry.objects.filter(purchase=purchase).first()
-    payable = (
-        entry.postings.exclude(account__kind="wallet")
-        .exclude(account__kind="inflation_fund")
-        .first()
-        .account_id
-    )
+    purchase = Purchase.objects.select_related("terminal").order_by("-pk").first()
+    today = timezone.localdate()
     script = Path(tempfile.mkdtemp()) / "purchase.sql"
     script.write_text(
-        PGBENCH_SCRIPT.format(
+        _pgbench_script(
             low=low,
             high=high,
-            store=purchase.store_id,
-            terminal=purchase.terminal_id,
-            cycle=entry.cycle_id,
-            phase=entry.phase_id,
-            item=BasketItem.objects.get(code="rice").pk,
-            payable=payable,
+            terminal=purchase.terminal,
+            today=today,
+            cycle_key=jalali_month_key(today),
         )
     )
     db = connection.settings_dict
     pgbench = subprocess.run(
         ["pgbench", "-n", "-h", db.get("HOST") or "127.0.0.1", "-p", str(db.get("PORT") or 5432), "-U",
-         db.get("USER") or "postgres", "-c", str(clients), "-j", "2", "-T", "15", "-f", str(script), db["NAME"]],
+         db.get("USER") or "postgres", "-c", str(clients), "-j", "2", "-T", "15", "-M", "prepared", "-r", "-f", str(script), db["NAME"]],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     tps = next(
@@ -374,6 +392,7 @@ def test_bench_pos_purchases():
         ),
         "0",
     )
+    print(pgbench.stdout)
     assert Cycle.objects.exists() and pgbench.returncode == 0, pgbench.stderr
     throughput = count / elapsed
     report(
@@ -396,4 +415,6 @@ def test_bench_pos_purchases():
         cpu_ms_per_purchase_app=round(app_cpu * 1000 / count, 2),
         cpu_ms_per_purchase_db=round(db_cpu * 1000 / count, 2),
         cpu_ms_per_purchase_load_client=round(client_cpu * 1000 / count, 2),
+        worker_rss_mib_before=rss_before,
+        worker_rss_mib_after=rss_after,
     )
