@@ -7,7 +7,6 @@ from typing import Any, cast
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -164,6 +163,7 @@ def _refusal(error: CheckoutError) -> ApiError:
 # A hand-written parse, not a serializer: this is the hottest endpoint, and the checkout validates
 # the lines themselves (with the codes above).
 MAX_REQUEST_LINES = 100
+MAX_ITEM_CODE_LENGTH = 32  # BasketItem.code is a slug of at most 32
 
 
 def _text(body: dict[str, Any], name: str, *, max_length: int) -> str:
@@ -249,7 +249,7 @@ class PurchaseApi(APIView):
         credentials = cast(TerminalCredentials, request.auth)
         try:
             return self._purchase(request, credentials)
-        except APIException as refusal:
+        except Exception as refusal:  # any failure, not only refusals: a wrong key hears 401
             if getattr(refusal, "error_code", None) not in TERMINAL_REFUSALS:
                 confirm_claim(credentials)  # raises the terminal's refusal instead, if it has one
             raise
@@ -291,6 +291,12 @@ class PurchaseApi(APIView):
         item = str(raw.get("item", "")).strip()
         if not item:
             raise ApiError("item_unknown", "کد قلم را بفرستید", field=f"lines[{index}].item")
+        if len(item) > MAX_ITEM_CODE_LENGTH or not (item.isascii() and item.isprintable()):
+            # Basket codes are short printable ASCII; anything else is no item (and never reaches
+            # the database, where a NUL or a lone surrogate would be an error, not a refusal).
+            raise ApiError(
+                "item_unknown", "این کد در سبد کالابرگ نیست", field=f"lines[{index}].item"
+            )
         try:
             quantity = Decimal(to_latin_digits(str(raw.get("quantity", ""))).strip())
         except InvalidOperation:

@@ -24,6 +24,10 @@ class TerminalUser:
         self.terminal = terminal
 
     def __str__(self) -> str:
+        if isinstance(
+            self.terminal, TerminalCredentials
+        ):  # a purchase's, until the checkout confirms it
+            return f"terminal {self.terminal.terminal_id} (key not yet confirmed)"
         return f"terminal {self.terminal.terminal_id}"
 
 

@@ -40,8 +40,14 @@ DECLARE
     progress jsonb := NULL;
     answer jsonb;
 BEGIN
+    -- The caller's invariants, as split_purchase and purchase_legs check them in Python. Raised
+    -- as plain errors (P0001), never as integrity errors, which the caller reads as a
+    -- concurrent duplicate of the idempotency key.
     IF p_base_total < 0 OR difference < 0 THEN
-        RAISE EXCEPTION 'totals must satisfy 0 <= base <= current' USING ERRCODE = 'check_violation';
+        RAISE EXCEPTION 'totals must satisfy 0 <= base <= current';
+    END IF;
+    IF difference > 0 AND (p_inflation_fund IS NULL OR p_store_payable IS NULL) THEN
+        RAISE EXCEPTION 'a purchase above base prices needs the inflation fund and the store payable';
     END IF;
     IF p_wallet IS NOT NULL THEN
         SELECT a.balance_rial INTO STRICT balance FROM settlements_account a
@@ -73,9 +79,8 @@ BEGIN
         IF credit > 0 THEN
             UPDATE settlements_account SET balance_rial = balance_rial - credit
              WHERE id = p_wallet AND balance_rial >= credit;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'wallet % cannot pay %', p_wallet, credit
-                    USING ERRCODE = 'check_violation';
+            IF NOT FOUND THEN  -- never, under the lock taken above
+                RAISE EXCEPTION 'wallet % cannot pay %', p_wallet, credit;
             END IF;
         END IF;
         INSERT INTO settlements_posting (entry_id, account_id, amount_rial)

@@ -423,8 +423,8 @@ def purchase_answer(
     ``checkout_record_purchase`` (migration settlements 0007) completes ``known`` with the same
     keys inside PostgreSQL; a test compares the two."""
     return {
-        **known,
         "purchase_id": purchase_id,
+        **known,
         "cash_rial": split.cash_rial,
         "credit_rial": split.credit_rial,
         "compensation_rial": split.compensation_rial,
@@ -468,9 +468,12 @@ def _confirmed_terminal(context: PurchaseContext, credentials: TerminalCredentia
 
 
 def _queue_bonus_on_commit(household_id: int, cycle_id: int) -> None:
+    """Queue the bonus once the purchase has committed. ``robust``: a failure to queue it (a
+    broker down, or an eager grant that fails) is logged and left to the nightly sweep, never
+    turned into an error for a purchase that is already made, nor a retry of it."""
     from settlements.tasks import grant_bonus
 
-    transaction.on_commit(lambda: grant_bonus.delay(household_id, cycle_id))
+    transaction.on_commit(lambda: grant_bonus.delay(household_id, cycle_id), robust=True)
 
 
 def checkout(
@@ -607,6 +610,9 @@ def checkout(
             result = _answer_to_duplicate(
                 confirmed, idempotency_key, IdempotencyOperation.PURCHASE, fingerprint
             )
+        bonus = result.body.get("bonus")
+        if not result.replayed and bonus and bonus["queued"] and context.cycle_id is not None:
+            _queue_bonus_on_commit(prepared.household_id, context.cycle_id)
         return _with_receipt(result)
 
     def work() -> tuple[int, dict[str, Any]]:
@@ -730,9 +736,6 @@ def _write_in_one_call(
         bonus_rial=ctx.bonus_rial,
         known=prepared.known,
     )
-    bonus = answer.get("bonus")
-    if bonus and bonus["queued"] and ctx.cycle_id is not None:
-        _queue_bonus_on_commit(prepared.household_id, ctx.cycle_id)
     return CheckoutResult(201, answer, replayed=False)
 
 

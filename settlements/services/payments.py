@@ -9,6 +9,7 @@ store payable +difference.
 import datetime as dt
 import json
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -448,7 +449,13 @@ def record_purchase_in_one_call(
         "process": process,
         "known": json.dumps(known, ensure_ascii=False),
     }
-    with hot_cursor() as cursor:
+    # In autocommit the call is its own transaction (one round trip). Inside a caller's
+    # transaction it gets a savepoint, so a refused call (a duplicate key) leaves that transaction
+    # usable for the replay look-up, as the Python path's own atomic block does.
+    with (
+        transaction.atomic() if connection.in_atomic_block else nullcontext(),
+        hot_cursor() as cursor,
+    ):
         cursor.execute(_RECORD_PURCHASE_IN_ONE_CALL, params)
         answer = cursor.fetchone()[0]
     return json.loads(answer) if isinstance(answer, str) else dict(answer)

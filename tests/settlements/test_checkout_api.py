@@ -329,6 +329,52 @@ def test_a_purchase_with_a_wrong_key_is_a_401_whatever_else_is_wrong(world, bad_
     assert not Purchase.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "item", ["ri\\u0000ce", "\\ud800", "x" * 33], ids=["nul", "lone-surrogate", "too-long"]
+)
+def test_an_item_code_that_cannot_be_one_is_item_unknown_and_a_wrong_key_still_401(world, item):
+    # Raw JSON text: its escapes decode to a NUL or a lone surrogate in the parsed body.
+    raw = (
+        '{"card_number": "'
+        + world["card"]
+        + '", "lines": [{"item": "'
+        + item
+        + '", "quantity": "1"}]}'
+    )
+
+    good = world["client"].post(
+        URL, raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-item"
+    )
+    bad_key = _client_with(f"{world['terminal'].terminal_id}.wrong").post(
+        URL, raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-item"
+    )
+
+    assert (good.status_code, good.json()["code"]) == (400, "item_unknown")
+    assert good.json()["errors"][0]["field"] == "lines[0].item"
+    assert (bad_key.status_code, bad_key.json()["code"]) == (401, "api_key_invalid")
+    assert not Purchase.objects.exists()
+
+
+def test_a_bonus_that_cannot_be_queued_leaves_the_purchase_made(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A broker that is down when the threshold is crossed: the purchase stands (201, once), the
+    failure is logged, and the nightly sweep grants the bonus later."""
+    from settlements import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.grant_bonus, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = buy(world, [{"item": "rice", "quantity": "10"}], key="k-crossing")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["bonus"]["queued"] is True
+    assert len(callbacks) == 1
+    assert Purchase.objects.filter(household=world["household"]).count() == 1
+
+
 def test_a_suspended_terminal_gets_no_replay_of_an_earlier_answer(world):
     first = buy(world, [{"item": "rice", "quantity": "1"}], key="k-before-suspension")
     assert first.status_code == 201

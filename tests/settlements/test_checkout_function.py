@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from households import services as household_services
 from settlements.models import Account, AccountKind, EntryKind, JournalEntry, Posting
@@ -179,3 +180,93 @@ def test_a_replay_of_a_one_call_purchase_returns_the_same_answer_with_its_receip
     assert replay.body == original.body
     assert Purchase.objects.filter(household=household).count() == 1
     assert original.body["credit_rial"] == 600_000
+
+
+def test_both_writes_agree_for_a_household_the_credit_run_has_not_reached():
+    """Eligible today but charged no wallet yet (registered after the run): no credit, the whole
+    rise is compensation, and the bonus progress counts nothing."""
+    seeded_phases()
+    charge(this_month())
+    set_prices("rice", 500_000, 800_000)
+    terminal = make_terminal()
+    answers, postings = [], []
+    for in_one_call in (True, False):
+        household, card = _household_with_card()
+        assert not Account.objects.filter(kind=AccountKind.WALLET, household=household).exists()
+        result = checkout(
+            terminal=terminal,
+            idempotency_key=f"no-wallet-{in_one_call}",
+            card_number=card,
+            payment_code=None,
+            lines=[LineRequest("rice", Decimal("2"))],
+            request_body={"card_number": card, "lines": [{"item": "rice", "quantity": "2"}]},
+            in_one_call=in_one_call,
+        )
+        answers.append(
+            {
+                k: v
+                for k, v in result.body.items()
+                if k not in ("purchase_id", "created_at", "receipt")
+            }
+        )
+        postings.append(
+            sorted(
+                Posting.objects.filter(entry__household=household).values_list(
+                    "account__kind", "amount_rial"
+                )
+            )
+        )
+
+    assert answers[0] == answers[1]
+    assert (answers[0]["credit_rial"], answers[0]["compensation_rial"]) == (0, 600_000)
+    assert postings[0] == postings[1] == [("inflation_fund", -600_000), ("store_payable", 600_000)]
+
+
+def test_a_refused_call_inside_a_transaction_leaves_the_transaction_usable():
+    """Inside a caller's transaction (this test's own) the call gets a savepoint: a duplicate key
+    rolls back only the call, and the replay look-up that follows still works."""
+    from django.db import IntegrityError, transaction
+
+    from settlements.services.payments import record_purchase_in_one_call
+    from stores.models import PaymentMethod
+
+    seeded_phases()
+    household, card = _household_with_card()
+    charge(this_month())
+    terminal = make_terminal()
+    assert transaction.get_connection().in_atomic_block
+
+    def call() -> dict:
+        return record_purchase_in_one_call(
+            household_id=household.pk,
+            payer_id=household.members.get().pk,
+            store_id=terminal.store_id,
+            terminal_id=terminal.pk,
+            idempotency_key="same-key",
+            fingerprint="f" * 64,
+            paid_with=PaymentMethod.CARD,
+            card_bin=card[:6],
+            card_last4=card[-4:],
+            base_total_rial=500_000,
+            current_total_rial=500_000,
+            lines=[],
+            created_at=timezone.now(),
+            cycle_id=None,
+            cycle_key=this_month(),
+            phase_id=None,
+            wallet_id=None,
+            inflation_fund_id=None,
+            store_payable_id=None,
+            bonus_threshold_rial=None,
+            bonus_rial=None,
+            known={},
+        )
+
+    first = call()
+    with pytest.raises(IntegrityError):
+        call()
+
+    assert (
+        IdempotencyRecord.objects.get(terminal=terminal, key="same-key").purchase_id
+        == first["purchase_id"]
+    )
