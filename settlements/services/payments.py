@@ -229,45 +229,6 @@ def post_purchase(
     return entry_id
 
 
-# PostgreSQL: the purchase, its lines, its entry, the wallet debit and the postings in one
-# statement (data-modifying CTEs), so a purchase is one round trip instead of five. The foreign
-# keys and the balanced-postings trigger are checked at the end of the statement, as always.
-_PURCHASE_IN_ONE_STATEMENT = """
-WITH purchase AS (
-  INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key,
-    request_fingerprint, paid_with, card_bin, card_last4, base_total_rial, current_total_rial,
-    cash_rial, credit_rial, compensation_rial, status, created_at)
-  VALUES (%(household)s, %(payer)s, %(store)s, %(terminal)s, %(key)s, %(fingerprint)s,
-    %(paid_with)s, %(card_bin)s, %(card_last4)s, %(base_total)s, %(current_total)s, %(cash)s,
-    %(credit)s, %(compensation)s, %(status)s, %(created_at)s)
-  RETURNING id
-), lines AS (
-  INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial,
-    unit_current_price_rial, base_amount_rial, current_amount_rial)
-  SELECT purchase.id, l.item_id, l.quantity, l.unit_base, l.unit_current, l.base, l.current
-  FROM purchase, unnest(%(items)s::bigint[], %(quantities)s::numeric[], %(unit_bases)s::bigint[],
-    %(unit_currents)s::bigint[], %(bases)s::bigint[], %(currents)s::bigint[])
-    AS l(item_id, quantity, unit_base, unit_current, base, current)
-), entry AS (
-  INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id,
-    purchase_id, created_by_process, memo, created_at)
-  SELECT 'purchase', 'purchase:' || purchase.id, %(household)s, %(cycle)s, %(phase)s, purchase.id,
-    %(process)s, 'خرید ' || purchase.id, %(created_at)s
-  FROM purchase WHERE %(moves_money)s
-  RETURNING id
-), debit AS (
-  UPDATE settlements_account SET balance_rial = balance_rial - %(credit)s
-  WHERE id = %(wallet)s AND %(credit)s > 0 AND balance_rial >= %(credit)s
-  RETURNING id
-), postings AS (
-  INSERT INTO settlements_posting (entry_id, account_id, amount_rial)
-  SELECT entry.id, l.account_id, l.amount
-  FROM entry, unnest(%(accounts)s::bigint[], %(amounts)s::bigint[]) AS l(account_id, amount)
-)
-SELECT (SELECT id FROM purchase), (SELECT count(*) FROM debit)
-"""
-
-
 def record_and_post_purchase(
     *,
     household_id: int,
@@ -290,90 +251,41 @@ def record_and_post_purchase(
     inflation_fund_id: int | None,
     store_payable_id: int | None,
     process: str = "pos",
-    in_one_statement: bool | None = None,
 ) -> int:
-    """:func:`record_purchase` then :func:`post_purchase` — on PostgreSQL in one statement with
-    the same rows (``in_one_statement=False`` forces the two; a test compares them). The caller
-    holds the wallet's row lock; returns the purchase id."""
-    if in_one_statement is None:
-        in_one_statement = connection.vendor == "postgresql"
-    if not in_one_statement:
-        purchase_id = record_purchase(
-            household_id=household_id,
-            payer_id=payer_id,
-            store_id=store_id,
-            terminal_id=terminal_id,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            paid_with=paid_with,
-            card_bin=card_bin,
-            card_last4=card_last4,
-            base_total_rial=base_total_rial,
-            current_total_rial=current_total_rial,
-            split=split,
-            lines=lines,
-            created_at=created_at,
-        )
-        post_purchase(
-            purchase_id=purchase_id,
-            household_id=household_id,
-            store_id=store_id,
-            credit_rial=split.credit_rial,
-            compensation_rial=split.compensation_rial,
-            cycle_id=cycle_id,
-            phase_id=phase_id,
-            wallet_id=wallet_id,
-            inflation_fund_id=inflation_fund_id,
-            store_payable_id=store_payable_id,
-            created_at=created_at,
-            process=process,
-        )
-        return purchase_id
-    legs = purchase_legs(
+    """:func:`record_purchase` then :func:`post_purchase`, in the caller's transaction (which
+    holds the wallet's row lock); returns the purchase id. On PostgreSQL a card purchase is
+    written by :func:`record_purchase_in_one_call` instead."""
+    purchase_id = record_purchase(
+        household_id=household_id,
+        payer_id=payer_id,
+        store_id=store_id,
+        terminal_id=terminal_id,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        paid_with=paid_with,
+        card_bin=card_bin,
+        card_last4=card_last4,
+        base_total_rial=base_total_rial,
+        current_total_rial=current_total_rial,
+        split=split,
+        lines=lines,
+        created_at=created_at,
+    )
+    post_purchase(
+        purchase_id=purchase_id,
+        household_id=household_id,
+        store_id=store_id,
         credit_rial=split.credit_rial,
         compensation_rial=split.compensation_rial,
-        store_id=store_id,
+        cycle_id=cycle_id,
+        phase_id=phase_id,
         wallet_id=wallet_id,
         inflation_fund_id=inflation_fund_id,
         store_payable_id=store_payable_id,
+        created_at=created_at,
+        process=process,
     )
-    params = {
-        "household": household_id,
-        "payer": payer_id,
-        "store": store_id,
-        "terminal": terminal_id,
-        "key": idempotency_key,
-        "fingerprint": fingerprint,
-        "paid_with": paid_with,
-        "card_bin": card_bin,
-        "card_last4": card_last4,
-        "base_total": base_total_rial,
-        "current_total": current_total_rial,
-        "cash": split.cash_rial,
-        "credit": split.credit_rial,
-        "compensation": split.compensation_rial,
-        "status": PurchaseStatus.COMPLETED,
-        "created_at": created_at,
-        "items": [line.item_id for line in lines],
-        "quantities": [line.quantity for line in lines],
-        "unit_bases": [line.unit_base_price_rial for line in lines],
-        "unit_currents": [line.unit_current_price_rial for line in lines],
-        "bases": [line.base_amount_rial for line in lines],
-        "currents": [line.current_amount_rial for line in lines],
-        "cycle": cycle_id,
-        "phase": phase_id,
-        "process": process,
-        "moves_money": bool(legs),
-        "wallet": wallet_id,
-        "accounts": [account for account, _ in legs],
-        "amounts": [amount for _, amount in legs],
-    }
-    with hot_cursor() as cursor:
-        cursor.execute(_PURCHASE_IN_ONE_STATEMENT, params)
-        purchase_id, debited = cursor.fetchone()
-    if split.credit_rial and debited != 1:
-        raise InsufficientBalance(wallet_id)
-    return int(purchase_id)
+    return purchase_id
 
 
 _RECORD_PURCHASE_IN_ONE_CALL = """
