@@ -303,7 +303,7 @@ SELECT checkout_record_purchase(:h, :person_id, {terminal.store_id}, {terminal.p
 
 
 def test_bench_pos_purchases():
-    households = int(os.environ.get("BENCH_POS_HOUSEHOLDS", "2000"))
+    households = int(os.environ.get("BENCH_POS_HOUSEHOLDS", "20000"))
     clients = int(os.environ.get("BENCH_CLIENTS", "32"))
     seconds = float(os.environ.get("BENCH_SECONDS", "30"))
     workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
