@@ -679,8 +679,8 @@ def checkout(
         )
         return purchase_id, answer
 
-    return _with_receipt(
-        _with_idempotency(
+    try:
+        result = _with_idempotency(
             terminal=confirmed,
             key=idempotency_key,
             operation=IdempotencyOperation.PURCHASE,
@@ -689,7 +689,16 @@ def checkout(
             status=201,
             checked=True,
         )
-    )
+    except CheckoutError as refusal:
+        # The same request sent twice at once: the first used the payment code, and this one
+        # waited on the code's row lock and found it used. The first's answer is this one's too.
+        if refusal.code != "payment_code_invalid":
+            raise
+        replay = _replay(confirmed, idempotency_key, IdempotencyOperation.PURCHASE, fingerprint)
+        if replay is None:
+            raise
+        result = replay
+    return _with_receipt(result)
 
 
 def _write_in_one_call(

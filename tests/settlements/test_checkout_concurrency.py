@@ -107,3 +107,24 @@ def test_twenty_concurrent_replays_of_one_key_make_one_purchase(shop):
     assert created and all(body == created[0] for body in created)
     assert all(status in (201, 409) for status, _ in results)
     assert wallet_balance(household_id=household.pk) == 2_000_000 - 600_000
+
+
+def test_one_payment_code_purchase_sent_ten_times_at_once_makes_one_purchase(shop):
+    """The other nine wait on the code's row lock, find it used, and answer with the first's
+    answer (or 409), never with payment_code_invalid."""
+    household, _, keys = shop
+    code, _ = household_services.create_payment_code(person=household.members.get())
+
+    def replay(index: int):
+        response = client_for(keys[0]).post(
+            URL, {"payment_code": code, "lines": [{"item": "rice", "quantity": "1"}]}, format="json",
+            HTTP_IDEMPOTENCY_KEY="one-code-key",
+        )  # fmt: skip
+        return response.status_code, response.json()
+
+    results = in_threads(10, replay)
+
+    assert Purchase.objects.filter(household=household).count() == 1
+    assert all(isinstance(r, tuple) and r[0] in (201, 409) for r in results), results
+    created = [body for status, body in results if status == 201]
+    assert created and all(body == created[0] for body in created)
