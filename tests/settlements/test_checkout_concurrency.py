@@ -128,3 +128,29 @@ def test_one_payment_code_purchase_sent_ten_times_at_once_makes_one_purchase(sho
     assert all(isinstance(r, tuple) and r[0] in (201, 409) for r in results), results
     created = [body for status, body in results if status == 201]
     assert created and all(body == created[0] for body in created)
+
+
+def test_one_key_sent_at_once_with_different_bodies_makes_one_purchase(shop):
+    """The key's first body wins; every other body hears idempotency_key_reused (or 409 while the
+    first is in flight), and none of them is written."""
+    household, card, keys = shop
+
+    def send(index: int):
+        quantity = f"{index + 1}"
+        response = client_for(keys[0]).post(
+            URL, {"card_number": card, "lines": [{"item": "rice", "quantity": quantity}]}, format="json",
+            HTTP_IDEMPOTENCY_KEY="contested-key",
+        )  # fmt: skip
+        return response.status_code, response.json()
+
+    results = in_threads(8, send)
+
+    assert Purchase.objects.filter(household=household).count() == 1
+    assert [status for status, _ in results].count(201) == 1, results
+    others = [(status, body["code"]) for status, body in results if status != 201]
+    assert all(
+        other in ((422, "idempotency_key_reused"), (409, "request_in_progress")) for other in others
+    ), others
+    purchase = Purchase.objects.get(household=household)
+    winner = next(body for status, body in results if status == 201)
+    assert winner["purchase_id"] == purchase.pk
