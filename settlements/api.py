@@ -25,7 +25,7 @@ from stores.auth import (
     confirm_claim,
     request_terminal,
 )
-from stores.services import TerminalCredentials
+from stores.services import TERMINAL_REFUSAL_CODES, TerminalCredentials
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
@@ -193,10 +193,6 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
-# The refusals that are about the terminal itself (an unknown key, a suspended terminal or store).
-TERMINAL_REFUSALS = frozenset({"api_key_invalid", "terminal_suspended", "store_not_connected"})
-
-
 class PurchaseApi(APIView):
     """Authorise a basket purchase by a card (or one-time payment code) of a household head.
 
@@ -250,7 +246,7 @@ class PurchaseApi(APIView):
         try:
             return self._purchase(request, credentials)
         except Exception as refusal:  # any failure, not only refusals: a wrong key hears 401
-            if getattr(refusal, "error_code", None) not in TERMINAL_REFUSALS:
+            if getattr(refusal, "error_code", None) not in TERMINAL_REFUSAL_CODES:
                 confirm_claim(credentials)  # raises the terminal's refusal instead, if it has one
             raise
 

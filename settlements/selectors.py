@@ -259,7 +259,7 @@ def purchase_context(
     items ``item_codes`` with their prices in force at ``prices_at`` (one row per item).
 
     Mirrors ``households.selectors.card_by_number``/``decile_on``, ``rules.phase_on``/``band_for``/
-    ``entitlement`` and ``stores.selectors.prices_in_force``: a decile band is chosen by today's
+    ``entitlement`` and ``stores.selectors.basket_with_prices``: a decile band is chosen by today's
     decile under today's phase for eligibility, and by the decile on the cycle's first day under
     the cycle's phase for the bonus.
     """

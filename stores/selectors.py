@@ -8,7 +8,6 @@ from typing import Any
 from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from kalabarg.lib.hot_sql import hot_cursor
 from stores.models import BasketItem, ItemPrice, PriceKind, Store, StoreStatus, Terminal
 
 
@@ -113,15 +112,3 @@ def item_price_row(row: Sequence[Any]) -> ItemPriceRow:
     """An ``ItemPriceRow`` from the six columns of :func:`prices_in_force_sql`."""
     pk, code, name, active, base, current = row
     return ItemPriceRow(pk, code, name, bool(active), base, current)
-
-
-def prices_in_force(*, codes: list[str], at: dt.datetime) -> dict[str, ItemPriceRow]:
-    """The items with these codes and their base and current prices at ``at``: one plain statement
-    (the same rule as :func:`price_in_force_subquery`). The checkout reads the same rows within
-    its context read."""
-    if not codes:
-        return {}
-    with hot_cursor() as cursor:
-        cursor.execute(prices_in_force_sql(len(codes)), prices_in_force_params(codes, at))
-        rows = cursor.fetchall()
-    return {row[1]: item_price_row(row) for row in rows}

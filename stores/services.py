@@ -306,6 +306,8 @@ class TerminalRefusal:
 
 
 API_KEY_INVALID = TerminalRefusal("api_key_invalid", "کلید پایانه معتبر نیست", 401)
+# Every code terminal_refusal or API_KEY_INVALID can give: the refusals about the terminal itself.
+TERMINAL_REFUSAL_CODES = frozenset({"api_key_invalid", "terminal_suspended", "store_not_connected"})
 
 
 def terminal_refusal(terminal: Terminal) -> TerminalRefusal | None:

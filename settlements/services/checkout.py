@@ -46,8 +46,9 @@ from settlements.services.ledger import (
 from settlements.services.payments import (
     PricedLine,
     Split,
+    post_purchase,
     post_purchase_reversal,
-    record_and_post_purchase,
+    record_purchase,
     record_purchase_in_one_call,
     reverse_entry,
     split_purchase,
@@ -624,7 +625,7 @@ def checkout(
             current_total_rial=prepared.current_total_rial,
             wallet_balance_rial=balance,
         )
-        purchase_id = record_and_post_purchase(
+        purchase_id = record_purchase(
             household_id=prepared.household_id,
             payer_id=prepared.person_id,
             store_id=confirmed.store_id,
@@ -639,11 +640,19 @@ def checkout(
             split=split,
             lines=prepared.lines,
             created_at=now,
+        )
+        post_purchase(
+            purchase_id=purchase_id,
+            household_id=prepared.household_id,
+            store_id=confirmed.store_id,
+            credit_rial=split.credit_rial,
+            compensation_rial=split.compensation_rial,
             cycle_id=ctx.cycle_id,
             phase_id=ctx.phase_id,
             wallet_id=ctx.wallet_id,
             inflation_fund_id=ctx.inflation_fund_id,
             store_payable_id=ctx.store_payable_id,
+            created_at=now,
         )
         progress = None
         if ctx.cycle_id is not None and ctx.bonus_threshold_rial is not None:

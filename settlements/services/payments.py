@@ -229,65 +229,6 @@ def post_purchase(
     return entry_id
 
 
-def record_and_post_purchase(
-    *,
-    household_id: int,
-    payer_id: int,
-    store_id: int,
-    terminal_id: int,
-    idempotency_key: str,
-    fingerprint: str,
-    paid_with: str,
-    card_bin: str,
-    card_last4: str,
-    base_total_rial: int,
-    current_total_rial: int,
-    split: Split,
-    lines: Sequence[PricedLine],
-    created_at: dt.datetime,
-    cycle_id: int | None,
-    phase_id: int | None,
-    wallet_id: int | None,
-    inflation_fund_id: int | None,
-    store_payable_id: int | None,
-    process: str = "pos",
-) -> int:
-    """:func:`record_purchase` then :func:`post_purchase`, in the caller's transaction (which
-    holds the wallet's row lock); returns the purchase id. On PostgreSQL a card purchase is
-    written by :func:`record_purchase_in_one_call` instead."""
-    purchase_id = record_purchase(
-        household_id=household_id,
-        payer_id=payer_id,
-        store_id=store_id,
-        terminal_id=terminal_id,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        paid_with=paid_with,
-        card_bin=card_bin,
-        card_last4=card_last4,
-        base_total_rial=base_total_rial,
-        current_total_rial=current_total_rial,
-        split=split,
-        lines=lines,
-        created_at=created_at,
-    )
-    post_purchase(
-        purchase_id=purchase_id,
-        household_id=household_id,
-        store_id=store_id,
-        credit_rial=split.credit_rial,
-        compensation_rial=split.compensation_rial,
-        cycle_id=cycle_id,
-        phase_id=phase_id,
-        wallet_id=wallet_id,
-        inflation_fund_id=inflation_fund_id,
-        store_payable_id=store_payable_id,
-        created_at=created_at,
-        process=process,
-    )
-    return purchase_id
-
-
 _RECORD_PURCHASE_IN_ONE_CALL = """
 SELECT checkout_record_purchase(%(household)s, %(payer)s, %(store)s, %(terminal)s, %(key)s,
   %(fingerprint)s, %(paid_with)s, %(card_bin)s, %(card_last4)s, %(base_total)s, %(current_total)s,

@@ -19,7 +19,7 @@ from kalabarg.lib.persian import jalali_month_key
 from settlements.models import CreditBasis
 from settlements.selectors import purchase_context, wallet_cycle_figures
 from settlements.services import rules
-from stores.models import Purchase
+from stores.models import BasketItem, Purchase
 from tests.households.factories import make_household, next_card_number
 from tests.settlements.factories import buy, charge, make_phase, seeded_phases
 from tests.settlements.test_checkout_api import URL, world  # noqa: F401
@@ -75,10 +75,10 @@ def test_purchase_context_agrees_with_the_orm_rules(decile, members):
 
 def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_reads_do():
     """By the terminal's 8-digit id, the read returns the row ``terminal_for_key`` confirms a key
-    against, and the requested items priced as ``prices_in_force`` prices them (an unknown code
+    against, and the requested items priced as the ORM's ``basket_with_prices`` prices them (an unknown code
     is simply absent; a terminal that does not exist leaves the row empty)."""
     from stores import services as store_services
-    from stores.selectors import prices_in_force
+    from stores.selectors import basket_with_prices
     from tests.settlements.test_checkout_api import set_prices
     from tests.stores.factories import make_terminal_with_key
 
@@ -113,7 +113,21 @@ def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_
         terminal.store.status,
     )
     assert store_services.terminal_from_row(context.terminal_row, key + "x") is None
-    assert context.prices == prices_in_force(codes=codes, at=now)
+    by_orm = basket_with_prices(at=now, items=BasketItem.objects.filter(code__in=codes))
+    assert {
+        code: (row.id, row.name, row.is_active, row.base_price_rial, row.current_price_rial)
+        for code, row in context.prices.items()
+    } == {
+        priced.item.code: (
+            priced.item.pk,
+            priced.item.name,
+            priced.item.is_active,
+            priced.base_price_rial,
+            priced.current_price_rial,
+        )
+        for priced in by_orm
+    }
+    assert context.prices["rice"].base_price_rial == 500_000
     assert set(context.prices) == {"rice", "cheese", "pasta"}
     assert context.person_id == head.pk
 
