@@ -32,6 +32,7 @@ lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy .
+	$(UV) run lint-imports
 	$(UV) run python manage.py makemigrations --check --dry-run
 
 format: sync
