@@ -20,7 +20,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("batch"), Queue("sms"))
 app.conf.task_routes = {
     "settlements.tasks.run_*": {"queue": "batch"},
-    "households.tasks.sms_*": {"queue": "sms"},
     "notifications.tasks.*": {"queue": "sms"},
 }
 app.autodiscover_tasks()

@@ -33,6 +33,7 @@ from notifications.models import (
     SmsMessage,
     SmsTemplate,
 )
+from notifications.signals import announce_on_commit, sms_work_ready
 from settlements.models import CreditBasis, Phase
 
 DEFAULT_CHUNK_SIZE = 50_000
@@ -269,12 +270,13 @@ def _start(
 
 
 def _enqueue_default(campaign: SmsCampaign, chunk_ids: list[int]) -> None:
-    from notifications import tasks
-
-    for chunk_id in chunk_ids:
-        tasks.enqueue(tasks.sms_build_chunk, chunk_id)
-    if not chunk_ids:
-        tasks.enqueue(tasks.sms_dispatch_campaign, campaign.pk)
+    """Build the unfinished chunks; a campaign with none left goes straight to dispatch."""
+    if chunk_ids:
+        sms_work_ready.send(sender=None, build_chunk_ids=chunk_ids, campaign_ids=[], message_ids=[])
+    else:
+        sms_work_ready.send(
+            sender=None, build_chunk_ids=[], campaign_ids=[campaign.pk], message_ids=[]
+        )
 
 
 # --- Building ------------------------------------------------------------------------------------
@@ -370,9 +372,7 @@ def build_chunk(chunk_id: int) -> bool:
             pk=campaign.pk, status=CampaignStatus.BUILDING, chunks_done__gte=F("chunks_total")
         ).update(status=CampaignStatus.SENDING)
         if ready:
-            from notifications import tasks
-
-            transaction.on_commit(lambda: tasks.enqueue(tasks.sms_dispatch_campaign, campaign.pk))
+            announce_on_commit(campaign_ids=[campaign.pk])
     return True
 
 
@@ -447,13 +447,5 @@ def retry_failed(*, message_ids: Sequence[int]) -> int:
     SmsCampaign.objects.filter(pk__in=campaign_ids, status=CampaignStatus.COMPLETED).update(
         status=CampaignStatus.SENDING, finished_at=None
     )
-    from notifications import tasks
-
-    def kick() -> None:
-        for campaign_id in campaign_ids:
-            tasks.enqueue(tasks.sms_dispatch_campaign, campaign_id)
-        for message_id in personal:
-            tasks.enqueue(tasks.sms_send_message, message_id)
-
-    transaction.on_commit(kick)
+    announce_on_commit(campaign_ids=sorted(campaign_ids), message_ids=personal)
     return len(retried)

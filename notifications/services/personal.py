@@ -11,6 +11,7 @@ from django.utils import timezone
 from households.models import Person
 from notifications import templating
 from notifications.models import MessageStatus, SmsKind, SmsMessage, SmsTemplate
+from notifications.signals import announce_on_commit
 
 
 def render_for(*, kind: str, context: Mapping[str, object]) -> str:
@@ -108,6 +109,4 @@ def send_personal_sms(
 
 def enqueue_message(message_id: int) -> None:
     """Send the message through the ``sms`` queue after the current transaction commits."""
-    from notifications.tasks import sms_send_message
-
-    transaction.on_commit(lambda: sms_send_message.delay(message_id))
+    announce_on_commit(message_ids=[message_id])
