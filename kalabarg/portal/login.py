@@ -51,13 +51,13 @@ CODE_INVALID_MESSAGE = (
 
 
 class LoginRefused(Exception):
-    """A refusal with a stable code, a Persian message, an HTTP status and a wait in seconds."""
+    """A refusal with a stable code, a Persian message and a wait in seconds. Its HTTP status is
+    the web layer's choice (``kalabarg.portal.api.errors.ME_ERROR_CODES``)."""
 
-    def __init__(self, code: str, message: str, *, status: int, retry_after: int = 0) -> None:
+    def __init__(self, code: str, message: str, *, retry_after: int = 0) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.status = status
         self.retry_after = retry_after
 
 
@@ -103,7 +103,6 @@ def _limited(limit: ratelimit.Limit, subject: str) -> None:
         raise LoginRefused(
             "too_many_requests",
             "درخواست‌های ورود بیش از حد مجاز است. " + _wait_message(verdict.retry_after),
-            status=429,
             retry_after=verdict.retry_after,
         )
 
@@ -121,7 +120,6 @@ def request_login_code(*, national_code: str, mobile: str, ip: str) -> CodeReque
         raise LoginRefused(
             "resend_too_soon",
             "کد ورود تازه فرستاده شده است. " + _wait_message(wait),
-            status=429,
             retry_after=wait,
         )
     _limited(REQUESTS_PER_NATIONAL_CODE, code_nc)
@@ -147,7 +145,7 @@ def verify_login_code(*, national_code: str, code: str, ip: str) -> Person:
             return person
     else:
         burn_time_like_a_check(clean)
-    raise LoginRefused("login_code_invalid", CODE_INVALID_MESSAGE, status=400)
+    raise LoginRefused("login_code_invalid", CODE_INVALID_MESSAGE)
 
 
 def client_ip(meta: dict[str, object]) -> str:

@@ -17,6 +17,7 @@ from kalabarg.lib.identifiers import mask_mobile
 from kalabarg.lib.persian import to_latin_digits
 from kalabarg.portal import login as login_service
 from kalabarg.portal import selectors as portal_selectors
+from kalabarg.portal.api.errors import ME_ERROR_CODES
 from kalabarg.portal.auth import (
     SESSION_PENDING,
     household_login_required,
@@ -117,7 +118,7 @@ def login(request: HttpRequest) -> HttpResponse:
         except LoginRefused as refusal:
             if refusal.code != "resend_too_soon":
                 form.add_error(None, refusal.message)
-                status = refusal.status
+                status = ME_ERROR_CODES[refusal.code]
             else:  # a code went to this pair less than a minute ago: go and type it
                 pending.update(
                     national_code=login_service.clean_national_code(national_code),
@@ -159,7 +160,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
         except LoginRefused as refusal:
             form.add_error("code", refusal.message)
             form.describe_fields()
-            status = refusal.status
+            status = ME_ERROR_CODES[refusal.code]
         else:
             target = pending.get("next")
             log_in(request, person)

@@ -1,0 +1,22 @@
+"""The schema of the household API's paginated lists (``NoCountPagination``: no full count)."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers
+
+PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
+
+
+def page_schema(name: str, result: Any) -> Any:
+    """A page of ``result`` items as the schema shows it."""
+    return inline_serializer(
+        name,
+        {
+            "page": serializers.IntegerField(),
+            "page_size": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": result,
+        },
+    )
