@@ -7,6 +7,10 @@ are applied set-based: COPY into a staging table, then one ``INSERT … SELECT �
 per table. Re-running the same file changes nothing. A chunk the database still refuses is
 re-applied one household at a time, so one bad household never blocks the rest and no row is
 ever half-applied.
+
+One module on purpose (a little over 500 lines): it is one pipeline — read, validate, check,
+stage, apply — whose steps share the row types and the staging table, and a reader follows a
+row through it from top to bottom.
 """
 
 import csv
