@@ -23,8 +23,10 @@ from households.models import (
     Person,
     Province,
 )
+from kalabarg.lib.admin_display import officer
+from kalabarg.lib.admin_fields import clean_identifier
 from kalabarg.lib.admin_paging import CappedCountPaginator
-from kalabarg.lib.identifiers import IdentifierError, normalize_card_number, normalize_mobile
+from kalabarg.lib.identifiers import normalize_card_number, normalize_mobile
 
 # Larger files go through `manage.py import_households` (nothing long runs inside a web request).
 ADMIN_IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -193,7 +195,7 @@ class HouseholdAdmin(admin.ModelAdmin):
                 effective_from=data["effective_from"],
                 source=DecileSource.OFFICER,
                 reason=data["reason"],
-                created_by=request.user,  # type: ignore[arg-type]
+                created_by=officer(request),
             )
             formset.new_objects.append(assignment)
         return None
@@ -301,19 +303,13 @@ class PersonAdminForm(forms.ModelForm):
                     "شماره همراه سرپرست خانوار لازم است", code="head_mobile_required"
                 )
             return ""
-        try:
-            return normalize_mobile(mobile)
-        except IdentifierError as exc:
-            raise ValidationError(exc.message, code=exc.code) from exc
+        return clean_identifier(mobile, normalize_mobile)
 
     def clean_new_card_number(self) -> str:
         number = (self.cleaned_data.get("new_card_number") or "").strip()
         if not number:
             return ""
-        try:
-            card = normalize_card_number(number)
-        except IdentifierError as exc:
-            raise ValidationError(exc.message, code=exc.code) from exc
+        card = clean_identifier(number, normalize_card_number)
         registered = selectors.card_by_number(card_number=card.number)
         if registered is not None and registered.person_id != self.instance.pk:
             raise ValidationError(
