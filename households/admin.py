@@ -26,6 +26,7 @@ from households.models import (
 from kalabarg.lib.admin_display import officer
 from kalabarg.lib.admin_fields import clean_identifier
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_writes import add_inline_rows
 from kalabarg.lib.identifiers import normalize_card_number, normalize_mobile
 
 # Larger files go through `manage.py import_households` (nothing long runs inside a web request).
@@ -184,20 +185,18 @@ class HouseholdAdmin(admin.ModelAdmin):
         if formset.model is not DecileAssignment:
             return super().save_formset(request, form, formset, change)
         # Past rows are never edited; each new row goes through the service (audit author, reason).
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for inline_form in formset.forms:
-            if not inline_form.has_changed() or inline_form.instance.pk:
-                continue
-            data = inline_form.cleaned_data
-            assignment = services.assign_decile(
+        add_inline_rows(
+            request,
+            formset,
+            create=lambda data: services.assign_decile(
                 household=form.instance,
                 decile=data["decile"],
                 effective_from=data["effective_from"],
                 source=DecileSource.OFFICER,
                 reason=data["reason"],
                 created_by=officer(request),
-            )
-            formset.new_objects.append(assignment)
+            ),
+        )
         return None
 
     def get_urls(self) -> list[Any]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import errors_for
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_writes import add_inline_rows
 from kalabarg.lib.persian import normalize_text
 from stores import selectors, services
 from stores.models import BasketItem, ItemPrice, PriceKind
@@ -195,25 +196,20 @@ class BasketItemAdmin(admin.ModelAdmin):
         if formset.model is not ItemPrice:
             return super().save_formset(request, form, formset, change)
         # Old rows are never edited; each new row goes through the service (author, rules, lock).
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for inline_form in formset.forms:
-            if inline_form.instance.pk or not inline_form.has_changed():
-                continue
-            data = inline_form.cleaned_data
-            try:
-                price = services.set_price(
-                    item=form.instance,
-                    kind=data["kind"],
-                    price_rial=data["price_rial"],
-                    effective_from=data["effective_from"],
-                    reason=data["reason"],
-                    created_by=show.officer(request),
-                )
-            except ValidationError as exc:
-                # Only a race gets here (a purchase or price landed after the form was checked).
-                messages.error(request, "قیمت ثبت نشد: " + "؛ ".join(exc.messages))
-                continue
-            formset.new_objects.append(price)
+        # A refusal here is a race: a purchase or price landed after the form was checked.
+        add_inline_rows(
+            request,
+            formset,
+            create=lambda data: services.set_price(
+                item=form.instance,
+                kind=data["kind"],
+                price_rial=data["price_rial"],
+                effective_from=data["effective_from"],
+                reason=data["reason"],
+                created_by=show.officer(request),
+            ),
+            refused="قیمت ثبت نشد",
+        )
         return None
 
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import clean_identifier, identifier_field, typed_terminal_id
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_writes import add_inline_rows, adopt_row
 from kalabarg.lib.identifiers import (
     IdentifierError,
     normalize_mobile,
@@ -256,28 +257,21 @@ class StoreAdmin(admin.ModelAdmin):
             latitude=data.get("latitude"),
             longitude=data.get("longitude"),
         )
-        # The admin adds the inlines and logs with ``obj``: make it the row the service wrote.
-        obj.pk = created.pk
-        obj.refresh_from_db()
-        obj._state.adding = False
+        adopt_row(obj, created)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Terminal:
             return super().save_formset(request, form, formset, change)
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for inline_form in formset.forms:
-            if inline_form.instance.pk or not inline_form.has_changed():
-                continue
-            data = inline_form.cleaned_data
-            try:
-                terminal = services.create_terminal(
-                    store=form.instance, terminal_id=data["terminal_id"], psp_name=data["psp_name"]
-                )
-            except ValidationError as exc:
-                # Only a race gets here (the same id registered since the form was checked).
-                messages.error(request, "پایانه ثبت نشد: " + "؛ ".join(exc.messages))
-                continue
-            formset.new_objects.append(terminal)
+        # A refusal here is a race: the same id registered since the form was checked.
+        terminals = add_inline_rows(
+            request,
+            formset,
+            create=lambda data: services.create_terminal(
+                store=form.instance, terminal_id=data["terminal_id"], psp_name=data["psp_name"]
+            ),
+            refused="پایانه ثبت نشد",
+        )
+        for terminal in terminals:
             messages.info(
                 request,
                 f"پایانه {terminal.terminal_id} ثبت شد؛ از صفحه پایانه‌ها برای آن کلید API صادر کنید.",

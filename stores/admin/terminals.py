@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import typed_terminal_id
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_writes import adopt_row
 from kalabarg.lib.persian import normalize_text, to_persian_digits
 from stores import services
 from stores.admin.actions import too_many, with_reason
@@ -127,9 +128,7 @@ class TerminalAdmin(admin.ModelAdmin):
         created = services.create_terminal(
             store=data["store"], terminal_id=data["terminal_id"], psp_name=data["psp_name"]
         )
-        obj.pk = created.pk
-        obj.refresh_from_db()
-        obj._state.adding = False
+        adopt_row(obj, created)
         messages.info(request, "برای این پایانه با اقدام «صدور کلید API تازه» کلید صادر کنید.")
 
     @admin.action(
