@@ -23,8 +23,11 @@ from households.models import (
     Person,
     Province,
 )
+from kalabarg.lib.admin_display import officer
+from kalabarg.lib.admin_fields import clean_identifier
 from kalabarg.lib.admin_paging import CappedCountPaginator
-from kalabarg.lib.identifiers import IdentifierError, normalize_card_number, normalize_mobile
+from kalabarg.lib.admin_writes import add_inline_rows
+from kalabarg.lib.identifiers import normalize_card_number, normalize_mobile
 
 # Larger files go through `manage.py import_households` (nothing long runs inside a web request).
 ADMIN_IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -182,20 +185,18 @@ class HouseholdAdmin(admin.ModelAdmin):
         if formset.model is not DecileAssignment:
             return super().save_formset(request, form, formset, change)
         # Past rows are never edited; each new row goes through the service (audit author, reason).
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for inline_form in formset.forms:
-            if not inline_form.has_changed() or inline_form.instance.pk:
-                continue
-            data = inline_form.cleaned_data
-            assignment = services.assign_decile(
+        add_inline_rows(
+            request,
+            formset,
+            create=lambda data: services.assign_decile(
                 household=form.instance,
                 decile=data["decile"],
                 effective_from=data["effective_from"],
                 source=DecileSource.OFFICER,
                 reason=data["reason"],
-                created_by=request.user,  # type: ignore[arg-type]
-            )
-            formset.new_objects.append(assignment)
+                created_by=officer(request),
+            ),
+        )
         return None
 
     def get_urls(self) -> list[Any]:
@@ -301,19 +302,13 @@ class PersonAdminForm(forms.ModelForm):
                     "شماره همراه سرپرست خانوار لازم است", code="head_mobile_required"
                 )
             return ""
-        try:
-            return normalize_mobile(mobile)
-        except IdentifierError as exc:
-            raise ValidationError(exc.message, code=exc.code) from exc
+        return clean_identifier(mobile, normalize_mobile)
 
     def clean_new_card_number(self) -> str:
         number = (self.cleaned_data.get("new_card_number") or "").strip()
         if not number:
             return ""
-        try:
-            card = normalize_card_number(number)
-        except IdentifierError as exc:
-            raise ValidationError(exc.message, code=exc.code) from exc
+        card = clean_identifier(number, normalize_card_number)
         registered = selectors.card_by_number(card_number=card.number)
         if registered is not None and registered.person_id != self.instance.pk:
             raise ValidationError(

@@ -9,7 +9,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,10 +17,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from households.models import Person
+from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_paging import CappedCountPaginator
-from kalabarg.lib.admin_reason import confirm_with_reason
+from kalabarg.lib.admin_reason import confirm_with_reason, reason_field
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
-from kalabarg.lib.persian import format_jalali_datetime, to_persian_digits
+from kalabarg.lib.persian import to_persian_digits
 from notifications.models import (
     CampaignStatus,
     MessageStatus,
@@ -35,14 +35,6 @@ from notifications.templating import PLACEHOLDERS
 from settlements.models import Phase
 
 STATUS_LABELS = dict(MessageStatus.choices)
-
-
-def _officer(request: HttpRequest) -> User | None:
-    return request.user if isinstance(request.user, User) else None
-
-
-def _when(value: Any) -> str:
-    return format_jalali_datetime(value) if value else "—"
 
 
 @admin.register(SmsTemplate)
@@ -63,10 +55,10 @@ class SmsTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="آخرین ویرایش")
     def updated_at_display(self, template: SmsTemplate) -> str:
-        return _when(template.updated_at)
+        return show.when(template.updated_at)
 
     def save_model(self, request: HttpRequest, obj: SmsTemplate, form: Any, change: bool) -> None:
-        obj.updated_by = _officer(request)
+        obj.updated_by = show.officer(request)
         super().save_model(request, obj, form, change)
 
 
@@ -84,11 +76,8 @@ class StartDecileNoticesForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "دست‌کم یک دهک را انتخاب کنید"},
     )
-    reason = forms.CharField(
-        label="دلیل",
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "دلیل این ارسال را بنویسید"},
+    reason = reason_field(
+        required_message="دلیل این ارسال را بنویسید",
         help_text="این دلیل با نام شما در سابقه پویش ثبت می‌شود.",
     )
 
@@ -99,19 +88,10 @@ def _progress(campaign: SmsCampaign) -> str:
         text = to_persian_digits(f"ساخت صف: {campaign.chunks_done} از {campaign.chunks_total} بخش")
         value, maximum = campaign.chunks_done, max(campaign.chunks_total, 1)
     else:
-        text = (
-            to_persian_digits(f"{done:,} از {total:,} — {campaign.progress_percent}").replace(
-                ",", "٬"
-            )
-            + "٪"
-        )
+        percent = to_persian_digits(campaign.progress_percent)
+        text = f"{show.number(done)} از {show.number(total)} — {percent}٪"
         value, maximum = (done, total) if total else (1, 1)
-    return format_html(
-        '<progress value="{}" max="{}" aria-hidden="true"></progress> <span>{}</span>',
-        value,
-        maximum,
-        text,
-    )
+    return show.progress_bar(value, maximum, text)
 
 
 @admin.register(SmsCampaign)
@@ -173,7 +153,7 @@ class SmsCampaignAdmin(admin.ModelAdmin):
             "، ",
             "{}: {}",
             (
-                (STATUS_LABELS.get(status, status), to_persian_digits(f"{n:,}").replace(",", "٬"))
+                (STATUS_LABELS.get(status, status), show.number(n))
                 for status, n in sorted(counts.items())
             ),
         )
@@ -188,11 +168,11 @@ class SmsCampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="آغاز", ordering="created_at")
     def created_at_display(self, campaign: SmsCampaign) -> str:
-        return _when(campaign.created_at)
+        return show.when(campaign.created_at)
 
     @admin.display(description="پایان")
     def finished_at_display(self, campaign: SmsCampaign) -> str:
-        return _when(campaign.finished_at)
+        return show.when(campaign.finished_at)
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: Any = None
@@ -206,7 +186,7 @@ class SmsCampaignAdmin(admin.ModelAdmin):
                 campaign = campaigns.start_decile_notices(
                     deciles=form.cleaned_data["deciles"],
                     phase=form.cleaned_data["phase"],
-                    started_by=_officer(request),
+                    started_by=show.officer(request),
                     reason=form.cleaned_data["reason"].strip(),
                 )
             except ValidationError as exc:
@@ -240,7 +220,7 @@ class SmsCampaignAdmin(admin.ModelAdmin):
             for campaign in chosen:
                 with contextlib.suppress(ValidationError):
                     cancelled = campaigns.cancel_campaign(
-                        campaign=campaign, cancelled_by=_officer(request)
+                        campaign=campaign, cancelled_by=show.officer(request)
                     )
                     SmsCampaign.objects.filter(pk=campaign.pk).update(
                         reason=(campaign.reason + " | لغو: " + reason)[:500]
@@ -310,7 +290,7 @@ class SmsMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="ارسال", ordering="sent_at")
     def sent_at_display(self, message: SmsMessage) -> str:
-        return _when(message.sent_at)
+        return show.when(message.sent_at)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[SmsMessage], search_term: str

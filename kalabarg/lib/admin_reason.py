@@ -11,13 +11,21 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="دلیل",
+def reason_field(
+    *, label: str = "دلیل", required_message: str = "دلیل را بنویسید", help_text: str = ""
+) -> forms.CharField:
+    """The box where an officer writes why (kept with their name), on every form that asks."""
+    return forms.CharField(
+        label=label,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        error_messages={"required": "دلیل را بنویسید"},
+        error_messages={"required": required_message},
+        help_text=help_text,
     )
+
+
+class ReasonForm(forms.Form):
+    reason = reason_field()
 
 
 def confirm_with_reason(

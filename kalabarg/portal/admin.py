@@ -10,12 +10,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
 
 from households import selectors as household_selectors
 from households.models import Objection, ObjectionStatus
+from kalabarg.lib.admin_display import change_link, officer
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_reason import reason_field
 from kalabarg.lib.persian import JalaliDateError, parse_jalali_date
 from kalabarg.portal import objections as decisions
 
@@ -44,12 +45,10 @@ class ObjectionDecisionForm(forms.ModelForm):
         max_length=10,
         help_text="فقط برای پذیرش؛ تاریخ شمسی، مانند ۱۴۰۳/۰۶/۰۱",
     )
-    reason = forms.CharField(
+    reason = reason_field(
         label="دلیل تصمیم",
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required_message="دلیل تصمیم را بنویسید",
         help_text="خانوار این دلیل را در درگاه می‌بیند؛ با نام شما ثبت می‌شود.",
-        error_messages={"required": "دلیل تصمیم را بنویسید"},
     )
 
     class Meta:
@@ -140,13 +139,10 @@ class ObjectionAdmin(admin.ModelAdmin):
 
     @admin.display(description="خانوار")
     def household_link(self, objection: Objection) -> str:
-        url = reverse("admin:households_household_change", args=[objection.household_id])
-        return format_html('<a href="{}">{}</a>', url, objection.household.registry_code)
+        return change_link(objection.household, objection.household.registry_code)
 
     @admin.display(description="دهک کنونی")
     def current_decile(self, objection: Objection) -> str:
-        from django.utils import timezone
-
         decile = household_selectors.decile_on(
             household_id=objection.household_id, on_date=timezone.localdate()
         )
@@ -163,13 +159,13 @@ class ObjectionAdmin(admin.ModelAdmin):
                     new_decile=data["decided_decile"],
                     effective_from=data["decided_from_date"],
                     reason=data["reason"],
-                    decided_by=request.user,  # type: ignore[arg-type]
+                    decided_by=officer(request),
                 )
             else:
                 decisions.reject_objection(
                     objection=obj,
                     reason=data["reason"],
-                    decided_by=request.user,  # type: ignore[arg-type]
+                    decided_by=officer(request),
                 )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

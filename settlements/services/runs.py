@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import F, Max, Min
@@ -214,17 +215,32 @@ def execute_work(
 # --- Runs -----------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def start_run(
+# Why a cycle's charge must not start; the admin shows these to officers word for word.
+CYCLE_NOT_STARTED = "این ماه هنوز آغاز نشده است؛ اعتبار هر دوره از نخستین روز همان ماه شارژ می‌شود."
+CYCLE_CLOSED = "این دوره بسته شده است و دوباره شارژ نمی‌شود."
+
+
+def validate_month_started(*, starts_on: dt.date) -> None:
+    """Refuse a charge of a month that has not begun: it would hand out next month's credit early.
+
+    Apart from ``validate_run`` so that the admin can refuse a month by its key before the
+    cycle row exists."""
+    if starts_on > timezone.localdate():
+        raise field_error("cycle", CYCLE_NOT_STARTED, "cycle_not_started")
+
+
+def validate_run(
     *,
     kind: str,
     cycle: Cycle | None = None,
     phase: Phase | None = None,
-    started_by: User | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    enqueue: Callable[[list[int]], None] | None = None,
-) -> CreditRun:
-    """Start a run (or resume the unfinished one of the same kind and target) and queue its chunks on commit."""
+) -> None:
+    """Every reason a run of ``kind`` over ``cycle`` or ``phase`` must not start (or resume) now.
+
+    ``start_run`` asks it first; the admin asks it before it asks the officer for a reason.
+    A charge of a closed cycle would reopen it next to the current one
+    (``finish_run_if_complete`` opens the cycle it charged)."""
     if kind in (RunKind.CYCLE_CHARGE, RunKind.BONUS_SWEEP) and cycle is None:
         raise field_error("cycle", "دوره را مشخص کنید", "cycle_required")
     if kind == RunKind.EXPIRY:
@@ -237,12 +253,55 @@ def start_run(
         if phase.ends_on is None or phase.ends_on >= timezone.localdate():
             raise field_error("phase", "این مرحله هنوز پایان نیافته است", "phase_not_ended")
     if kind == RunKind.CYCLE_CHARGE and cycle is not None:
-        if cycle.starts_on > timezone.localdate():
-            raise field_error("cycle", "این دوره هنوز آغاز نشده است", "cycle_not_started")
+        validate_month_started(starts_on=cycle.starts_on)
         if cycle.status == CycleStatus.CLOSED:
-            raise field_error("cycle", "این دوره بسته شده است", "cycle_closed")
+            raise field_error("cycle", CYCLE_CLOSED, "cycle_closed")
     if chunk_size < 1:
         raise field_error("chunk_size", "اندازه بخش باید مثبت باشد", "chunk_size_invalid")
+
+
+def launch_run(
+    *,
+    kind: str,
+    cycle: Cycle | None = None,
+    phase: Phase | None = None,
+    started_by: User | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    inline: bool | None = None,
+    enqueue: Callable[[list[int]], None],
+) -> CreditRun:
+    """Start (or resume) a run and get its chunks done: here, or by the workers.
+
+    ``inline`` (``None``: whenever Celery is eager, as in the embedded set-up with no broker)
+    runs every pending chunk in this process, one transaction each, and returns the finished
+    run; a chunk's database error is recorded on the run and raised. Otherwise ``enqueue``
+    (the caller's ``tasks.enqueue_chunks``: services never import tasks) gets the chunks on commit.
+    """
+    if inline is None:
+        inline = bool(settings.CELERY_TASK_ALWAYS_EAGER)
+    run = start_run(
+        kind=kind,
+        cycle=cycle,
+        phase=phase,
+        started_by=started_by,
+        chunk_size=chunk_size,
+        enqueue=None if inline else enqueue,
+    )
+    return run_inline(run) if inline else run
+
+
+@transaction.atomic
+def start_run(
+    *,
+    kind: str,
+    cycle: Cycle | None = None,
+    phase: Phase | None = None,
+    started_by: User | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    enqueue: Callable[[list[int]], None] | None = None,
+) -> CreditRun:
+    """Start a run (or resume the unfinished one of the same kind and target) and queue its chunks on commit."""
+    validate_run(kind=kind, cycle=cycle, phase=phase, chunk_size=chunk_size)
     run = (
         CreditRun.objects.select_for_update()
         .filter(

@@ -584,7 +584,7 @@ def test_suspending_a_terminal_asks_for_a_reason_and_activating_clears_it(admin_
 
 
 def test_status_actions_refuse_too_many_rows_at_once(admin_client, monkeypatch):
-    monkeypatch.setattr("stores.admin.MAX_ACTION_ROWS", 1)
+    monkeypatch.setattr("stores.admin.actions.MAX_ACTION_ROWS", 1)
     first, second = make_store(status=StoreStatus.PENDING), make_store(status=StoreStatus.PENDING)
 
     _action(admin_client, "connect_stores", first, second, index="0")

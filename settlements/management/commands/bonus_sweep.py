@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from settlements.models import Cycle, RunKind
@@ -21,12 +20,12 @@ class Command(BaseCommand):
         cycle = Cycle.objects.select_related("phase").filter(key=options["cycle"]).first()
         if cycle is None:
             raise CommandError(f"no cycle {options['cycle']}")
-        inline = options["inline"] or settings.CELERY_TASK_ALWAYS_EAGER
-        run = runs.start_run(
-            kind=RunKind.BONUS_SWEEP, cycle=cycle, enqueue=None if inline else enqueue_chunks
+        run = runs.launch_run(
+            kind=RunKind.BONUS_SWEEP,
+            cycle=cycle,
+            inline=options["inline"] or None,  # None: inline whenever Celery is eager
+            enqueue=enqueue_chunks,
         )
-        if inline:
-            run = runs.run_inline(run)
         self.stdout.write(
             f"run {run.pk}: {run.entries_created:,} bonuses, {run.amount_rial:,} rial"
         )

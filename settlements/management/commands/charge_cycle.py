@@ -3,7 +3,6 @@
 import time
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,21 +21,19 @@ class Command(BaseCommand):
         parser.add_argument("--inline", action="store_true", help="run every chunk in this process")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        started = time.monotonic()
         try:
             cycle = rules.ensure_cycle(options["cycle"])
-            inline = options["inline"] or settings.CELERY_TASK_ALWAYS_EAGER
-            run = runs.start_run(
+            run = runs.launch_run(
                 kind=RunKind.CYCLE_CHARGE,
                 cycle=cycle,
                 chunk_size=options["chunk_size"],
-                enqueue=None if inline else enqueue_chunks,
+                inline=options["inline"] or None,  # None: inline whenever Celery is eager
+                enqueue=enqueue_chunks,
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        started = time.monotonic()
-        if inline:
-            run = runs.run_inline(run)
-        elif options["wait"]:
+        if options["wait"]:
             while run.status == RunStatus.RUNNING:
                 time.sleep(1)
                 run.refresh_from_db()

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,15 +21,15 @@ class Command(BaseCommand):
         phase = Phase.objects.filter(pk=options["phase_id"]).first()
         if phase is None:
             raise CommandError(f"no phase {options['phase_id']}")
-        inline = options["inline"] or settings.CELERY_TASK_ALWAYS_EAGER
         try:
-            run = runs.start_run(
-                kind=RunKind.EXPIRY, phase=phase, enqueue=None if inline else enqueue_chunks
+            run = runs.launch_run(
+                kind=RunKind.EXPIRY,
+                phase=phase,
+                inline=options["inline"] or None,  # None: inline whenever Celery is eager
+                enqueue=enqueue_chunks,
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        if inline:
-            run = runs.run_inline(run)
         self.stdout.write(
             f"run {run.pk}: {run.entries_created:,} wallets expired, {run.amount_rial:,} rial"
         )
