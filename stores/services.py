@@ -300,12 +300,14 @@ def terminal_for_key(key: str) -> Terminal | None:
 
 @dataclass(frozen=True)
 class TerminalRefusal:
+    """Why a terminal's request is refused: a stable code and a Persian message (the HTTP status
+    each code answers with is the API's business: ``stores.auth.TERMINAL_REFUSAL_STATUS``)."""
+
     code: str
     message: str
-    status: int
 
 
-API_KEY_INVALID = TerminalRefusal("api_key_invalid", "کلید پایانه معتبر نیست", 401)
+API_KEY_INVALID = TerminalRefusal("api_key_invalid", "کلید پایانه معتبر نیست")
 # Every code terminal_refusal or API_KEY_INVALID can give: the refusals about the terminal itself.
 TERMINAL_REFUSAL_CODES = frozenset({"api_key_invalid", "terminal_suspended", "store_not_connected"})
 
@@ -313,10 +315,10 @@ TERMINAL_REFUSAL_CODES = frozenset({"api_key_invalid", "terminal_suspended", "st
 def terminal_refusal(terminal: Terminal) -> TerminalRefusal | None:
     """Why a request from this (known, rightly keyed) terminal is refused, if it is."""
     if terminal.status != TerminalStatus.ACTIVE:
-        return TerminalRefusal("terminal_suspended", "این پایانه تعلیق شده است", 403)
+        return TerminalRefusal("terminal_suspended", "این پایانه تعلیق شده است")
     if terminal.store.status != StoreStatus.CONNECTED:
         return TerminalRefusal(
-            "store_not_connected", "این فروشگاه به طرح کالابرگ متصل نیست یا تعلیق شده است", 403
+            "store_not_connected", "این فروشگاه به طرح کالابرگ متصل نیست یا تعلیق شده است"
         )
     return None
 
