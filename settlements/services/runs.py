@@ -31,6 +31,7 @@ from settlements.models import (
     RunStatus,
     UnspentPolicy,
 )
+from settlements.selectors import CYCLE_SPEND_SQL, SPEND_ENTRY_SQL
 from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
 from settlements.services.rules import field_error
 from settlements.signals import bonus_granted
@@ -114,10 +115,12 @@ def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
         f"SELECT x.id, ({bonus_case}) * {factor}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
         f"SELECT s.household_id AS id, s.spent, {_DECILE_ON.format(h='s.household_id')} AS decile, "
         f"{_MEMBERS_ON.format(h='s.household_id')} AS members FROM ("
-        "SELECT e.household_id, -SUM(p.amount_rial) AS spent FROM settlements_journalentry e "
-        "JOIN settlements_posting p ON p.entry_id = e.id "
-        "JOIN settlements_account a ON a.id = p.account_id AND a.kind = 'wallet' "
-        "WHERE e.cycle_id = %s AND e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL "
+        # Credit spent in the cycle: the one fragment (selectors.CYCLE_SPEND_SQL); its entry
+        # predicate is repeated in WHERE so only purchase entries are read, not every charge.
+        f"SELECT e.household_id, {CYCLE_SPEND_SQL} AS spent FROM settlements_journalentry e "
+        "JOIN settlements_posting po ON po.entry_id = e.id "
+        "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+        f"WHERE e.cycle_id = %s AND {SPEND_ENTRY_SQL} "
         "AND e.household_id >= %s AND e.household_id < %s GROUP BY e.household_id) s "
         "WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry b WHERE b.household_id = s.household_id "
         "AND b.cycle_id = %s AND b.kind = 'bonus')) x "
