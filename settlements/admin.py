@@ -355,7 +355,7 @@ def _start_run(
         modeladmin.log_addition(request, run, note)
     if eager:
         try:
-            run = runs.run_inline(run)
+            run = runs.run_inline(run=run)
         except DatabaseError:
             run.refresh_from_db()
             modeladmin.message_user(
@@ -399,7 +399,7 @@ def _phase_locked(request: HttpRequest, phase: Phase | None) -> bool:
         return False
     cache: dict[int, bool] = request.__dict__.setdefault("_kalabarg_phase_locks", {})
     if phase.pk not in cache:
-        cache[phase.pk] = rules.phase_has_moved_money(phase)
+        cache[phase.pk] = rules.phase_has_moved_money(phase=phase)
     return cache[phase.pk]
 
 
@@ -707,7 +707,7 @@ class ChargeByKeyForm(forms.Form):
         text = to_latin_digits(self.cleaned_data.get("key") or "").replace(" ", "")
         text = text.replace("/", "-")
         try:
-            starts_on, _ = rules.jalali_month_bounds(text)
+            starts_on, _ = rules.jalali_month_bounds(key=text)
         except ValidationError as exc:
             raise _only(exc, "cycle") from exc
         year, month = (int(part) for part in text.split("-"))
@@ -872,7 +872,7 @@ class CycleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = ChargeByKeyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                cycle = rules.ensure_cycle(form.cleaned_data["key"])
+                cycle = rules.ensure_cycle(key=form.cleaned_data["key"])
             except ValidationError as exc:
                 form.add_error("key", _only(exc, "cycle"))
             else:

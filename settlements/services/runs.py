@@ -162,7 +162,7 @@ def _fill_expiry_batch(phase: Phase, low: int, high: int) -> int:
         return max(cursor.rowcount, 0)
 
 
-def execute_range(run: CreditRun, low: int, high: int) -> tuple[int, int, int]:
+def execute_range(*, run: CreditRun, low: int, high: int) -> tuple[int, int, int]:
     """Do a run's work for households ``[low, high)`` in the caller's transaction.
 
     Returns (households considered, entries created, amount).
@@ -190,7 +190,7 @@ def execute_work(
 ) -> tuple[int, int, int]:
     """The set-based work of one kind for households ``[low, high)``, in the caller's transaction."""
     create_batch_table()
-    fund = system_account(AccountKind.PROGRAMME_FUND)
+    fund = system_account(kind=AccountKind.PROGRAMME_FUND)
     if kind == RunKind.CYCLE_CHARGE and cycle is not None:
         considered = _fill_charge_batch(cycle, low, high)
         totals = post_batch(
@@ -292,7 +292,7 @@ def start_run(
     return run
 
 
-def execute_chunk(chunk_id: int) -> bool:
+def execute_chunk(*, chunk_id: int) -> bool:
     """Do one chunk, exactly once. Returns False if it was already done. Transient database
     errors (deadlock, serialization, lock timeout) are retried a bounded number of times."""
     for attempt in range(1, CHUNK_ATTEMPTS + 1):
@@ -306,7 +306,7 @@ def execute_chunk(chunk_id: int) -> bool:
                 if chunk.done:
                     return False
                 considered, entries, amount = execute_range(
-                    chunk.run, chunk.from_household_id, chunk.to_household_id
+                    run=chunk.run, low=chunk.from_household_id, high=chunk.to_household_id
                 )
                 RunChunk.objects.filter(pk=chunk.pk).update(
                     done=True,
@@ -334,20 +334,20 @@ def execute_chunk(chunk_id: int) -> bool:
                             high=chunk.to_household_id,
                         )
                     )
-            finish_run_if_complete(chunk.run_id)
+            finish_run_if_complete(run_id=chunk.run_id)
             return True
         except OperationalError as exc:
             logger.warning("chunk %s attempt %s failed transiently: %s", chunk_id, attempt, exc)
             if attempt == CHUNK_ATTEMPTS:
-                record_chunk_failure(chunk_id, exc)
+                record_chunk_failure(chunk_id=chunk_id, exc=exc)
                 raise
         except DatabaseError as exc:
-            record_chunk_failure(chunk_id, exc)
+            record_chunk_failure(chunk_id=chunk_id, exc=exc)
             raise
     return False
 
 
-def record_chunk_failure(chunk_id: int, exc: Exception) -> None:
+def record_chunk_failure(*, chunk_id: int, exc: Exception) -> None:
     """A chunk gave up: the run is marked failed (starting it again resumes it); the error is kept."""
     with transaction.atomic():
         chunk = RunChunk.objects.filter(pk=chunk_id).first()
@@ -388,7 +388,7 @@ def finish_run_if_complete(run_id: int) -> bool:
 def run_inline(run: CreditRun) -> CreditRun:
     """Execute every pending chunk in this process (management commands in eager mode, tests)."""
     for chunk_id in run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True):
-        execute_chunk(chunk_id)
-    finish_run_if_complete(run.pk)
+        execute_chunk(chunk_id=chunk_id)
+    finish_run_if_complete(run_id=run.pk)
     run.refresh_from_db()
     return run

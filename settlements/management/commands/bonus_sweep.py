@@ -26,7 +26,7 @@ class Command(BaseCommand):
             kind=RunKind.BONUS_SWEEP, cycle=cycle, enqueue=None if inline else enqueue_chunks
         )
         if inline:
-            run = runs.run_inline(run)
+            run = runs.run_inline(run=run)
         self.stdout.write(
             f"run {run.pk}: {run.entries_created:,} bonuses, {run.amount_rial:,} rial"
         )

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            cycle = rules.ensure_cycle(options["cycle"])
+            cycle = rules.ensure_cycle(key=options["cycle"])
             inline = options["inline"] or settings.CELERY_TASK_ALWAYS_EAGER
             run = runs.start_run(
                 kind=RunKind.CYCLE_CHARGE,
@@ -35,7 +35,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from exc
         started = time.monotonic()
         if inline:
-            run = runs.run_inline(run)
+            run = runs.run_inline(run=run)
         elif options["wait"]:
             while run.status == RunStatus.RUNNING:
                 time.sleep(1)

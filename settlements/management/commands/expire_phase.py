@@ -30,7 +30,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         if inline:
-            run = runs.run_inline(run)
+            run = runs.run_inline(run=run)
         self.stdout.write(
             f"run {run.pk}: {run.entries_created:,} wallets expired, {run.amount_rial:,} rial"
         )

@@ -132,7 +132,7 @@ def checkout(
     if earlier is not None:
         return with_receipt(result=earlier)
     if context.cycle_id is None and context.phase_id is not None:
-        rules.ensure_cycle(cycle_key)  # the month's first purchase before its credit run
+        rules.ensure_cycle(key=cycle_key)  # the month's first purchase before its credit run
         context = read_context(request=request)
     if in_one_call:
         return _purchase_in_one_call(request=request, context=context)

@@ -55,13 +55,14 @@ def _reverse(*, terminal: Terminal, purchase_id: int) -> tuple[int, dict[str, An
         raise CheckoutError("purchase_already_reversed", "این خرید پیش‌تر برگشت خورده است")
     if timezone.localdate(purchase.created_at) != timezone.localdate():
         raise CheckoutError("reversal_too_late", "برگشت خرید فقط در همان روز خرید ممکن است")
-    wallet = lock_wallet(purchase.household_id)
+    wallet = lock_wallet(household_id=purchase.household_id)
     original = JournalEntry.objects.filter(purchase=purchase, kind=EntryKind.PURCHASE).first()
     bonus_taken_back = 0
     if original is not None and original.cycle_id is not None:
         bonus_taken_back = _reverse_with_bonus_policy(
             purchase=purchase,
             original=original,
+            cycle_id=original.cycle_id,
             wallet_balance_rial=wallet.balance_rial if wallet else 0,
         )
     elif original is not None:
@@ -80,11 +81,11 @@ def _reverse(*, terminal: Terminal, purchase_id: int) -> tuple[int, dict[str, An
 
 
 def _reverse_with_bonus_policy(
-    *, purchase: Purchase, original: JournalEntry, wallet_balance_rial: int
+    *, purchase: Purchase, original: JournalEntry, cycle_id: int, wallet_balance_rial: int
 ) -> int:
     """Post the purchase's reversal, and the cycle's bonus's too when the household falls under
     the threshold (refused if the wallet no longer holds it); returns the bonus taken back."""
-    cycle = Cycle.objects.select_related("phase").get(pk=original.cycle_id)
+    cycle = Cycle.objects.select_related("phase").get(pk=cycle_id)
     progress = bonus_progress(household_id=purchase.household_id, cycle=cycle)
     bonus_entry = JournalEntry.objects.filter(
         household_id=purchase.household_id, cycle=cycle, kind=EntryKind.BONUS

@@ -54,7 +54,7 @@ def write_in_python(
     prepared = prepare_basket(request=request, context=context)
     ctx = prepared.context
     terminal = request.terminal
-    balance = lock_wallet_balance(ctx.wallet_id) if ctx.wallet_id else 0
+    balance = lock_wallet_balance(wallet_id=ctx.wallet_id) if ctx.wallet_id else 0
     split = split_purchase(
         base_total_rial=prepared.base_total_rial,
         current_total_rial=prepared.current_total_rial,
@@ -147,10 +147,12 @@ def write_in_one_call(*, request: PurchaseRequest, prepared: Basket) -> Checkout
         wallet_id=ctx.wallet_id,
         # Only a purchase above base prices posts; the accounts are looked up (or the store's
         # payable opened) when the context did not find them.
-        inflation_fund_id=(ctx.inflation_fund_id or system_account(AccountKind.INFLATION_FUND).pk)
+        inflation_fund_id=(
+            ctx.inflation_fund_id or system_account(kind=AccountKind.INFLATION_FUND).pk
+        )
         if moves_money
         else None,
-        store_payable_id=(ctx.store_payable_id or store_payable(terminal.store).pk)
+        store_payable_id=(ctx.store_payable_id or store_payable(store=terminal.store).pk)
         if moves_money
         else None,
         bonus_threshold_rial=ctx.bonus_threshold_rial if ctx.cycle_id is not None else None,
