@@ -17,25 +17,30 @@ from django.utils import timezone
 from households import selectors
 from households.models import DecileSource, Objection, ObjectionCategory, ObjectionStatus, Person
 from households.services import assign_decile, validate_decile
+from kalabarg.lib.errors import field_error
 from kalabarg.lib.persian import normalize_text
 
 DESCRIPTION_MAX = 1000
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 @transaction.atomic
 def file_objection(*, person: Person, category: str, description: str) -> Objection:
     """File an objection to the household's current decile on behalf of ``person``."""
     if category not in ObjectionCategory.values:
-        raise _error("category", "یکی از دلیل‌های فهرست را انتخاب کنید", "category_invalid")
+        raise field_error(
+            field="category", message="یکی از دلیل‌های فهرست را انتخاب کنید", code="category_invalid"
+        )
     text = normalize_text(description)
     if not text:
-        raise _error("description", "توضیح کوتاهی بنویسید", "description_required")
+        raise field_error(
+            field="description", message="توضیح کوتاهی بنویسید", code="description_required"
+        )
     if len(text) > DESCRIPTION_MAX:
-        raise _error("description", "توضیح باید حداکثر ۱۰۰۰ نویسه باشد", "description_too_long")
+        raise field_error(
+            field="description",
+            message="توضیح باید حداکثر ۱۰۰۰ نویسه باشد",
+            code="description_too_long",
+        )
     already = ValidationError(
         "درخواست بازبینی قبلی شما هنوز در حال بررسی است؛ پس از اعلام نتیجه می‌توانید درخواست تازه بدهید",
         code="objection_already_open",
@@ -72,7 +77,9 @@ def accept_objection(
     validate_decile(new_decile)
     reason = reason.strip()
     if not reason:
-        raise _error("decision_reason", "دلیل تصمیم را بنویسید", "reason_required")
+        raise field_error(
+            field="decision_reason", message="دلیل تصمیم را بنویسید", code="reason_required"
+        )
     assignment = assign_decile(
         household=locked.household,
         decile=new_decile,
@@ -94,7 +101,9 @@ def reject_objection(*, objection: Objection, reason: str, decided_by: User | No
     locked = _lock_open(objection)
     reason = reason.strip()
     if not reason:
-        raise _error("decision_reason", "دلیل رد درخواست را بنویسید", "reason_required")
+        raise field_error(
+            field="decision_reason", message="دلیل رد درخواست را بنویسید", code="reason_required"
+        )
     locked.status = ObjectionStatus.REJECTED
     return _decide(locked, reason=reason, decided_by=decided_by)
 
@@ -106,8 +115,10 @@ def _lock_open(objection: Objection) -> Objection:
         .get(pk=objection.pk)
     )
     if locked.status != ObjectionStatus.OPEN:
-        raise _error(
-            "status", "درباره این درخواست پیش‌تر تصمیم گرفته شده است", "objection_already_decided"
+        raise field_error(
+            field="status",
+            message="درباره این درخواست پیش‌تر تصمیم گرفته شده است",
+            code="objection_already_decided",
         )
     return locked
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from households.models import (
     Province,
     Relation,
 )
+from kalabarg.lib.errors import field_error
 from kalabarg.lib.identifiers import (
     IdentifierError,
     card_hash,
@@ -48,30 +48,36 @@ class MemberData:
     mobile: str = ""
 
 
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
 def _clean_member(data: MemberData) -> dict[str, object]:
     try:
         national_code = normalize_national_code(data.national_code)
     except IdentifierError as exc:
-        raise _field_error("national_code", exc.message, exc.code) from exc
+        raise field_error(field="national_code", message=exc.message, code=exc.code) from exc
     mobile = ""
     if data.mobile:
         try:
             mobile = normalize_mobile(data.mobile)
         except IdentifierError as exc:
-            raise _field_error("mobile", exc.message, exc.code) from exc
+            raise field_error(field="mobile", message=exc.message, code=exc.code) from exc
     if data.relation not in Relation.values:
-        raise _field_error("relation", "نسبت با سرپرست معتبر نیست", "relation_invalid")
+        raise field_error(
+            field="relation", message="نسبت با سرپرست معتبر نیست", code="relation_invalid"
+        )
     if data.relation == Relation.HEAD and not mobile:
-        raise _field_error("mobile", "شماره همراه سرپرست خانوار لازم است", "head_mobile_required")
+        raise field_error(
+            field="mobile",
+            message="شماره همراه سرپرست خانوار لازم است",
+            code="head_mobile_required",
+        )
     first_name, last_name = normalize_text(data.first_name), normalize_text(data.last_name)
     if not first_name:
-        raise _field_error("first_name", "نام را وارد کنید", "first_name_required")
+        raise field_error(
+            field="first_name", message="نام را وارد کنید", code="first_name_required"
+        )
     if not last_name:
-        raise _field_error("last_name", "نام خانوادگی را وارد کنید", "last_name_required")
+        raise field_error(
+            field="last_name", message="نام خانوادگی را وارد کنید", code="last_name_required"
+        )
     return {
         "national_code": national_code,
         "first_name": first_name,
@@ -86,7 +92,9 @@ def _clean_member(data: MemberData) -> dict[str, object]:
 
 def validate_decile(decile: int) -> None:
     if not 1 <= decile <= 10:
-        raise _field_error("decile", "دهک باید عددی از ۱ تا ۱۰ باشد", "decile_out_of_range")
+        raise field_error(
+            field="decile", message="دهک باید عددی از ۱ تا ۱۰ باشد", code="decile_out_of_range"
+        )
 
 
 @transaction.atomic
@@ -104,17 +112,25 @@ def register_household(
 ) -> Household:
     """Create a household with its head, other members and first decile, all or nothing."""
     if city.province_id != province.pk:
-        raise _field_error("city", "این شهر در استان انتخاب‌شده نیست", "city_not_in_province")
+        raise field_error(
+            field="city", message="این شهر در استان انتخاب‌شده نیست", code="city_not_in_province"
+        )
     if head.relation != Relation.HEAD:
-        raise _field_error("relation", "نخستین عضو باید سرپرست خانوار باشد", "head_required")
+        raise field_error(
+            field="relation", message="نخستین عضو باید سرپرست خانوار باشد", code="head_required"
+        )
     validate_decile(decile)
     cleaned = [_clean_member(head)] + [_clean_member(member) for member in members or []]
     if sum(1 for person in cleaned if person["is_head"]) != 1:
-        raise _field_error("relation", "هر خانوار دقیقاً یک سرپرست دارد", "second_head")
+        raise field_error(
+            field="relation", message="هر خانوار دقیقاً یک سرپرست دارد", code="second_head"
+        )
     codes = [person["national_code"] for person in cleaned]
     if len(set(codes)) != len(codes) or Person.objects.filter(national_code__in=codes).exists():
-        raise _field_error(
-            "national_code", "این کد ملی پیش‌تر در خانواری ثبت شده است", "person_in_other_household"
+        raise field_error(
+            field="national_code",
+            message="این کد ملی پیش‌تر در خانواری ثبت شده است",
+            code="person_in_other_household",
         )
     household = Household.objects.create(registry_code=registry_code, province=province, city=city)
     for person in cleaned:
@@ -142,9 +158,13 @@ def assign_decile(
     """Add a decile to the household's history from ``effective_from``; nothing is overwritten."""
     validate_decile(decile)
     if source not in DecileSource.values:
-        raise _field_error("source", "منبع دهک معتبر نیست", "decile_source_invalid")
+        raise field_error(
+            field="source", message="منبع دهک معتبر نیست", code="decile_source_invalid"
+        )
     if source in {DecileSource.OFFICER, DecileSource.OBJECTION} and not reason.strip():
-        raise _field_error("reason", "دلیل تغییر دهک را بنویسید", "reason_required")
+        raise field_error(
+            field="reason", message="دلیل تغییر دهک را بنویسید", code="reason_required"
+        )
     assignment, _ = DecileAssignment.objects.get_or_create(
         household=household,
         effective_from=effective_from,
@@ -159,13 +179,15 @@ def register_card(*, person: Person, card_number: str) -> BankCard:
     try:
         card = normalize_card_number(card_number)
     except IdentifierError as exc:
-        raise _field_error("card_number", exc.message, exc.code) from exc
+        raise field_error(field="card_number", message=exc.message, code=exc.code) from exc
     digest = card_hash(card.number, key=settings.CARD_HASH_KEY)
     existing = BankCard.objects.filter(card_hash=digest).first()
     if existing is not None:
         if existing.person_id != person.pk:
-            raise _field_error(
-                "card_number", "این کارت به نام فرد دیگری ثبت شده است", "card_registered_to_other"
+            raise field_error(
+                field="card_number",
+                message="این کارت به نام فرد دیگری ثبت شده است",
+                code="card_registered_to_other",
             )
         return existing
     try:
@@ -194,16 +216,18 @@ def payment_code_hash(code: str) -> str:
 def create_payment_code(*, person: Person) -> tuple[str, PaymentCode]:
     """A new one-time code for the head's household, valid 10 minutes; the code is returned once."""
     if not person.is_head:
-        raise _field_error("person", "فقط سرپرست خانوار می‌تواند کد خرید بسازد", "not_head")
+        raise field_error(
+            field="person", message="فقط سرپرست خانوار می‌تواند کد خرید بسازد", code="not_head"
+        )
     now = timezone.now()
     live = PaymentCode.objects.filter(
         household_id=person.household_id, used_at__isnull=True, expires_at__gt=now
     )
     if live.count() >= MAX_LIVE_PAYMENT_CODES:
-        raise _field_error(
-            "person",
-            "تا پایان اعتبار کدهای قبلی نمی‌توانید کد تازه بسازید",
-            "too_many_payment_codes",
+        raise field_error(
+            field="person",
+            message="تا پایان اعتبار کدهای قبلی نمی‌توانید کد تازه بسازید",
+            code="too_many_payment_codes",
         )
     # Expired, unused codes no longer hold their value: free it for reuse.
     PaymentCode.objects.filter(used_at__isnull=True, expires_at__lte=now).update(used_at=now)

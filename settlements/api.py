@@ -21,6 +21,7 @@ from settlements.services.checkout import (
     reverse_purchase,
 )
 from stores.auth import (
+    TERMINAL_REFUSAL_STATUS,
     TerminalApiKeyAuthentication,
     confirm_claim,
     request_terminal,
@@ -29,8 +30,10 @@ from stores.services import TERMINAL_REFUSAL_CODES, TerminalCredentials
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
-# Every refusal the POS endpoints can give, with its HTTP status (documented in the schema).
+# Every refusal the POS endpoints can give, with its HTTP status (documented in the schema): the
+# one place a checkout refusal's code becomes a status (services raise codes, never statuses).
 POS_ERROR_CODES = {
+    **TERMINAL_REFUSAL_STATUS,
     "validation_error": 400,
     "idempotency_key_required": 400,
     "idempotency_key_invalid": 400,
@@ -50,9 +53,6 @@ POS_ERROR_CODES = {
     "quantity_too_large": 400,
     "quantity_precision": 400,
     "not_authenticated": 401,
-    "api_key_invalid": 401,
-    "terminal_suspended": 403,
-    "store_not_connected": 403,
     "household_not_eligible": 403,
     "purchase_not_found": 404,
     "item_not_priced": 409,
@@ -154,7 +154,9 @@ def _answer(result: CheckoutResult) -> Response:
 
 
 def _refusal(error: CheckoutError) -> ApiError:
-    api_error = ApiError(error.code, error.message, status_code=error.status, field=error.field)
+    api_error = ApiError(
+        error.code, error.message, status_code=POS_ERROR_CODES[error.code], field=error.field
+    )
     if error.code == "request_in_progress":
         api_error.retry_after = 1  # type: ignore[attr-defined]
     return api_error

@@ -4,10 +4,10 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 
 from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import (
@@ -16,7 +16,6 @@ from settlements.models import (
     BalanceRollup,
     CreditBasis,
     Cycle,
-    EntryKind,
     JournalEntry,
     Posting,
 )
@@ -53,19 +52,58 @@ def account_balance(*, account: Account) -> int:
     return int(base + later)
 
 
+# --- Credit spent in a cycle: the rule the bonus threshold counts, in one place ------------------
+#
+# Credit spent in a cycle is the household's wallet postings of its purchase entries and their
+# reversals in that cycle, negated (a purchase takes credit out of the wallet, its reversal puts
+# it back). Every SQL statement that needs it composes these fragments, over a journal entry
+# aliased ``e`` and a wallet posting aliased ``po``; the Python side reads it through
+# :func:`cycle_spend`. The PL/pgSQL write ``checkout_record_purchase`` keeps a copy
+# (``settlements/sql/checkout_record_purchase.sql``), held to it by the parity test in
+# ``tests/settlements/test_checkout_function.py``.
+
+# The entries whose wallet postings are credit spent.
+SPEND_ENTRY_SQL = "e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL"
+# Credit spent, as an aggregate over wallet postings ``po`` of entries ``e`` of one household and cycle.
+CYCLE_SPEND_SQL = f"-COALESCE(SUM(CASE WHEN {SPEND_ENTRY_SQL} THEN po.amount_rial ELSE 0 END), 0)"
+# Whether the cycle's bonus was posted, over the same rows.
+_BONUS_POSTED_SQL = "COALESCE(SUM(CASE WHEN e.kind = 'bonus' THEN 1 ELSE 0 END), 0)"
+_CYCLE_FIGURES_SQL = (
+    f"SELECT {CYCLE_SPEND_SQL}, {_BONUS_POSTED_SQL} "  # noqa: S608 - constants
+    "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
+)
+_BY_WALLET_SQL = (
+    _CYCLE_FIGURES_SQL + "WHERE e.household_id = %s AND e.cycle_id = %s AND po.account_id = %s"
+)
+_BY_HOUSEHOLD_SQL = (
+    _CYCLE_FIGURES_SQL + "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+    "WHERE e.household_id = %s AND e.cycle_id = %s"
+)
+
+
+class CycleSpend(NamedTuple):
+    spent_rial: int
+    bonus_granted: bool
+
+
+def cycle_spend(*, household_id: int, cycle_id: int, wallet_id: int | None = None) -> CycleSpend:
+    """Credit the household spent in the cycle (net of reversals) and whether its bonus was
+    posted: one statement. ``wallet_id`` (the checkout knows it) reads by the wallet's postings
+    directly, as a prepared statement of the hot path."""
+    if wallet_id is not None:
+        with hot_cursor() as cursor:
+            cursor.execute(_BY_WALLET_SQL, [household_id, cycle_id, wallet_id])
+            spent, bonuses = cursor.fetchone()
+    else:
+        with connection.cursor() as plain:
+            plain.execute(_BY_HOUSEHOLD_SQL, [household_id, cycle_id])
+            spent, bonuses = plain.fetchone()
+    return CycleSpend(int(spent), bool(bonuses))
+
+
 def credit_spent_in_cycle(*, household_id: int, cycle: Cycle) -> int:
     """Credit spent on the basket in ``cycle``, net of reversals (what the bonus threshold counts)."""
-    total = (
-        Posting.objects.filter(
-            entry__household_id=household_id,
-            entry__cycle=cycle,
-            entry__kind__in=[EntryKind.PURCHASE, EntryKind.REVERSAL],
-            entry__purchase__isnull=False,
-            account__kind=AccountKind.WALLET,
-        ).aggregate(total=Sum("amount_rial"))["total"]
-        or 0
-    )
-    return int(-total)
+    return cycle_spend(household_id=household_id, cycle_id=cycle.pk).spent_rial
 
 
 @dataclass(frozen=True)
@@ -93,20 +131,12 @@ def bonus_progress(
     rule = rule or entitlement(household_id=household_id, cycle=cycle)
     if rule is None:
         return None
-    spend = Q(
-        entry__kind__in=[EntryKind.PURCHASE, EntryKind.REVERSAL], entry__purchase__isnull=False
-    )
-    figures = Posting.objects.filter(
-        entry__household_id=household_id, entry__cycle=cycle, account__kind=AccountKind.WALLET
-    ).aggregate(
-        spent=Sum("amount_rial", filter=spend),
-        bonuses=Count("id", filter=Q(entry__kind=EntryKind.BONUS)),
-    )
+    spent, granted = cycle_spend(household_id=household_id, cycle_id=cycle.pk)
     return BonusProgress(
-        spent_rial=-int(figures["spent"] or 0),
+        spent_rial=spent,
         threshold_rial=rule.bonus_threshold_rial,
         bonus_rial=rule.bonus_rial,
-        granted=bool(figures["bonuses"]),
+        granted=granted,
     )
 
 
@@ -330,16 +360,6 @@ def purchase_context(
 def wallet_cycle_figures(*, wallet_id: int, household_id: int, cycle_id: int) -> tuple[int, bool]:
     """(credit spent in the cycle net of reversals, whether its bonus was posted): one statement.
 
-    The same figures as :func:`bonus_progress`, read by wallet id; call it after the wallet lock so
-    it sees every purchase committed before this one."""
-    with hot_cursor() as cursor:
-        cursor.execute(
-            "SELECT COALESCE(SUM(CASE WHEN e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL "
-            "THEN po.amount_rial ELSE 0 END), 0), "
-            "COALESCE(SUM(CASE WHEN e.kind = 'bonus' THEN 1 ELSE 0 END), 0) "
-            "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
-            "WHERE e.household_id = %s AND e.cycle_id = %s AND po.account_id = %s",
-            [household_id, cycle_id, wallet_id],
-        )
-        spent, bonuses = cursor.fetchone()
-    return -int(spent), bool(bonuses)
+    :func:`cycle_spend` read by wallet id; call it after the wallet lock so it sees every purchase
+    committed before this one."""
+    return cycle_spend(household_id=household_id, cycle_id=cycle_id, wallet_id=wallet_id)

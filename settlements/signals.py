@@ -1,8 +1,14 @@
-"""Events of the money core that upper layers may listen to (the SMS outbox does).
+"""Events of the money core that others may listen to; every one is sent after its transaction
+committed, so a listener never sees a rollback.
 
 ``bonus_granted(cycle_id, low, high)``: bonuses of ``cycle_id`` were granted to some households
-with ids in ``[low, high)``; sent after the granting transaction committed."""
+with ids in ``[low, high)`` (the SMS outbox listens).
+
+``bonus_threshold_reached(household_id, cycle_id)``: a purchase took the household's credit spend
+in ``cycle_id`` to its bonus threshold (``settlements.receivers`` queues the grant: services never
+import tasks)."""
 
 from django.dispatch import Signal
 
 bonus_granted = Signal()
+bonus_threshold_reached = Signal()

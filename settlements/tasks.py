@@ -30,7 +30,7 @@ def enqueue_chunks(chunk_ids: list[int]) -> None:
 )
 def run_chunk(chunk_id: int) -> bool:
     """One chunk of a credit run, bonus sweep or expiry; idempotent, so a redelivery is harmless."""
-    return runs.execute_chunk(chunk_id)
+    return runs.execute_chunk(chunk_id=chunk_id)
 
 
 @shared_task(
@@ -43,7 +43,7 @@ def run_monthly_charge() -> int | None:
 
     Daily rather than monthly because crontab knows no Jalali months; on every day but the
     first of a month (or after a failed night) it finds the cycle open and does nothing."""
-    cycle = rules.ensure_cycle(jalali_month_key(timezone.localdate()))
+    cycle = rules.ensure_cycle(key=jalali_month_key(timezone.localdate()))
     if cycle.status in (CycleStatus.OPEN, CycleStatus.CLOSED):
         return None
     return runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, enqueue=enqueue_chunks).pk

@@ -31,8 +31,18 @@ class TerminalUser:
         return f"terminal {self.terminal.terminal_id}"
 
 
+# The HTTP status of each terminal refusal (``services.TERMINAL_REFUSAL_CODES``).
+TERMINAL_REFUSAL_STATUS = {
+    "api_key_invalid": 401,
+    "terminal_suspended": 403,
+    "store_not_connected": 403,
+}
+
+
 def _api_error(refusal: services.TerminalRefusal) -> ApiError:
-    return ApiError(refusal.code, refusal.message, status_code=refusal.status)
+    return ApiError(
+        refusal.code, refusal.message, status_code=TERMINAL_REFUSAL_STATUS[refusal.code]
+    )
 
 
 def refuse_unless_usable(terminal: Terminal | None) -> Terminal:

@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from households.models import City, Province
+from kalabarg.lib.errors import field_error
 from kalabarg.lib.hot_sql import hot_cursor
 from kalabarg.lib.identifiers import (
     IdentifierError,
@@ -39,10 +39,6 @@ from stores.models import (
 MAX_PRICE_RIAL = 10**12
 
 
-def field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
 # --- Prices -------------------------------------------------------------------------------------
 
 
@@ -51,28 +47,42 @@ def validate_new_price(
 ) -> None:
     """Every rule a new price row must pass; raises ``ValidationError`` naming the field."""
     if kind not in PriceKind.values:
-        raise field_error("kind", "نوع قیمت باید پایه یا روز باشد", "price_kind_invalid")
+        raise field_error(
+            field="kind", message="نوع قیمت باید پایه یا روز باشد", code="price_kind_invalid"
+        )
     if isinstance(price_rial, bool) or not isinstance(price_rial, int):
-        raise field_error("price_rial", "قیمت باید عدد صحیح ریال باشد", "price_not_integer")
+        raise field_error(
+            field="price_rial", message="قیمت باید عدد صحیح ریال باشد", code="price_not_integer"
+        )
     if price_rial <= 0:
-        raise field_error("price_rial", "قیمت باید بیشتر از صفر باشد", "price_not_positive")
+        raise field_error(
+            field="price_rial", message="قیمت باید بیشتر از صفر باشد", code="price_not_positive"
+        )
     if price_rial > MAX_PRICE_RIAL:
-        raise field_error("price_rial", "قیمت بیش از حد بزرگ است", "price_too_large")
+        raise field_error(
+            field="price_rial", message="قیمت بیش از حد بزرگ است", code="price_too_large"
+        )
     if timezone.is_naive(effective_from):
         raise field_error(
-            "effective_from", "زمان شروع قیمت باید منطقه زمانی داشته باشد", "effective_from_naive"
+            field="effective_from",
+            message="زمان شروع قیمت باید منطقه زمانی داشته باشد",
+            code="effective_from_naive",
         )
     if not reason.strip():
-        raise field_error("reason", "دلیل تغییر قیمت را بنویسید", "reason_required")
+        raise field_error(
+            field="reason", message="دلیل تغییر قیمت را بنویسید", code="reason_required"
+        )
     if PurchaseLine.objects.filter(item=item, purchase__created_at__gte=effective_from).exists():
         raise field_error(
-            "effective_from",
-            "پس از این زمان با قیمت قبلی خرید انجام شده است؛ قیمت تازه را از زمانی پس از آخرین خرید ثبت کنید",
-            "price_rewrites_used_price",
+            field="effective_from",
+            message="پس از این زمان با قیمت قبلی خرید انجام شده است؛ قیمت تازه را از زمانی پس از آخرین خرید ثبت کنید",
+            code="price_rewrites_used_price",
         )
     if ItemPrice.objects.filter(item=item, kind=kind, effective_from=effective_from).exists():
         raise field_error(
-            "effective_from", "برای همین زمان قیمتی ثبت شده است", "price_moment_taken"
+            field="effective_from",
+            message="برای همین زمان قیمتی ثبت شده است",
+            code="price_moment_taken",
         )
 
 
@@ -110,9 +120,13 @@ def parse_price_rial(value: object) -> int:
         whole = amount == amount.to_integral_value()
         rial = int(amount)
     except (ArithmeticError, ValueError):  # not a number, NaN, Infinity
-        raise field_error("price_rial", "قیمت باید عدد باشد", "price_not_integer") from None
+        raise field_error(
+            field="price_rial", message="قیمت باید عدد باشد", code="price_not_integer"
+        ) from None
     if not whole:
-        raise field_error("price_rial", "قیمت باید عدد صحیح ریال باشد", "price_not_integer")
+        raise field_error(
+            field="price_rial", message="قیمت باید عدد صحیح ریال باشد", code="price_not_integer"
+        )
     return rial
 
 
@@ -123,7 +137,7 @@ def _normalized(field: str, value: str, normalizer: Callable[[str], str]) -> str
     try:
         return normalizer(value)
     except IdentifierError as exc:
-        raise field_error(field, exc.message, exc.code) from exc
+        raise field_error(field=field, message=exc.message, code=exc.code) from exc
 
 
 @transaction.atomic
@@ -143,26 +157,36 @@ def register_store(
 ) -> Store:
     """Register a store as pending; an officer connects it after checking its papers."""
     if city.province_id != province.pk:
-        raise field_error("city", "این شهر در استان انتخاب‌شده نیست", "city_not_in_province")
+        raise field_error(
+            field="city", message="این شهر در استان انتخاب‌شده نیست", code="city_not_in_province"
+        )
     if not normalize_text(name):
-        raise field_error("name", "نام فروشگاه را وارد کنید", "name_required")
+        raise field_error(field="name", message="نام فروشگاه را وارد کنید", code="name_required")
     licence = to_latin_digits(licence_number).strip()
     if not licence:
-        raise field_error("licence_number", "شماره پروانه کسب را وارد کنید", "licence_required")
+        raise field_error(
+            field="licence_number", message="شماره پروانه کسب را وارد کنید", code="licence_required"
+        )
     if Store.objects.filter(licence_number=licence).exists():
         raise field_error(
-            "licence_number", "فروشگاهی با این شماره پروانه ثبت شده است", "licence_taken"
+            field="licence_number",
+            message="فروشگاهی با این شماره پروانه ثبت شده است",
+            code="licence_taken",
         )
     if (latitude is None) != (longitude is None):
         raise field_error(
-            "latitude", "عرض و طول جغرافیایی را با هم وارد کنید", "location_incomplete"
+            field="latitude",
+            message="عرض و طول جغرافیایی را با هم وارد کنید",
+            code="location_incomplete",
         )
     if (
         latitude is not None
         and longitude is not None
         and not (24 <= latitude <= 40 and 44 <= longitude <= 64)
     ):
-        raise field_error("latitude", "این مختصات در ایران نیست", "location_outside_iran")
+        raise field_error(
+            field="latitude", message="این مختصات در ایران نیست", code="location_outside_iran"
+        )
     return Store.objects.create(
         name=normalize_text(name),
         owner_national_code=_normalized(
@@ -205,7 +229,7 @@ def connect_store(*, store: Store, by: User | None) -> Store:
 def suspend_store(*, store: Store, reason: str, by: User | None) -> Store:
     """Suspend a store: every POS request from its terminals is refused until it is reconnected."""
     if not reason.strip():
-        raise field_error("reason", "دلیل تعلیق را بنویسید", "reason_required")
+        raise field_error(field="reason", message="دلیل تعلیق را بنویسید", code="reason_required")
     store.status = StoreStatus.SUSPENDED
     store.status_reason = reason.strip()
     store.status_changed_by = by
@@ -233,7 +257,9 @@ def create_terminal(*, store: Store, terminal_id: str, psp_name: str) -> Termina
             )
     except IntegrityError:  # registered concurrently
         raise field_error(
-            "terminal_id", "پایانه‌ای با این شناسه ثبت شده است", "terminal_id_taken"
+            field="terminal_id",
+            message="پایانه‌ای با این شناسه ثبت شده است",
+            code="terminal_id_taken",
         ) from None
 
 
@@ -300,12 +326,14 @@ def terminal_for_key(key: str) -> Terminal | None:
 
 @dataclass(frozen=True)
 class TerminalRefusal:
+    """Why a terminal's request is refused: a stable code and a Persian message (the HTTP status
+    each code answers with is the API's business: ``stores.auth.TERMINAL_REFUSAL_STATUS``)."""
+
     code: str
     message: str
-    status: int
 
 
-API_KEY_INVALID = TerminalRefusal("api_key_invalid", "کلید پایانه معتبر نیست", 401)
+API_KEY_INVALID = TerminalRefusal("api_key_invalid", "کلید پایانه معتبر نیست")
 # Every code terminal_refusal or API_KEY_INVALID can give: the refusals about the terminal itself.
 TERMINAL_REFUSAL_CODES = frozenset({"api_key_invalid", "terminal_suspended", "store_not_connected"})
 
@@ -313,10 +341,10 @@ TERMINAL_REFUSAL_CODES = frozenset({"api_key_invalid", "terminal_suspended", "st
 def terminal_refusal(terminal: Terminal) -> TerminalRefusal | None:
     """Why a request from this (known, rightly keyed) terminal is refused, if it is."""
     if terminal.status != TerminalStatus.ACTIVE:
-        return TerminalRefusal("terminal_suspended", "این پایانه تعلیق شده است", 403)
+        return TerminalRefusal("terminal_suspended", "این پایانه تعلیق شده است")
     if terminal.store.status != StoreStatus.CONNECTED:
         return TerminalRefusal(
-            "store_not_connected", "این فروشگاه به طرح کالابرگ متصل نیست یا تعلیق شده است", 403
+            "store_not_connected", "این فروشگاه به طرح کالابرگ متصل نیست یا تعلیق شده است"
         )
     return None
 
@@ -325,9 +353,11 @@ def terminal_refusal(terminal: Terminal) -> TerminalRefusal | None:
 def set_terminal_status(*, terminal: Terminal, status: str, reason: str = "") -> Terminal:
     """Suspend (with a reason) or reactivate a terminal; a suspended terminal's requests are refused."""
     if status not in TerminalStatus.values:
-        raise field_error("status", "وضعیت پایانه معتبر نیست", "terminal_status_invalid")
+        raise field_error(
+            field="status", message="وضعیت پایانه معتبر نیست", code="terminal_status_invalid"
+        )
     if status == TerminalStatus.SUSPENDED and not reason.strip():
-        raise field_error("reason", "دلیل تعلیق را بنویسید", "reason_required")
+        raise field_error(field="reason", message="دلیل تعلیق را بنویسید", code="reason_required")
     terminal.status = status
     terminal.status_reason = reason.strip() if status == TerminalStatus.SUSPENDED else ""
     terminal.save(update_fields=["status", "status_reason"])
@@ -338,9 +368,17 @@ def validate_new_terminal(*, terminal_id: str, psp_name: str) -> str:
     """The rules of ``create_terminal`` without the write (for forms); returns the normalised id."""
     terminal_id = to_latin_digits(terminal_id).strip()
     if not (terminal_id.isascii() and terminal_id.isdigit() and len(terminal_id) == 8):
-        raise field_error("terminal_id", "شناسه پایانه باید ۸ رقم باشد", "terminal_id_format")
+        raise field_error(
+            field="terminal_id", message="شناسه پایانه باید ۸ رقم باشد", code="terminal_id_format"
+        )
     if not psp_name.strip():
-        raise field_error("psp_name", "نام شرکت پرداخت را وارد کنید", "psp_name_required")
+        raise field_error(
+            field="psp_name", message="نام شرکت پرداخت را وارد کنید", code="psp_name_required"
+        )
     if Terminal.objects.filter(terminal_id=terminal_id).exists():
-        raise field_error("terminal_id", "پایانه‌ای با این شناسه ثبت شده است", "terminal_id_taken")
+        raise field_error(
+            field="terminal_id",
+            message="پایانه‌ای با این شناسه ثبت شده است",
+            code="terminal_id_taken",
+        )
     return terminal_id

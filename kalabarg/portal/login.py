@@ -13,7 +13,6 @@ Used by the web pages and the app API alike, so both get the same rules:
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from households.models import Person
@@ -26,6 +25,7 @@ from households.otp import (
     use_login_code,
 )
 from kalabarg.lib import ratelimit
+from kalabarg.lib.errors import field_error
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
 from kalabarg.lib.persian import to_latin_digits, to_persian_digits
 from kalabarg.portal import notify
@@ -68,28 +68,26 @@ class CodeRequested:
     expires_in_seconds: int
 
 
-def _field(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
 def clean_national_code(value: str) -> str:
     try:
         return normalize_national_code(value)
     except IdentifierError as exc:
-        raise _field("national_code", exc.message, exc.code) from exc
+        raise field_error(field="national_code", message=exc.message, code=exc.code) from exc
 
 
 def clean_mobile(value: str) -> str:
     try:
         return normalize_mobile(value)
     except IdentifierError as exc:
-        raise _field("mobile", exc.message, exc.code) from exc
+        raise field_error(field="mobile", message=exc.message, code=exc.code) from exc
 
 
 def clean_code(value: str) -> str:
     code = "".join(to_latin_digits(value or "").split())
     if len(code) != LOGIN_CODE_DIGITS or not code.isdigit():
-        raise _field("code", "کد ورود ۶ رقم است؛ آن را از پیامک بخوانید", "code_format")
+        raise field_error(
+            field="code", message="کد ورود ۶ رقم است؛ آن را از پیامک بخوانید", code="code_format"
+        )
     return code
 
 

@@ -72,9 +72,9 @@ def dashboard(*, person: Person, today: dt.date | None = None) -> Dashboard:
     today = today or timezone.localdate()
     household_id = person.household_id
     decile = household_selectors.decile_assignment_on(household_id=household_id, on_date=today)
-    phase = rules.phase_on(today)
-    band = rules.band_for(phase, decile.decile if decile else None) if phase else None
-    cycle = rules.cycle_on(today)
+    phase = rules.phase_on(day=today)
+    band = rules.band_for(phase=phase, decile=decile.decile if decile else None) if phase else None
+    cycle = rules.cycle_on(day=today)
     entitlement = None
     if cycle is not None:
         if phase is not None and cycle.phase_id == phase.pk:

@@ -9,18 +9,17 @@ formatted in SQL (Persian digits, thousands separator, toman) between the render
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Max, Min, Q
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from households.models import Household
+from kalabarg.lib.errors import field_error
 from kalabarg.lib.money import RIALS_PER_TOMAN
 from kalabarg.lib.persian import JALALI_MONTHS, to_persian_digits
 from notifications import templating
@@ -35,6 +34,7 @@ from notifications.models import (
 )
 from notifications.signals import announce_on_commit, sms_work_ready
 from settlements.models import CreditBasis, Phase
+from settlements.services import rules
 
 DEFAULT_CHUNK_SIZE = 50_000
 
@@ -43,21 +43,6 @@ _LATEST_DECILE = (
     "ORDER BY effective_from DESC, id DESC) AS rn FROM households_decileassignment "
     "WHERE household_id >= %s AND household_id < %s AND effective_from <= %s"
 )
-
-
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
-def phase_on(day: dt.date) -> Phase | None:
-    """The phase in force on ``day`` (the latest one started by then and not ended)."""
-    return (
-        Phase.objects.filter(starts_on__lte=day)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .order_by("-starts_on")
-        .prefetch_related("bands")
-        .first()
-    )
 
 
 def month_label(month_key: str) -> str:
@@ -101,7 +86,9 @@ def money_sql(expression: str) -> str:
 def _template(kind: str) -> str:
     template = SmsTemplate.objects.filter(kind=kind).first()
     if template is None:
-        raise _error("kind", "متن این نوع پیامک تعریف نشده است", "sms_template_missing")
+        raise field_error(
+            field="kind", message="متن این نوع پیامک تعریف نشده است", code="sms_template_missing"
+        )
     return template.body
 
 
@@ -118,10 +105,10 @@ def decile_bodies(*, phase: Phase, deciles: Sequence[int], body_template: str) -
     for decile in deciles:
         band = next((b for b in bands if b.min_decile <= decile <= b.max_decile), None)
         if band is None:
-            raise _error(
-                "deciles",
-                f"دهک {to_persian_digits(decile)} در مرحله «{phase.name}» نیست",
-                "sms_decile_not_in_phase",
+            raise field_error(
+                field="deciles",
+                message=f"دهک {to_persian_digits(decile)} در مرحله «{phase.name}» نیست",
+                code="sms_decile_not_in_phase",
             )
         bodies[decile] = templating.render(
             body_template,
@@ -155,10 +142,14 @@ def start_decile_notices(
     already notified by another campaign of the phase is left out. ``enqueue(campaign, chunk_ids)`` runs on commit (default: the Celery tasks)."""
     chosen = sorted({int(d) for d in deciles})
     if not chosen or any(d < 1 or d > 10 for d in chosen):
-        raise _error("deciles", "دهک‌ها باید عددی از ۱ تا ۱۰ باشند", "sms_deciles_invalid")
-    phase = phase or phase_on(timezone.localdate())
+        raise field_error(
+            field="deciles", message="دهک‌ها باید عددی از ۱ تا ۱۰ باشند", code="sms_deciles_invalid"
+        )
+    phase = phase or rules.phase_on(day=timezone.localdate(), prefetch_bands=True)
     if phase is None:
-        raise _error("phase", "امروز هیچ مرحله‌ای از طرح در جریان نیست", "sms_no_phase")
+        raise field_error(
+            field="phase", message="امروز هیچ مرحله‌ای از طرح در جریان نیست", code="sms_no_phase"
+        )
     body_template = _template(SmsKind.DECILE_NOTICE)
     decile_bodies(phase=phase, deciles=chosen, body_template=body_template)  # validates deciles
     label = "دهک " + "، ".join(to_persian_digits(d) for d in chosen)
@@ -191,7 +182,9 @@ def start_monthly_balance(
     try:
         month_label(month_key)
     except (ValueError, IndexError) as exc:
-        raise _error("month", "ماه باید به شکل ۱۴۰۲-۰۶ باشد", "sms_month_invalid") from exc
+        raise field_error(
+            field="month", message="ماه باید به شکل ۱۴۰۲-۰۶ باشد", code="sms_month_invalid"
+        ) from exc
     return _start(
         kind=SmsKind.MONTHLY_BALANCE,
         phase=None,
@@ -218,7 +211,9 @@ def _start(
     enqueue: Callable[[SmsCampaign, list[int]], None] | None,
 ) -> SmsCampaign:
     if chunk_size < 1:
-        raise _error("chunk_size", "اندازه بخش باید مثبت باشد", "chunk_size_invalid")
+        raise field_error(
+            field="chunk_size", message="اندازه بخش باید مثبت باشد", code="chunk_size_invalid"
+        )
     campaign = (
         SmsCampaign.objects.select_for_update()
         .filter(
@@ -391,7 +386,11 @@ def cancel_campaign(*, campaign: SmsCampaign, cancelled_by: User | None = None) 
         pk=campaign.pk, status__in=[CampaignStatus.BUILDING, CampaignStatus.SENDING]
     ).update(status=CampaignStatus.CANCELLED, cancelled_by=cancelled_by, finished_at=timezone.now())
     if not updated:
-        raise _error("status", "این پویش در جریان نیست و لغو نمی‌شود", "sms_campaign_not_running")
+        raise field_error(
+            field="status",
+            message="این پویش در جریان نیست و لغو نمی‌شود",
+            code="sms_campaign_not_running",
+        )
     now = timezone.now()
     cancelled = SmsMessage.objects.filter(campaign=campaign, status=MessageStatus.QUEUED).update(
         status=MessageStatus.CANCELLED, updated_at=now, lease_until=None

@@ -47,7 +47,7 @@ class ChargeByKeyForm(forms.Form):
         text = to_latin_digits(self.cleaned_data.get("key") or "").replace(" ", "")
         text = text.replace("/", "-")
         try:
-            starts_on, _ = rules.jalali_month_bounds(text)
+            starts_on, _ = rules.jalali_month_bounds(key=text)
         except ValidationError as exc:
             raise errors_for(exc, "cycle") from exc
         year, month = (int(part) for part in text.split("-"))
@@ -215,7 +215,7 @@ class CycleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = ChargeByKeyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                cycle = rules.ensure_cycle(form.cleaned_data["key"])
+                cycle = rules.ensure_cycle(key=form.cleaned_data["key"])
                 runs.validate_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle)
             except ValidationError as exc:
                 form.add_error("key", errors_for(exc, "cycle"))

@@ -34,7 +34,7 @@ def _phase_locked(request: HttpRequest, phase: Phase | None) -> bool:
         return False
     cache: dict[int, bool] = request.__dict__.setdefault("_kalabarg_phase_locks", {})
     if phase.pk not in cache:
-        cache[phase.pk] = rules.phase_has_moved_money(phase)
+        cache[phase.pk] = rules.phase_has_moved_money(phase=phase)
     return cache[phase.pk]
 
 

@@ -12,121 +12,16 @@ fresh snapshot, so the spend read after the wallet lock sees every purchase that
 before the lock was granted (a single statement's snapshot would predate the wait).
 
 ``tests/settlements/test_checkout_function.py`` runs the same purchases through the function and
-through the Python path and compares the answers, the rows and the ledger.
+through the Python path and compares the answers, the rows and the ledger. The source is
+``settlements/sql/checkout_record_purchase.sql``; a change to it is a new migration that loads it
+again (``tests/settlements/test_sql_sources.py`` checks the database holds the file's body).
 """
 
 from django.db import migrations
 
-CREATE = """
-CREATE OR REPLACE FUNCTION checkout_record_purchase(
-    p_household bigint, p_payer bigint, p_store bigint, p_terminal bigint, p_key text,
-    p_fingerprint text, p_paid_with text, p_card_bin text, p_card_last4 text,
-    p_base_total bigint, p_current_total bigint, p_created_at timestamptz,
-    p_items bigint[], p_quantities numeric[], p_unit_bases bigint[], p_unit_currents bigint[],
-    p_bases bigint[], p_currents bigint[],
-    p_cycle bigint, p_cycle_key text, p_phase bigint,
-    p_wallet bigint, p_inflation_fund bigint, p_store_payable bigint,
-    p_threshold bigint, p_bonus bigint, p_process text, p_answer jsonb
-) RETURNS jsonb AS $$
-DECLARE
-    difference bigint := p_current_total - p_base_total;
-    balance bigint := 0;
-    credit bigint;
-    compensation bigint;
-    purchase bigint;
-    entry bigint;
-    spent bigint;
-    granted boolean;
-    progress jsonb := NULL;
-    answer jsonb;
-BEGIN
-    -- The caller's invariants, as split_purchase and purchase_legs check them in Python. Raised
-    -- as plain errors (P0001), never as integrity errors, which the caller reads as a
-    -- concurrent duplicate of the idempotency key.
-    IF p_base_total < 0 OR difference < 0 THEN
-        RAISE EXCEPTION 'totals must satisfy 0 <= base <= current';
-    END IF;
-    IF difference > 0 AND (p_inflation_fund IS NULL OR p_store_payable IS NULL) THEN
-        RAISE EXCEPTION 'a purchase above base prices needs the inflation fund and the store payable';
-    END IF;
-    IF p_wallet IS NOT NULL THEN
-        SELECT a.balance_rial INTO STRICT balance FROM settlements_account a
-         WHERE a.id = p_wallet FOR UPDATE;
-    END IF;
-    credit := LEAST(difference, balance);
-    compensation := difference - credit;
+from settlements.sql import load
 
-    INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key,
-        request_fingerprint, paid_with, card_bin, card_last4, base_total_rial, current_total_rial,
-        cash_rial, credit_rial, compensation_rial, status, created_at)
-    VALUES (p_household, p_payer, p_store, p_terminal, p_key, p_fingerprint, p_paid_with,
-        p_card_bin, p_card_last4, p_base_total, p_current_total, p_base_total, credit,
-        compensation, 'completed', p_created_at)
-    RETURNING id INTO purchase;
-
-    INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial,
-        unit_current_price_rial, base_amount_rial, current_amount_rial)
-    SELECT purchase, l.item, l.quantity, l.unit_base, l.unit_current, l.base, l.current
-      FROM unnest(p_items, p_quantities, p_unit_bases, p_unit_currents, p_bases, p_currents)
-        AS l(item, quantity, unit_base, unit_current, base, current);
-
-    IF difference > 0 THEN
-        INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id,
-            phase_id, purchase_id, created_by_process, memo, created_at)
-        VALUES ('purchase', 'purchase:' || purchase, p_household, p_cycle, p_phase, purchase,
-            p_process, 'خرید ' || purchase, p_created_at)
-        RETURNING id INTO entry;
-        IF credit > 0 THEN
-            UPDATE settlements_account SET balance_rial = balance_rial - credit
-             WHERE id = p_wallet AND balance_rial >= credit;
-            IF NOT FOUND THEN  -- never, under the lock taken above
-                RAISE EXCEPTION 'wallet % cannot pay %', p_wallet, credit;
-            END IF;
-        END IF;
-        INSERT INTO settlements_posting (entry_id, account_id, amount_rial)
-        SELECT entry, l.account, l.amount
-          FROM (VALUES (1, p_wallet, -credit), (2, p_inflation_fund, -compensation),
-                       (3, p_store_payable, credit + compensation)) AS l(leg, account, amount)
-         WHERE l.amount <> 0
-         ORDER BY l.leg;
-    END IF;
-
-    IF p_cycle IS NOT NULL AND p_threshold IS NOT NULL THEN
-        spent := 0;
-        granted := false;
-        IF p_wallet IS NOT NULL THEN
-            -- The figures of settlements.selectors.wallet_cycle_figures, under the wallet lock.
-            SELECT -COALESCE(SUM(CASE WHEN e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL
-                                      THEN po.amount_rial ELSE 0 END), 0),
-                   COALESCE(SUM(CASE WHEN e.kind = 'bonus' THEN 1 ELSE 0 END), 0) > 0
-              INTO spent, granted
-              FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id
-             WHERE e.household_id = p_household AND e.cycle_id = p_cycle AND po.account_id = p_wallet;
-        END IF;
-        progress := jsonb_build_object(
-            'cycle', p_cycle_key,
-            'spent_rial', spent,
-            'threshold_rial', p_threshold,
-            'remaining_rial', GREATEST(p_threshold - spent, 0),
-            'bonus_rial', COALESCE(p_bonus, 0),
-            'granted', granted,
-            'queued', NOT granted AND credit > 0 AND spent >= p_threshold);
-    END IF;
-
-    answer := p_answer || jsonb_build_object(
-        'purchase_id', purchase,
-        'cash_rial', p_base_total,
-        'credit_rial', credit,
-        'compensation_rial', compensation,
-        'wallet_balance_rial', balance - credit,
-        'bonus', progress);
-    INSERT INTO stores_idempotencyrecord (terminal_id, key, operation, fingerprint, purchase_id,
-        response_status, response_body, created_at)
-    VALUES (p_terminal, p_key, 'purchase', p_fingerprint, purchase, 201, answer, clock_timestamp());
-    RETURN answer;
-END;
-$$ LANGUAGE plpgsql VOLATILE;
-"""
+CREATE = load("checkout_record_purchase.sql")
 
 DROP = """
 DROP FUNCTION IF EXISTS checkout_record_purchase(

@@ -31,7 +31,7 @@ class InsufficientBalance(Exception):
     """A wallet would go below zero."""
 
 
-def system_account(kind: str) -> Account:
+def system_account(*, kind: str) -> Account:
     """The single programme fund, inflation fund or settlement clearing account."""
     if kind not in SYSTEM_KINDS:
         raise ValueError(f"{kind} is not a system account")
@@ -45,7 +45,7 @@ def system_account(kind: str) -> Account:
         return Account.objects.get(kind=kind)
 
 
-def wallet_for(household: Household | int) -> Account:
+def wallet_for(*, household: Household | int) -> Account:
     household_id = household if isinstance(household, int) else household.pk
     account = Account.objects.filter(kind=AccountKind.WALLET, household_id=household_id).first()
     if account is not None:
@@ -57,7 +57,7 @@ def wallet_for(household: Household | int) -> Account:
         return Account.objects.get(kind=AccountKind.WALLET, household_id=household_id)
 
 
-def store_payable(store: Store) -> Account:
+def store_payable(*, store: Store) -> Account:
     account = Account.objects.filter(kind=AccountKind.STORE_PAYABLE, store=store).first()
     if account is not None:
         return account
@@ -142,7 +142,7 @@ def post_entry(
     return PostResult(entry, created=True)
 
 
-def lock_wallet(household_id: int) -> Account | None:
+def lock_wallet(*, household_id: int) -> Account | None:
     """Take the household's wallet row lock (in a transaction), or None if it has no wallet yet."""
     return (
         Account.objects.select_for_update()
@@ -234,7 +234,7 @@ def post_batch(
     return BatchTotals(int(entries), int(amount))
 
 
-def lock_wallet_balance(wallet_id: int) -> int:
+def lock_wallet_balance(*, wallet_id: int) -> int:
     """Take a wallet's row lock (in a transaction) and read its balance: one plain statement.
 
     SQLite has no row locks; its single writer serialises the whole transaction instead."""

@@ -154,8 +154,14 @@ def purchase_legs(
         raise ValueError("a purchase paid from credit needs the household's wallet")
     legs = [
         (wallet_id, -credit_rial),
-        (inflation_fund_id or system_account(AccountKind.INFLATION_FUND).pk, -compensation_rial),
-        (store_payable_id or store_payable(Store(pk=store_id)).pk, credit_rial + compensation_rial),
+        (
+            inflation_fund_id or system_account(kind=AccountKind.INFLATION_FUND).pk,
+            -compensation_rial,
+        ),
+        (
+            store_payable_id or store_payable(store=Store(pk=store_id)).pk,
+            credit_rial + compensation_rial,
+        ),
     ]
     return [(account, amount) for account, amount in legs if amount and account is not None]
 
@@ -319,7 +325,7 @@ def post_purchase_reversal(
     *, purchase: Purchase, original: JournalEntry, process: str = "pos"
 ) -> JournalEntry:
     """Return the credit to the wallet and the compensation to the fund: the original entry, negated."""
-    lock_wallet(purchase.household_id)
+    lock_wallet(household_id=purchase.household_id)
     legs = [
         Leg(posting.account, -posting.amount_rial)
         for posting in original.postings.select_related("account")

@@ -32,7 +32,7 @@ def _rows(sql: str, limit: int = 20) -> list[tuple]:
         return cursor.fetchmany(limit)
 
 
-def check_invariants(report: ReconcileReport) -> None:
+def check_invariants(*, report: ReconcileReport) -> None:
     unbalanced = _rows(
         "SELECT e.id, COALESCE(SUM(p.amount_rial), 0), COUNT(p.id) FROM settlements_journalentry e "
         "LEFT JOIN settlements_posting p ON p.entry_id = e.id GROUP BY e.id "
@@ -114,7 +114,7 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def day_digest(day: dt.date) -> tuple[int, str]:
+def day_digest(*, day: dt.date) -> tuple[int, str]:
     """SHA-256 over a Tehran day's entries and their postings, in id order (streamed, not loaded)."""
     start, end = _day_bounds(day)
     digest = hashlib.sha256()
@@ -158,7 +158,7 @@ def day_digest(day: dt.date) -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
-def check_digests(report: ReconcileReport, *, today: dt.date | None = None) -> None:
+def check_digests(*, report: ReconcileReport, today: dt.date | None = None) -> None:
     """Store a digest for every closed day that has none; re-verify every stored one."""
     today = today or timezone.localdate()
     first = JournalEntry.objects.order_by("created_at").values_list("created_at", flat=True).first()
@@ -167,7 +167,7 @@ def check_digests(report: ReconcileReport, *, today: dt.date | None = None) -> N
         day = timezone.localtime(first, TEHRAN).date()
         while day < today:
             if day not in stored:
-                count, value = day_digest(day)
+                count, value = day_digest(day=day)
                 if count:
                     with transaction.atomic():
                         LedgerDigest.objects.get_or_create(
@@ -176,7 +176,7 @@ def check_digests(report: ReconcileReport, *, today: dt.date | None = None) -> N
                     report.digests_written += 1
             day += dt.timedelta(days=1)
     for day, digest in sorted(stored.items()):
-        count, value = day_digest(day)
+        count, value = day_digest(day=day)
         report.days_verified += 1
         if (count, value) != (digest.entries, digest.digest):
             report.breaches.append(
@@ -188,9 +188,9 @@ def check_digests(report: ReconcileReport, *, today: dt.date | None = None) -> N
 
 def reconcile(*, verify_digests: bool = True, today: dt.date | None = None) -> ReconcileReport:
     report = ReconcileReport()
-    check_invariants(report)
+    check_invariants(report=report)
     if verify_digests:
-        check_digests(report, today=today)
+        check_digests(report=report, today=today)
     return report
 
 

@@ -4,27 +4,28 @@ import datetime as dt
 from dataclasses import dataclass
 
 import jdatetime
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from households.selectors import decile_on
+from kalabarg.lib.errors import field_error
 from kalabarg.lib.persian import to_latin_digits
 from settlements.models import CreditBasis, Cycle, CycleStatus, JournalEntry, Phase, PhaseBand
 
 
-def field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
-def phase_on(day: dt.date) -> Phase | None:
-    """The phase in force on ``day``: the latest one started on or before it that has not ended."""
-    phase = Phase.objects.filter(starts_on__lte=day).order_by("-starts_on").first()
+def phase_on(*, day: dt.date, prefetch_bands: bool = False) -> Phase | None:
+    """The phase in force on ``day``: the latest one started on or before it, unless that one has
+    ended (then none: a phase that starts later supersedes an earlier one even if the earlier one
+    has no end date). The one home of this rule; ``prefetch_bands`` reads its bands with it."""
+    phases = Phase.objects.filter(starts_on__lte=day).order_by("-starts_on")
+    if prefetch_bands:
+        phases = phases.prefetch_related("bands")
+    phase = phases.first()
     if phase is None or (phase.ends_on is not None and phase.ends_on < day):
         return None
     return phase
 
 
-def band_for(phase: Phase, decile: int | None) -> PhaseBand | None:
+def band_for(*, phase: Phase, decile: int | None) -> PhaseBand | None:
     if decile is None:
         return None
     # A phase's bands are read once per phase object (a checkout asks several times).
@@ -34,7 +35,7 @@ def band_for(phase: Phase, decile: int | None) -> PhaseBand | None:
     return next((band for band in bands if band.min_decile <= decile <= band.max_decile), None)
 
 
-def members_on(household_id: int, day: dt.date) -> int:
+def members_on(*, household_id: int, day: dt.date) -> int:
     """Members counted for per-member amounts: current members born on or before ``day``.
 
     The registry keeps no membership history, so a member who joined later is counted from
@@ -75,10 +76,10 @@ def entitlement(
         if decile_on_start is not None
         else decile_on(household_id=household_id, on_date=cycle.starts_on)
     )
-    band = band_for(cycle.phase, decile)
+    band = band_for(phase=cycle.phase, decile=decile)
     if band is None or decile is None:
         return None
-    members = members_on(household_id, cycle.starts_on)
+    members = members_on(household_id=household_id, day=cycle.starts_on)
     factor = members if cycle.phase.basis == CreditBasis.PER_MEMBER else 1
     return Entitlement(
         phase=cycle.phase,
@@ -92,7 +93,7 @@ def entitlement(
     )
 
 
-def jalali_month_bounds(key: str) -> tuple[dt.date, dt.date]:
+def jalali_month_bounds(*, key: str) -> tuple[dt.date, dt.date]:
     """``1402-06`` → (2023-08-23, 2023-09-22): the Gregorian first and last day of that Jalali month."""
     try:
         year_text, month_text = to_latin_digits(key).strip().split("-")
@@ -101,24 +102,30 @@ def jalali_month_bounds(key: str) -> tuple[dt.date, dt.date]:
             raise ValueError(year)
         first = jdatetime.date(year, month, 1)
     except (ValueError, TypeError) as exc:
-        raise field_error("cycle", "دوره باید به شکل ۱۴۰۲-۰۶ باشد", "cycle_key_invalid") from exc
+        raise field_error(
+            field="cycle", message="دوره باید به شکل ۱۴۰۲-۰۶ باشد", code="cycle_key_invalid"
+        ) from exc
     following = (
         jdatetime.date(year + 1, 1, 1) if month == 12 else jdatetime.date(year, month + 1, 1)
     )
     return first.togregorian(), following.togregorian() - dt.timedelta(days=1)
 
 
-def ensure_cycle(key: str) -> Cycle:
+def ensure_cycle(*, key: str) -> Cycle:
     """The cycle for Jalali month ``key``, created (planned) under the phase in force on its first day."""
-    starts_on, ends_on = jalali_month_bounds(key)
+    starts_on, ends_on = jalali_month_bounds(key=key)
     year_text, month_text = to_latin_digits(key).strip().split("-")
     key = f"{int(year_text):04d}-{int(month_text):02d}"
     existing = Cycle.objects.filter(key=key).select_related("phase").first()
     if existing:
         return existing
-    phase = phase_on(starts_on)
+    phase = phase_on(day=starts_on)
     if phase is None:
-        raise field_error("cycle", "در این ماه هیچ مرحله‌ای از طرح فعال نیست", "no_phase_for_cycle")
+        raise field_error(
+            field="cycle",
+            message="در این ماه هیچ مرحله‌ای از طرح فعال نیست",
+            code="no_phase_for_cycle",
+        )
     try:
         with transaction.atomic():
             return Cycle.objects.create(
@@ -132,12 +139,12 @@ def ensure_cycle(key: str) -> Cycle:
         return Cycle.objects.select_related("phase").get(key=key)
 
 
-def cycle_on(day: dt.date) -> Cycle | None:
+def cycle_on(*, day: dt.date) -> Cycle | None:
     return (
         Cycle.objects.select_related("phase").filter(starts_on__lte=day, ends_on__gte=day).first()
     )
 
 
-def phase_has_moved_money(phase: Phase) -> bool:
+def phase_has_moved_money(*, phase: Phase) -> bool:
     """A phase that money moved under is pinned: change it by a new phase from a date."""
     return phase.pk is not None and JournalEntry.objects.filter(phase=phase).exists()

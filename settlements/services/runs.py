@@ -19,6 +19,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from households.models import Household
+from kalabarg.lib.errors import field_error
 from settlements.models import (
     AccountKind,
     CreditBasis,
@@ -32,8 +33,8 @@ from settlements.models import (
     RunStatus,
     UnspentPolicy,
 )
+from settlements.selectors import CYCLE_SPEND_SQL, SPEND_ENTRY_SQL
 from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
-from settlements.services.rules import field_error
 from settlements.signals import bonus_granted
 
 logger = logging.getLogger(__name__)
@@ -115,10 +116,12 @@ def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
         f"SELECT x.id, ({bonus_case}) * {factor}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
         f"SELECT s.household_id AS id, s.spent, {_DECILE_ON.format(h='s.household_id')} AS decile, "
         f"{_MEMBERS_ON.format(h='s.household_id')} AS members FROM ("
-        "SELECT e.household_id, -SUM(p.amount_rial) AS spent FROM settlements_journalentry e "
-        "JOIN settlements_posting p ON p.entry_id = e.id "
-        "JOIN settlements_account a ON a.id = p.account_id AND a.kind = 'wallet' "
-        "WHERE e.cycle_id = %s AND e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL "
+        # Credit spent in the cycle: the one fragment (selectors.CYCLE_SPEND_SQL); its entry
+        # predicate is repeated in WHERE so only purchase entries are read, not every charge.
+        f"SELECT e.household_id, {CYCLE_SPEND_SQL} AS spent FROM settlements_journalentry e "
+        "JOIN settlements_posting po ON po.entry_id = e.id "
+        "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+        f"WHERE e.cycle_id = %s AND {SPEND_ENTRY_SQL} "
         "AND e.household_id >= %s AND e.household_id < %s GROUP BY e.household_id) s "
         "WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry b WHERE b.household_id = s.household_id "
         "AND b.cycle_id = %s AND b.kind = 'bonus')) x "
@@ -160,7 +163,7 @@ def _fill_expiry_batch(phase: Phase, low: int, high: int) -> int:
         return max(cursor.rowcount, 0)
 
 
-def execute_range(run: CreditRun, low: int, high: int) -> tuple[int, int, int]:
+def execute_range(*, run: CreditRun, low: int, high: int) -> tuple[int, int, int]:
     """Do a run's work for households ``[low, high)`` in the caller's transaction.
 
     Returns (households considered, entries created, amount).
@@ -188,7 +191,7 @@ def execute_work(
 ) -> tuple[int, int, int]:
     """The set-based work of one kind for households ``[low, high)``, in the caller's transaction."""
     create_batch_table()
-    fund = system_account(AccountKind.PROGRAMME_FUND)
+    fund = system_account(kind=AccountKind.PROGRAMME_FUND)
     if kind == RunKind.CYCLE_CHARGE and cycle is not None:
         considered = _fill_charge_batch(cycle, low, high)
         totals = post_batch(
@@ -226,7 +229,7 @@ def validate_month_started(*, starts_on: dt.date) -> None:
     Apart from ``validate_run`` so that the admin can refuse a month by its key before the
     cycle row exists."""
     if starts_on > timezone.localdate():
-        raise field_error("cycle", CYCLE_NOT_STARTED, "cycle_not_started")
+        raise field_error(field="cycle", message=CYCLE_NOT_STARTED, code="cycle_not_started")
 
 
 def validate_run(
@@ -242,22 +245,28 @@ def validate_run(
     A charge of a closed cycle would reopen it next to the current one
     (``finish_run_if_complete`` opens the cycle it charged)."""
     if kind in (RunKind.CYCLE_CHARGE, RunKind.BONUS_SWEEP) and cycle is None:
-        raise field_error("cycle", "دوره را مشخص کنید", "cycle_required")
+        raise field_error(field="cycle", message="دوره را مشخص کنید", code="cycle_required")
     if kind == RunKind.EXPIRY:
         if phase is None:
-            raise field_error("phase", "مرحله را مشخص کنید", "phase_required")
+            raise field_error(field="phase", message="مرحله را مشخص کنید", code="phase_required")
         if phase.unspent_policy != UnspentPolicy.EXPIRE:
             raise field_error(
-                "phase", "در این مرحله اعتبار خرج‌نشده به دوره بعد منتقل می‌شود", "phase_carries_over"
+                field="phase",
+                message="در این مرحله اعتبار خرج‌نشده به دوره بعد منتقل می‌شود",
+                code="phase_carries_over",
             )
         if phase.ends_on is None or phase.ends_on >= timezone.localdate():
-            raise field_error("phase", "این مرحله هنوز پایان نیافته است", "phase_not_ended")
+            raise field_error(
+                field="phase", message="این مرحله هنوز پایان نیافته است", code="phase_not_ended"
+            )
     if kind == RunKind.CYCLE_CHARGE and cycle is not None:
         validate_month_started(starts_on=cycle.starts_on)
         if cycle.status == CycleStatus.CLOSED:
-            raise field_error("cycle", CYCLE_CLOSED, "cycle_closed")
+            raise field_error(field="cycle", message=CYCLE_CLOSED, code="cycle_closed")
     if chunk_size < 1:
-        raise field_error("chunk_size", "اندازه بخش باید مثبت باشد", "chunk_size_invalid")
+        raise field_error(
+            field="chunk_size", message="اندازه بخش باید مثبت باشد", code="chunk_size_invalid"
+        )
 
 
 def launch_run(
@@ -287,7 +296,7 @@ def launch_run(
         chunk_size=chunk_size,
         enqueue=None if inline else enqueue,
     )
-    return run_inline(run) if inline else run
+    return run_inline(run=run) if inline else run
 
 
 @transaction.atomic
@@ -342,13 +351,13 @@ def start_run(
         Cycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.CHARGING)
     pending = list(run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True))
     if not pending:
-        transaction.on_commit(lambda: finish_run_if_complete(run.pk))
+        transaction.on_commit(lambda: finish_run_if_complete(run_id=run.pk))
     elif enqueue is not None:
         transaction.on_commit(lambda: enqueue(pending))
     return run
 
 
-def execute_chunk(chunk_id: int) -> bool:
+def execute_chunk(*, chunk_id: int) -> bool:
     """Do one chunk, exactly once. Returns False if it was already done. Transient database
     errors (deadlock, serialization, lock timeout) are retried a bounded number of times."""
     for attempt in range(1, CHUNK_ATTEMPTS + 1):
@@ -362,7 +371,7 @@ def execute_chunk(chunk_id: int) -> bool:
                 if chunk.done:
                     return False
                 considered, entries, amount = execute_range(
-                    chunk.run, chunk.from_household_id, chunk.to_household_id
+                    run=chunk.run, low=chunk.from_household_id, high=chunk.to_household_id
                 )
                 RunChunk.objects.filter(pk=chunk.pk).update(
                     done=True,
@@ -390,20 +399,20 @@ def execute_chunk(chunk_id: int) -> bool:
                             high=chunk.to_household_id,
                         )
                     )
-            finish_run_if_complete(chunk.run_id)
+            finish_run_if_complete(run_id=chunk.run_id)
             return True
         except OperationalError as exc:
             logger.warning("chunk %s attempt %s failed transiently: %s", chunk_id, attempt, exc)
             if attempt == CHUNK_ATTEMPTS:
-                record_chunk_failure(chunk_id, exc)
+                record_chunk_failure(chunk_id=chunk_id, exc=exc)
                 raise
         except DatabaseError as exc:
-            record_chunk_failure(chunk_id, exc)
+            record_chunk_failure(chunk_id=chunk_id, exc=exc)
             raise
     return False
 
 
-def record_chunk_failure(chunk_id: int, exc: Exception) -> None:
+def record_chunk_failure(*, chunk_id: int, exc: Exception) -> None:
     """A chunk gave up: the run is marked failed (starting it again resumes it); the error is kept."""
     with transaction.atomic():
         chunk = RunChunk.objects.filter(pk=chunk_id).first()
@@ -417,7 +426,7 @@ def record_chunk_failure(chunk_id: int, exc: Exception) -> None:
         )
 
 
-def finish_run_if_complete(run_id: int) -> bool:
+def finish_run_if_complete(*, run_id: int) -> bool:
     """Mark the run completed once every chunk is done; a finished charge opens its cycle."""
     with transaction.atomic():
         finished = CreditRun.objects.filter(
@@ -441,10 +450,10 @@ def finish_run_if_complete(run_id: int) -> bool:
     return True
 
 
-def run_inline(run: CreditRun) -> CreditRun:
+def run_inline(*, run: CreditRun) -> CreditRun:
     """Execute every pending chunk in this process (management commands in eager mode, tests)."""
     for chunk_id in run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True):
-        execute_chunk(chunk_id)
-    finish_run_if_complete(run.pk)
+        execute_chunk(chunk_id=chunk_id)
+    finish_run_if_complete(run_id=run.pk)
     run.refresh_from_db()
     return run

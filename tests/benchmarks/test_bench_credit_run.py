@@ -78,13 +78,13 @@ def test_bench_credit_run():
     generate_households(households=households, seed=3)
     # A phase from this Jalali month that covers every decile, so every household is eligible.
     month = jalali_month_key(timezone.localdate())
-    starts_on, _ = rules.jalali_month_bounds(month)
+    starts_on, _ = rules.jalali_month_bounds(key=month)
     phase = Phase.objects.create(name="bench", starts_on=starts_on, basis=CreditBasis.PER_MEMBER)
     PhaseBand.objects.create(
         phase=phase, min_decile=1, max_decile=10, credit_per_cycle_rial=2_000_000, bonus_threshold_rial=2_000_000,
         bonus_amount_rial=1_200_000,
     )  # fmt: skip
-    cycle = rules.ensure_cycle(month)
+    cycle = rules.ensure_cycle(key=month)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     # One worker node; its prefork pool has one process per core (2 here), as `make up` runs it.

@@ -91,8 +91,8 @@ def _bench() -> None:
         cursor.execute("ANALYZE")  # fresh COPY-loaded tables: give the planner their sizes
 
     started = time.perf_counter()
-    cycle = rules.ensure_cycle(jalali_month_key(timezone.localdate()))
-    runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=50_000))
+    cycle = rules.ensure_cycle(key=jalali_month_key(timezone.localdate()))
+    runs.run_inline(run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=50_000))
     figures["charge_s"] = round(time.perf_counter() - started, 1)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -126,8 +126,8 @@ def _setup(households: int, terminals: int) -> tuple[list[str], list[str], int, 
             reason="b",
             created_by=None,
         )
-    cycle = rules.ensure_cycle(jalali_month_key(timezone.localdate()))
-    runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle))
+    cycle = rules.ensure_cycle(key=jalali_month_key(timezone.localdate()))
+    runs.run_inline(run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle))
     cards = []
     for head in Person.objects.filter(is_head=True, household__wallet__isnull=False).order_by(
         "household_id"

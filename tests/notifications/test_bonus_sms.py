@@ -36,6 +36,6 @@ def test_the_nightly_sweep_s_bonuses_get_their_sms_too(django_capture_on_commit_
     buy(household, cycle=cycle, base=5_000_000, current=8_000_000)
     with django_capture_on_commit_callbacks(execute=True):
         run = runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle)
-        runs.run_inline(run)
+        runs.run_inline(run=run)
     assert len(memory_outbox()) == 1
     assert SmsMessage.objects.filter(dedupe_key__startswith="bonus:").count() == 1

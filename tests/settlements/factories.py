@@ -70,8 +70,10 @@ def seeded_phases() -> tuple[Phase, Phase]:
 def charge(cycle_key: str = "1402-06", chunk_size: int = 1000) -> Cycle:
     """Charge a cycle in this process (every chunk inline)."""
     seeded_phases()
-    cycle = rules.ensure_cycle(cycle_key)
-    runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=chunk_size))
+    cycle = rules.ensure_cycle(key=cycle_key)
+    runs.run_inline(
+        run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=chunk_size)
+    )
     cycle.refresh_from_db()
     return cycle
 
@@ -87,7 +89,7 @@ def buy(
 ) -> Purchase:
     """A purchase split by the source's rule against the wallet, posted to the ledger."""
     terminal = terminal or make_terminal()
-    wallet = lock_wallet(household.pk)
+    wallet = lock_wallet(household_id=household.pk)
     split = payments.split_purchase(
         base_total_rial=base,
         current_total_rial=current,

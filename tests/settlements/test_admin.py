@@ -271,7 +271,7 @@ def test_the_cycle_charge_action_asks_a_reason_charges_and_shows_the_run(admin_c
     family = make_household(decile=3, members=1)
     single = make_household(decile=5)
     rich = make_household(decile=8)
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
     changelist = "admin:settlements_cycle_changelist"
 
     asked = _action(admin_client, changelist, "charge_cycle", [cycle.pk], index="0")
@@ -315,7 +315,7 @@ def test_with_a_broker_the_charge_queues_its_chunks_on_commit(
     settings.CELERY_TASK_ALWAYS_EAGER = False
     seeded_phases()
     household = make_household(decile=1)
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = _action(
@@ -334,7 +334,7 @@ def test_with_a_broker_the_charge_queues_its_chunks_on_commit(
 
 def test_the_charge_action_needs_exactly_one_cycle(admin_client):
     seeded_phases()
-    first, second = rules.ensure_cycle("1402-06"), rules.ensure_cycle("1402-07")
+    first, second = rules.ensure_cycle(key="1402-06"), rules.ensure_cycle(key="1402-07")
 
     response = _action(
         admin_client,
@@ -394,7 +394,7 @@ def test_an_officer_who_may_only_view_cannot_start_a_run(client, django_user_mod
     from django.contrib.auth.models import Permission
 
     seeded_phases()
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
     viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
     viewer.user_permissions.set(
         Permission.objects.filter(
@@ -472,9 +472,9 @@ def _half_done_run() -> CreditRun:
     seeded_phases()
     for _ in range(3):
         make_household(decile=1)
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
     run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=1)
-    runs.execute_chunk(run.chunks.order_by("index").first().pk)
+    runs.execute_chunk(chunk_id=run.chunks.order_by("index").first().pk)
     run.refresh_from_db()
     return run
 
@@ -650,7 +650,7 @@ def test_no_money_core_admin_page_fails(admin_client):
     household = make_household(decile=1)
     cycle = charge("1402-06")
     buy(household, cycle=cycle, base=1_000_000, current=1_500_000)
-    _half_done_run_cycle = rules.ensure_cycle("1402-07")
+    _half_done_run_cycle = rules.ensure_cycle(key="1402-07")
     runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=_half_done_run_cycle, chunk_size=1)
     LedgerDigest.objects.create(day=dt.date(2023, 9, 1), entries=3, digest="ab" * 32)
     pages = [

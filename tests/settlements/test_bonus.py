@@ -75,7 +75,7 @@ def test_the_bonus_is_granted_once_per_cycle_however_often_it_is_asked():
 
     grant_bonus_if_earned(household_id=household.pk, cycle=cycle)
     grant_bonus_if_earned(household_id=household.pk, cycle=cycle)
-    runs.run_inline(runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle))
+    runs.run_inline(run=runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle))
 
     assert bonuses(household) == [2_400_000]
 
@@ -110,7 +110,7 @@ def test_the_nightly_sweep_grants_every_bonus_the_instant_path_missed():
         buy(household, cycle=cycle, base=1_000_000, current=3_000_000)
     buy(short, cycle=cycle, base=1_000_000, current=1_500_000)
 
-    run = runs.run_inline(runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle, chunk_size=2))
+    run = runs.run_inline(run=runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle, chunk_size=2))
 
     assert run.entries_created == 3 and run.amount_rial == 3_600_000
     assert [bonuses(h) for h in earned] == [[1_200_000]] * 3

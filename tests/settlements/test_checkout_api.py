@@ -521,11 +521,14 @@ def test_a_reversal_is_refused_when_the_bonus_it_earned_is_no_longer_in_the_wall
         crossing = buy(
             world, [{"item": "cheese", "quantity": "0.625"}]
         ).json()  # credit 500,000: bonus
-    wallet = wallet_for(world["household"])
+    wallet = wallet_for(household=world["household"])
     post_entry(
         kind=EntryKind.EXPIRY,
         idempotency_key="correction",
-        legs=[Leg(wallet, -1_000_000), Leg(system_account(AccountKind.PROGRAMME_FUND), 1_000_000)],
+        legs=[
+            Leg(wallet, -1_000_000),
+            Leg(system_account(kind=AccountKind.PROGRAMME_FUND), 1_000_000),
+        ],
     )
 
     response = reverse(world, crossing["purchase_id"])

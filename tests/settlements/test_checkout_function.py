@@ -111,7 +111,7 @@ def _run(household, card, terminal, *, in_one_call: bool, capture) -> dict:
             )
             # What is remembered is the answer without its receipt (rendered on the way out).
             assert {**record.response_body, "receipt": result.body["receipt"]} == result.body
-            assert result.body["receipt"] == checkout_service.purchase_receipt(result.body)
+            assert result.body["receipt"] == checkout_service.purchase_receipt(answer=result.body)
             answer = {
                 key: value
                 for key, value in result.body.items()

@@ -48,15 +48,17 @@ def test_purchase_context_agrees_with_the_orm_rules(decile, members):
     card = next_card_number()
     household_services.register_card(person=head, card_number=card)
     today = timezone.localdate()
-    cycle = rules.ensure_cycle(jalali_month_key(today))
+    cycle = rules.ensure_cycle(key=jalali_month_key(today))
     terminal = make_terminal()
 
     for context in (
         _context_for(head, terminal, today=today, card=card),
         _context_for(head, terminal, today=today, card=None),
     ):
-        phase = rules.phase_on(today)
-        band = rules.band_for(phase, decile_on(household_id=household.pk, on_date=today))
+        phase = rules.phase_on(day=today)
+        band = rules.band_for(
+            phase=phase, decile=decile_on(household_id=household.pk, on_date=today)
+        )
         entitlement = rules.entitlement(household_id=household.pk, cycle=cycle)
         assert (context.person_id, context.household_id, context.is_head) == (
             head.pk,
@@ -140,7 +142,7 @@ def test_purchase_context_takes_the_decile_in_force_today_and_on_the_cycles_firs
     """Eligibility follows today's decile; the bonus follows the decile on the cycle's first day."""
     seeded_phases()
     today = timezone.localdate()
-    cycle = rules.ensure_cycle(jalali_month_key(today))
+    cycle = rules.ensure_cycle(key=jalali_month_key(today))
     household = make_household(decile=9)
     head = household.members.get(is_head=True)
     terminal = make_terminal()
@@ -166,7 +168,7 @@ def test_purchase_context_refuses_a_phase_that_has_ended():
     make_phase(starts_on=today - dt.timedelta(days=40), ends_on=today - dt.timedelta(days=1))
     household = make_household(decile=2)
     context = _context_for(household.members.get(), make_terminal(), today=today, card=None)
-    assert rules.phase_on(today) is None
+    assert rules.phase_on(day=today) is None
     assert context.phase_id is None and context.eligible_today is False
 
 
@@ -174,7 +176,7 @@ def test_per_household_basis_is_not_multiplied_by_members():
     today = timezone.localdate()
     make_phase(starts_on=today - dt.timedelta(days=400), basis=CreditBasis.PER_HOUSEHOLD)
     household = make_household(decile=2, members=4)
-    cycle = rules.ensure_cycle(jalali_month_key(today))
+    cycle = rules.ensure_cycle(key=jalali_month_key(today))
     context = _context_for(
         household.members.get(is_head=True), make_terminal(), today=today, card=None
     )
@@ -193,7 +195,7 @@ def test_wallet_cycle_figures_agree_with_bonus_progress():
     buy(household, cycle=cycle, base=100_000, current=400_000)
     progress = bonus_progress(household_id=household.pk, cycle=cycle)
     spent, granted = wallet_cycle_figures(
-        wallet_id=wallet_for(household).pk, household_id=household.pk, cycle_id=cycle.pk
+        wallet_id=wallet_for(household=household).pk, household_id=household.pk, cycle_id=cycle.pk
     )
     assert progress is not None and (spent, granted) == (progress.spent_rial, progress.granted)
     assert spent == 1_100_000

@@ -51,8 +51,8 @@ def in_threads(count: int, work) -> list[object]:
 
 def test_concurrent_debits_never_drive_a_wallet_below_zero_or_lose_an_update():
     household = make_household()
-    fund = system_account(AccountKind.PROGRAMME_FUND)
-    wallet = wallet_for(household)
+    fund = system_account(kind=AccountKind.PROGRAMME_FUND)
+    wallet = wallet_for(household=household)
     post_entry(
         kind=EntryKind.SETTLEMENT,
         idempotency_key="fill",
@@ -77,8 +77,8 @@ def test_concurrent_debits_never_drive_a_wallet_below_zero_or_lose_an_update():
 
 def test_the_same_key_sent_concurrently_posts_once():
     household = make_household()
-    fund = system_account(AccountKind.PROGRAMME_FUND)
-    wallet = wallet_for(household)
+    fund = system_account(kind=AccountKind.PROGRAMME_FUND)
+    wallet = wallet_for(household=household)
 
     def credit(index: int) -> bool:
         return post_entry(
@@ -97,10 +97,12 @@ def test_the_same_key_sent_concurrently_posts_once():
 def test_one_chunk_executed_by_two_workers_at_once_charges_once():
     households = [make_household(decile=1) for _ in range(5)]
     seeded_phases()
-    run = start_run(kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle("1402-06"), chunk_size=100)
+    run = start_run(
+        kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle(key="1402-06"), chunk_size=100
+    )
     chunk = RunChunk.objects.get(run=run)
 
-    results = in_threads(2, lambda index: execute_chunk(chunk.pk))
+    results = in_threads(2, lambda index: execute_chunk(chunk_id=chunk.pk))
 
     assert sorted(results) == [False, True]
     assert [wallet_balance(household_id=h.pk) for h in households] == [2_000_000] * 5

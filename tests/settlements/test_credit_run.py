@@ -73,15 +73,15 @@ def test_a_chunk_delivered_twice_posts_nothing_twice():
     household = make_household(decile=1)
     seeded_phases()
     run = runs.start_run(
-        kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle("1402-06"), chunk_size=10
+        kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle(key="1402-06"), chunk_size=10
     )
     chunk = run.chunks.get()
-    runs.execute_chunk(chunk.pk)
+    runs.execute_chunk(chunk_id=chunk.pk)
     RunChunk.objects.filter(pk=chunk.pk).update(
         done=False
     )  # as if the worker died before recording it
 
-    runs.execute_chunk(chunk.pk)
+    runs.execute_chunk(chunk_id=chunk.pk)
 
     assert wallet_balance(household_id=household.pk) == 2_000_000
     assert len(charges()) == 1
@@ -90,12 +90,14 @@ def test_a_chunk_delivered_twice_posts_nothing_twice():
 def test_a_run_stopped_halfway_is_resumed_by_running_it_again():
     households = [make_household(decile=1) for _ in range(6)]
     seeded_phases()
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
     run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
     first_chunk = run.chunks.order_by("index").first()
-    runs.execute_chunk(first_chunk.pk)  # the worker is killed after one chunk
+    runs.execute_chunk(chunk_id=first_chunk.pk)  # the worker is killed after one chunk
 
-    resumed = runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2))
+    resumed = runs.run_inline(
+        run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
+    )
 
     assert resumed.pk == run.pk and resumed.status == RunStatus.COMPLETED
     assert resumed.chunks_done == resumed.chunks_total == 3
@@ -155,7 +157,7 @@ def test_a_month_that_has_not_begun_cannot_be_charged():
     next_month = jalali_month_key(timezone.localdate() + dt.timedelta(days=40))
 
     with pytest.raises(ValidationError) as error:
-        runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle(next_month))
+        runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle(key=next_month))
 
     assert error.value.error_dict["cycle"][0].code == "cycle_not_started"
 
@@ -188,7 +190,7 @@ def test_a_chunk_that_keeps_failing_marks_the_run_failed_and_a_restart_resumes_i
 
     households = [make_household(decile=1) for _ in range(4)]
     seeded_phases()
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
     run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
     real = runs.execute_range
 
@@ -197,12 +199,14 @@ def test_a_chunk_that_keeps_failing_marks_the_run_failed_and_a_restart_resumes_i
 
     monkeypatch.setattr(runs, "execute_range", disk_full)
     with pytest.raises(DatabaseError):
-        runs.execute_chunk(run.chunks.order_by("index").first().pk)
+        runs.execute_chunk(chunk_id=run.chunks.order_by("index").first().pk)
     run.refresh_from_db()
     assert (run.status, run.failures, run.last_error) == (RunStatus.FAILED, 1, "disk full")
     monkeypatch.setattr(runs, "execute_range", real)
 
-    resumed = runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2))
+    resumed = runs.run_inline(
+        run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
+    )
 
     assert resumed.pk == run.pk and resumed.status == RunStatus.COMPLETED
     assert all(wallet_balance(household_id=h.pk) == 2_000_000 for h in households)

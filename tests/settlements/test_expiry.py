@@ -26,9 +26,9 @@ def expiring_phase_with_credit():
 
 def test_an_expiring_phase_returns_unspent_credit_to_the_fund():
     phase, spender, saver = expiring_phase_with_credit()
-    fund_before = account_balance(account=system_account(AccountKind.PROGRAMME_FUND))
+    fund_before = account_balance(account=system_account(kind=AccountKind.PROGRAMME_FUND))
 
-    run = runs.run_inline(runs.start_run(kind=RunKind.EXPIRY, phase=phase))
+    run = runs.run_inline(run=runs.start_run(kind=RunKind.EXPIRY, phase=phase))
 
     assert (wallet_balance(household_id=spender.pk), wallet_balance(household_id=saver.pk)) == (
         0,
@@ -36,7 +36,7 @@ def test_an_expiring_phase_returns_unspent_credit_to_the_fund():
     )
     assert run.entries_created == 2 and run.amount_rial == 1_500_000 + 2_000_000
     assert (
-        account_balance(account=system_account(AccountKind.PROGRAMME_FUND))
+        account_balance(account=system_account(kind=AccountKind.PROGRAMME_FUND))
         == fund_before + 3_500_000
     )
     assert JournalEntry.objects.filter(kind=EntryKind.EXPIRY, phase=phase).count() == 2
@@ -45,9 +45,9 @@ def test_an_expiring_phase_returns_unspent_credit_to_the_fund():
 
 def test_expiring_twice_moves_nothing_more():
     phase, _, _ = expiring_phase_with_credit()
-    runs.run_inline(runs.start_run(kind=RunKind.EXPIRY, phase=phase))
+    runs.run_inline(run=runs.start_run(kind=RunKind.EXPIRY, phase=phase))
 
-    again = runs.run_inline(runs.start_run(kind=RunKind.EXPIRY, phase=phase))
+    again = runs.run_inline(run=runs.start_run(kind=RunKind.EXPIRY, phase=phase))
 
     assert again.entries_created == 0
 

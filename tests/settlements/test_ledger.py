@@ -29,14 +29,14 @@ pytestmark = pytest.mark.django_db
 
 
 def fund() -> Account:
-    return system_account(AccountKind.PROGRAMME_FUND)
+    return system_account(kind=AccountKind.PROGRAMME_FUND)
 
 
 def credit_wallet(household, amount: int, key: str):
     return post_entry(
         kind=EntryKind.SETTLEMENT,
         idempotency_key=key,
-        legs=[Leg(wallet_for(household), amount), Leg(fund(), -amount)],
+        legs=[Leg(wallet_for(household=household), amount), Leg(fund(), -amount)],
     )
 
 
@@ -47,7 +47,7 @@ def test_an_entry_whose_legs_do_not_sum_to_zero_is_refused():
         post_entry(
             kind=EntryKind.SETTLEMENT,
             idempotency_key="x",
-            legs=[Leg(wallet_for(household), 10), Leg(fund(), -9)],
+            legs=[Leg(wallet_for(household=household), 10), Leg(fund(), -9)],
         )
 
     assert not JournalEntry.objects.exists()
@@ -71,7 +71,7 @@ def test_a_wallet_never_goes_below_zero_and_nothing_is_written():
         post_entry(
             kind=EntryKind.SETTLEMENT,
             idempotency_key="out",
-            legs=[Leg(wallet_for(household), -101), Leg(fund(), 101)],
+            legs=[Leg(wallet_for(household=household), -101), Leg(fund(), 101)],
         )
 
     assert wallet_balance(household_id=household.pk) == 100
@@ -80,7 +80,7 @@ def test_a_wallet_never_goes_below_zero_and_nothing_is_written():
 
 def test_the_database_refuses_a_negative_wallet_balance():
     household = make_household()
-    wallet = wallet_for(household)
+    wallet = wallet_for(household=household)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Account.objects.filter(pk=wallet.pk).update(balance_rial=-1)
@@ -103,8 +103,8 @@ def test_fund_and_payable_balances_are_derived_from_postings_and_roll_ups():
     purchase = buy(
         household, cycle=cycle, base=1_000_000, current=4_000_000
     )  # credit 2M, compensation 1M
-    payable = ledger.store_payable(purchase.store)
-    inflation = system_account(AccountKind.INFLATION_FUND)
+    payable = ledger.store_payable(store=purchase.store)
+    inflation = system_account(kind=AccountKind.INFLATION_FUND)
 
     assert account_balance(account=payable) == 3_000_000
     assert account_balance(account=inflation) == -1_000_000
@@ -131,12 +131,12 @@ def test_a_roll_up_leaves_the_derived_balance_unchanged(monkeypatch):
 
 def test_a_phase_that_moved_money_is_pinned():
     phase = make_phase(starts_on=dt.date(2024, 3, 20), policy=UnspentPolicy.EXPIRE)
-    assert not rules.phase_has_moved_money(phase)
+    assert not rules.phase_has_moved_money(phase=phase)
     make_household(decile=1)
 
     charge("1403-01")
 
-    assert rules.phase_has_moved_money(Phase.objects.get(pk=phase.pk))
+    assert rules.phase_has_moved_money(phase=Phase.objects.get(pk=phase.pk))
 
 
 @pytest.mark.postgres

@@ -44,7 +44,7 @@ def test_random_money_movements_keep_every_invariant(steps):
     seeded_phases()
     households = [make_household(decile=decile) for decile in (1, 3, 5)][:HOUSEHOLDS]
     terminal = make_terminal()
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
     expected = {household.pk: 0 for household in households}
     purchases: list[Purchase] = []
     # Raising Rollback undoes the example's writes, so every example starts from the same database.
@@ -52,7 +52,7 @@ def test_random_money_movements_keep_every_invariant(steps):
         for step in steps:
             if step[0] == "charge":
                 runs.run_inline(
-                    runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
+                    run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=2)
                 )
             elif step[0] == "buy":
                 household = households[step[1]]
@@ -70,10 +70,12 @@ def test_random_money_movements_keep_every_invariant(steps):
             elif step[0] == "bonus":
                 grant_bonus_if_earned(household_id=households[step[1]].pk, cycle=cycle)
             elif step[0] == "sweep":
-                runs.run_inline(runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle, chunk_size=2))
+                runs.run_inline(
+                    run=runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle, chunk_size=2)
+                )
 
         report = ReconcileReport()
-        check_invariants(report)
+        check_invariants(report=report)
         assert report.breaches == []
         for household in households:
             entries = JournalEntry.objects.filter(household=household)

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 def test_the_source_phases_cover_deciles_1_to_3_first_and_1_to_5_from_1402_06_01():
     one, two = seeded_phases()
 
-    assert rules.phase_on(dt.date(2022, 3, 20)) is None
-    assert rules.phase_on(dt.date(2023, 8, 22)) == one
-    assert rules.phase_on(dt.date(2023, 8, 23)) == two
+    assert rules.phase_on(day=dt.date(2022, 3, 20)) is None
+    assert rules.phase_on(day=dt.date(2023, 8, 22)) == one
+    assert rules.phase_on(day=dt.date(2023, 8, 23)) == two
     assert [(b.min_decile, b.max_decile) for b in one.bands.all()] == [(1, 3)]
     assert [(b.min_decile, b.max_decile) for b in two.bands.all()] == [(1, 3), (4, 5)]
 
@@ -40,21 +40,21 @@ def test_the_seeded_amounts_are_those_of_the_source():
     ],
 )
 def test_a_cycle_is_one_jalali_month(key, first, last):
-    assert rules.jalali_month_bounds(key) == (first, last)
+    assert rules.jalali_month_bounds(key=key) == (first, last)
 
 
 @pytest.mark.parametrize("key", ["1402-13", "1402", "abcd-01", ""])
 def test_a_malformed_cycle_key_is_refused(key):
     with pytest.raises(ValidationError):
-        rules.jalali_month_bounds(key)
+        rules.jalali_month_bounds(key=key)
 
 
 def test_a_decile_4_household_is_covered_only_from_the_phase_that_added_deciles_4_and_5():
     seeded_phases()
     household = make_household(decile=4, members=1)
 
-    before = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle("1402-05"))
-    after = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle("1402-06"))
+    before = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle(key="1402-05"))
+    after = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle(key="1402-06"))
 
     assert before is None
     assert after is not None and (after.decile, after.members, after.credit_rial) == (
@@ -79,9 +79,12 @@ def test_the_decile_on_the_cycles_first_day_decides():
         created_by=None,
     )
 
-    assert rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle("1402-06")) is None
     assert (
-        rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle("1402-07")).decile
+        rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle(key="1402-06"))
+        is None
+    )
+    assert (
+        rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle(key="1402-07")).decile
         == 2
     )
 
@@ -90,7 +93,7 @@ def test_per_household_basis_gives_one_amount_whatever_the_size():
     make_phase(starts_on=dt.date(2030, 3, 21), basis=CreditBasis.PER_HOUSEHOLD)
     household = make_household(decile=2, members=4)
 
-    rule = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle("1409-01"))
+    rule = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle(key="1409-01"))
 
     assert (rule.credit_rial, rule.bonus_threshold_rial, rule.bonus_rial) == (
         2_000_000,
@@ -110,7 +113,7 @@ def test_members_born_after_the_cycle_began_are_not_counted():
         relation=Relation.CHILD, birth_date=dt.date(2023, 9, 1),
     )  # fmt: skip
 
-    rule = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle("1402-06"))
+    rule = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle(key="1402-06"))
 
     assert rule.members == 1 and rule.credit_rial == 2_000_000
 
@@ -119,6 +122,6 @@ def test_a_cycle_without_a_phase_is_refused():
     seeded_phases()
 
     with pytest.raises(ValidationError) as error:
-        rules.ensure_cycle("1400-01")
+        rules.ensure_cycle(key="1400-01")
 
     assert error.value.error_dict["cycle"][0].code == "no_phase_for_cycle"

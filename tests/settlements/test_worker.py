@@ -22,7 +22,7 @@ pytestmark = [
 def test_a_worker_killed_mid_run_loses_nothing_and_repeats_nothing_when_the_run_is_started_again():
     generate_households(households=4000, seed=11, writers=1)
     seeded_phases()
-    cycle = rules.ensure_cycle("1402-06")
+    cycle = rules.ensure_cycle(key="1402-06")
     worker = WorkerProcess().start()
 
     def enqueue(chunk_ids: list[int]) -> None:

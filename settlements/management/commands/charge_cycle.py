@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
         try:
-            cycle = rules.ensure_cycle(options["cycle"])
+            cycle = rules.ensure_cycle(key=options["cycle"])
             run = runs.launch_run(
                 kind=RunKind.CYCLE_CHARGE,
                 cycle=cycle,

@@ -55,8 +55,8 @@ class Command(BaseCommand):
             generate_households(households=DEMO_POPULATION, seed=DEMO_SEED)
         ensure_demo_stores()
         # Open and charge this month's cycle, so the demo head has credit to spend.
-        cycle = rules.ensure_cycle(jalali_month_key(timezone.localdate()))
-        runs.run_inline(runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle))
+        cycle = rules.ensure_cycle(key=jalali_month_key(timezone.localdate()))
+        runs.run_inline(run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle))
         # A few purchases through the real checkout and a decided objection, so the portal has
         # something to show. Both are idempotent: the checkout replays a known key, and the
         # objection is made only once.

@@ -1,0 +1,12 @@
+"""The checkout's refusal: a stable code, a Persian message and maybe the field it is about.
+
+No HTTP status: which status a code answers with is the API's business
+(``settlements.api.POS_ERROR_STATUS``)."""
+
+
+class CheckoutError(Exception):
+    """A refusal with a stable code, a Persian message, and maybe the field."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
