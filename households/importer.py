@@ -495,7 +495,11 @@ def _apply_rows(rows: list[ParsedRow]) -> None:
             # immediate earlier in its transaction).
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute(f"DELETE FROM {STAGE_TABLE}")  # noqa: S608
-        copy_rows(STAGE_TABLE, STAGE_COLUMNS, (row.as_stage_tuple() for row in rows))
+        copy_rows(
+            table=STAGE_TABLE,
+            columns=STAGE_COLUMNS,
+            rows=(row.as_stage_tuple() for row in rows),
+        )
         cursor.execute(_UPSERT_HOUSEHOLDS, [now, now])
         cursor.execute(_DEMOTE_HEADS, [now])
         cursor.execute(_UPSERT_PEOPLE, [now, now])

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "settlements",
     "notifications",
     "kalabarg.portal",
+    "devdata",
 ]
 
 MIDDLEWARE = [

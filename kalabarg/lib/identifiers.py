@@ -118,16 +118,24 @@ BANKS_BY_BIN: dict[str, str] = {
 }
 
 
-def luhn_is_valid(number: str) -> bool:
+def luhn_check_digit(partial: str) -> int:
+    """The digit that makes ``partial`` + digit pass the Luhn check (card numbers' last digit)."""
     total = 0
-    for index, char in enumerate(reversed(number)):
+    for index, char in enumerate(reversed(partial)):
         digit = int(char)
-        if index % 2 == 1:
+        if index % 2 == 0:  # doubled once the check digit is appended
             digit *= 2
             if digit > 9:
                 digit -= 9
         total += digit
-    return total % 10 == 0
+    return (10 - total % 10) % 10
+
+
+def luhn_is_valid(number: str) -> bool:
+    """True when the last digit is the Luhn check digit of the others."""
+    if not number:
+        return True  # the empty sum is 0; callers check the length first
+    return luhn_check_digit(number[:-1]) == int(number[-1])
 
 
 @dataclass(frozen=True)

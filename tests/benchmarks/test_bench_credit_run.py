@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from households.generator import generate_households
+from devdata.households import generate_households
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import CreditBasis, CreditRun, Phase, PhaseBand, RunKind, RunStatus
 from settlements.services import rules, runs

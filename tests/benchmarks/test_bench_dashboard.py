@@ -5,7 +5,7 @@ DATABASE_URL=postgres://postgres@127.0.0.1:5432/kalabarg_portal_bench \\
 
 BENCH_HOUSEHOLDS and BENCH_PURCHASES scale it down. The data is loaded into the DATABASE_URL
 database itself (use a dedicated one) and kept: a second run skips the loading and only times. Households come from the registry generator,
-purchases from ``stores.purchase_generator`` (COPY; uneven: the busiest households have
+purchases from ``devdata.purchases`` (COPY; uneven: the busiest households have
 about 20 times the median), this month is charged for every eligible household (wallets, entries, postings).
 Requests go through Django's test client with a real session per head (middleware, session
 read and save, the view, the template), to the dashboard of many different households.
@@ -24,12 +24,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from households.generator import generate_households
+from devdata.households import generate_households
+from devdata.purchases import generate_purchases
+from devdata.stores import generate_stores
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import RunKind
 from settlements.services import rules, runs
-from stores.generator import generate_stores
-from stores.purchase_generator import generate_purchases
 from tests.benchmarks.conftest import peak_rss_mb, report
 
 SAMPLED_HOUSEHOLDS = 1_000

@@ -18,7 +18,7 @@ import time
 import pytest
 from django.db import connection
 
-from households.generator import ChunkProgress, generate_households
+from devdata.households import ChunkProgress, generate_households
 
 
 def _env_int(name: str, default: int | None) -> int | None:

@@ -24,8 +24,8 @@ from django.db import connection
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from devdata.households import generate_households
 from households import services as household_services
-from households.generator import generate_households
 from households.models import Person
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import Account, RunKind

@@ -12,9 +12,9 @@ import time
 import pytest
 from django.db import connection
 
-from households.generator import generate_households
+from devdata.fake_sms_gateway import FakeGateway
+from devdata.households import generate_households
 from notifications.defaults import ensure_default_templates
-from notifications.fake_gateway import FakeGateway
 from notifications.models import CampaignStatus, SmsCampaign, SmsMessage
 from notifications.services import campaigns
 from settlements.models import Phase, PhaseBand

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from devdata.stores import generate_stores
 from households.models import City, Province
-from stores.generator import generate_stores
 from tests.benchmarks.conftest import report
 
 REQUESTS_PER_CASE = 200

@@ -86,7 +86,7 @@ def test_a_head_logs_in_sees_the_dashboard_files_an_objection_and_finds_a_store(
     live_server, browser_page, settings
 ):
     settings.SMS_BACKEND = "memory"
-    from households.demo import ensure_demo_household
+    from devdata.demo import ensure_demo_household
     from kalabarg.lib.sms import clear_memory_outbox, memory_outbox
 
     clear_memory_outbox()

@@ -5,7 +5,7 @@ import time
 import pytest
 from django.db import connection
 
-from households.generator import generate_households
+from devdata.households import generate_households
 
 pytestmark = [
     pytest.mark.postgres,

@@ -13,6 +13,7 @@ from kalabarg.lib.identifiers import (
     IdentifierError,
     card_hash,
     is_valid_national_code,
+    luhn_check_digit,
     luhn_is_valid,
     mask_card,
     mask_national_code,
@@ -308,6 +309,27 @@ def test_valid_card_with_known_bin_exposes_bin_last4_bank_and_mask(number, bank)
 def test_card_with_spaces_dashes_or_persian_digits_normalises_to_sixteen_latin_digits(typed):
     card = normalize_card_number(typed)
     assert card.number == MELLI_CARD
+
+
+@pytest.mark.parametrize(
+    ("partial", "check"),
+    [
+        ("603799123456789", 3),
+        ("610433123456789", 0),
+        ("627353000012345", 8),
+        ("621986987654321", 8),
+        ("123456123456789", 6),
+    ],
+)
+def test_luhn_check_digit_is_the_last_digit_that_passes_the_luhn_check(partial, check):
+    # Given the first fifteen digits of a card number (the comment above works them by hand)
+    # When the check digit is computed
+    digit = luhn_check_digit(partial)
+
+    # Then it is the expected digit, the number it completes passes, and no other digit does
+    assert digit == check
+    assert luhn_is_valid(f"{partial}{digit}")
+    assert not any(luhn_is_valid(f"{partial}{d}") for d in range(10) if d != digit)
 
 
 @pytest.mark.parametrize("number", ["6037991234567894", "6037991234567839", "6037991234657893"])

@@ -17,7 +17,7 @@ def _memory_sms(settings):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def fake_gateway(settings):  # type: ignore[no-untyped-def]
     """The local fake gateway in a thread; SMS_BACKEND=http points at it."""
-    from notifications.fake_gateway import FakeGateway
+    from devdata.fake_sms_gateway import FakeGateway
 
     with FakeGateway(port=0, invalid_prefix="0999", timeout_sleep_s=1.5) as fake:
         settings.SMS_BACKEND = "http"

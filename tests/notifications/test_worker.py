@@ -5,10 +5,10 @@ import collections
 
 import pytest
 
-from households.generator import generate_households
+from devdata.fake_sms_gateway import FakeGateway
+from devdata.households import generate_households
 from households.models import Person
 from notifications.defaults import ensure_default_templates
-from notifications.fake_gateway import FakeGateway
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
 from notifications.services import campaigns
 from tests.notifications.factories import phase_for_notices

@@ -2,7 +2,7 @@
 
 import pytest
 
-from households.generator import generate_households
+from devdata.households import generate_households
 from households.models import DecileAssignment
 from settlements.models import CreditRun, EntryKind, JournalEntry, RunKind, RunStatus
 from settlements.services import rules, runs

@@ -1,4 +1,4 @@
-"""The synthetic population generator (households/generator.py) and its management command."""
+"""The synthetic population generator (devdata/population.py, devdata/households.py) and its management command."""
 
 import re
 from collections import Counter
@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 
-from households.generator import (
+from devdata.households import generate_households
+from devdata.population import (
     FEMALE_FIRST_NAMES,
     HOUSEHOLD_SIZE_WEIGHTS,
     MALE_FIRST_NAMES,
@@ -20,7 +21,6 @@ from households.generator import (
     GenerationConflict,
     PopulationSynthesizer,
     card_number_for,
-    generate_households,
     load_places,
     national_code_for,
 )
@@ -67,21 +67,25 @@ def _synth(seed: int = SEED) -> PopulationSynthesizer:
     "ordinal", [0, 1, 999_998, 999_999, 1_000_000, 123_456_789, NATIONAL_CODE_CAPACITY - 1]
 )
 def test_generated_national_code_is_valid_at_range_edges(ordinal):
-    code = national_code_for(ordinal)
+    code = national_code_for(ordinal=ordinal)
 
     assert is_valid_national_code(code)
     assert int(code[9]) == national_code_check_digit(code[:9])
 
 
 def test_generated_national_codes_never_repeat_across_a_block_boundary():
-    codes = [national_code_for(o) for o in range(999_000, 1_001_000)]
+    codes = [national_code_for(ordinal=o) for o in range(999_000, 1_001_000)]
 
     assert len(set(codes)) == len(codes)
     assert all(is_valid_national_code(code) for code in codes)
 
 
 def test_generated_card_numbers_are_luhn_valid_on_known_bins():
-    numbers = [card_number_for(bin_, ordinal) for bin_ in BANKS_BY_BIN for ordinal in range(50)]
+    numbers = [
+        card_number_for(bin_=bin_, ordinal=ordinal)
+        for bin_ in BANKS_BY_BIN
+        for ordinal in range(50)
+    ]
 
     assert all(len(n) == 16 and n.isdigit() and luhn_is_valid(n) for n in numbers)
     assert len(set(numbers)) == len(numbers)
@@ -259,7 +263,7 @@ def test_no_full_card_number_is_stored_anywhere():
     numbers = {}
     for ordinal in range(first, first + len(stored)):
         for bin_ in BANKS_BY_BIN:
-            number = card_number_for(bin_, ordinal)
+            number = card_number_for(bin_=bin_, ordinal=ordinal)
             digest = card_hash(number, key=settings.CARD_HASH_KEY)
             if digest in stored:
                 numbers[digest] = number
@@ -327,7 +331,7 @@ def test_a_larger_rerun_adds_only_the_missing_households():
 
 @pytest.mark.django_db
 def test_a_national_code_taken_by_other_data_stops_generation_clearly():
-    first_code = national_code_for(_synth().next_person)
+    first_code = national_code_for(ordinal=_synth().next_person)
     household = Household.objects.create(
         registry_code="OTHER-1",
         province=Province.objects.get(code="08"),

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from notifications.fake_gateway import FakeGateway
+from devdata.fake_sms_gateway import FakeGateway
 
 
 class Command(BaseCommand):

@@ -73,6 +73,6 @@ def generate_stores(*, count: int, seed: int, chunk_size: int = 50_000) -> int:
                 )
             )
         with transaction.atomic():
-            copy_rows("stores_store", COLUMNS, rows)
+            copy_rows(table="stores_store", columns=COLUMNS, rows=rows)
         written += size
     return written

@@ -128,15 +128,9 @@ def generate_purchases(
                 )  # fmt: skip
         with transaction.atomic():
             if postgres:
-                with connection.cursor() as cursor:
-                    raw = cursor.cursor
-                    with raw.copy(
-                        f"COPY stores_purchase ({', '.join(COLUMNS)}) FROM STDIN"
-                    ) as copy:
-                        for start in range(0, len(lines), 5_000):
-                            copy.write("".join(lines[start : start + 5_000]))
+                copy_rows(table="stores_purchase", columns=COLUMNS, lines=lines)
             else:
-                copy_rows("stores_purchase", COLUMNS, tuples)
+                copy_rows(table="stores_purchase", columns=COLUMNS, rows=tuples)
         written += size
     analyze("stores_purchase")
     return PurchaseGeneration(

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from households.generator import ChunkProgress, GenerationError, generate_households
+from devdata.households import ChunkProgress, generate_households
+from devdata.population import GenerationError
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 import pytest
 
+from devdata.purchases import generate_purchases
 from stores.models import Purchase
-from stores.purchase_generator import generate_purchases
 from tests.households.factories import make_household
 from tests.stores.factories import make_store
 
