@@ -167,7 +167,7 @@ def ensure_demo_store_and_terminal() -> Terminal:
         terminal = store_services.create_terminal(
             store=store, terminal_id=DEMO_TERMINAL_ID, psp_name="به‌پرداخت ملت"
         )
-    demo_hash = store_services.hash_api_key(DEMO_TERMINAL_KEY)
+    demo_hash = store_services.hash_api_key(key=DEMO_TERMINAL_KEY)
     if terminal.api_key_hash != demo_hash:
         terminal.api_key_hash = demo_hash
         terminal.save(update_fields=["api_key_hash"])

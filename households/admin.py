@@ -106,7 +106,7 @@ class DecileAssignmentForm(forms.ModelForm):
     def clean_decile(self) -> int:
         decile = self.cleaned_data["decile"]
         try:
-            services.validate_decile(decile)
+            services.validate_decile(decile=decile)
         except ValidationError as exc:
             raise ValidationError(exc.messages[0], code="decile_out_of_range") from exc
         return decile
@@ -234,7 +234,7 @@ class HouseholdAdmin(admin.ModelAdmin):
                 form.add_error("file", str(exc))
             else:
                 report = io.StringIO()
-                write_error_report(result.errors, report)
+                write_error_report(errors=result.errors, stream=report)
                 context.update(
                     result=result, errors=result.errors[:200], error_csv=report.getvalue()
                 )

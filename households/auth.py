@@ -29,7 +29,7 @@ class HouseholdTokenAuthentication(authentication.BaseAuthentication):
         keyword, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if keyword != "Bearer":
             return None
-        person = person_for_access_token(key.strip())
+        person = person_for_access_token(key=key.strip())
         if person is None:
             raise ApiError(
                 "token_invalid",

@@ -542,7 +542,7 @@ def _apply_chunk(rows: list[ParsedRow], result: ImportResult) -> None:
                 )
 
 
-def write_error_report(errors: Iterable[RowError], stream: TextIO) -> None:
+def write_error_report(*, errors: Iterable[RowError], stream: TextIO) -> None:
     writer = csv.writer(stream)
     writer.writerow(["line", "national_code", "field", "code", "message"])
     for error in errors:

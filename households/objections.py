@@ -74,7 +74,7 @@ def accept_objection(
 ) -> Objection:
     """Accept: the household's decile becomes ``new_decile`` from ``effective_from`` (history row)."""
     locked = _lock_open(objection)
-    validate_decile(new_decile)
+    validate_decile(decile=new_decile)
     reason = reason.strip()
     if not reason:
         raise field_error(

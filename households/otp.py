@@ -29,11 +29,11 @@ def login_code_hash(*, person_id: int, code: str) -> str:
     return hmac.new(key, f"login-code:{person_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def age_on(birth_date: dt.date, day: dt.date) -> int:
+def age_on(*, birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
-def may_log_in(person: Person, *, today: dt.date | None = None) -> bool:
+def may_log_in(*, person: Person, today: dt.date | None = None) -> bool:
     """The head, or a member with a registered mobile who is 18 or older by birth date.
 
     A member whose birth date the registry does not know is not let in: the head is."""
@@ -43,7 +43,7 @@ def may_log_in(person: Person, *, today: dt.date | None = None) -> bool:
         return True
     if person.birth_date is None:
         return False
-    return age_on(person.birth_date, today or timezone.localdate()) >= ADULT_AGE
+    return age_on(birth_date=person.birth_date, day=today or timezone.localdate()) >= ADULT_AGE
 
 
 @transaction.atomic
@@ -81,6 +81,6 @@ def use_login_code(*, person: Person, code: str) -> bool:
     return False
 
 
-def burn_time_like_a_check(code: str) -> None:
+def burn_time_like_a_check(*, code: str) -> None:
     """The same hashing work as a real check, for a national code with no such person."""
     hmac.compare_digest(login_code_hash(person_id=0, code=code), "0" * 64)

@@ -90,7 +90,7 @@ def _clean_member(data: MemberData) -> dict[str, object]:
     }
 
 
-def validate_decile(decile: int) -> None:
+def validate_decile(*, decile: int) -> None:
     if not 1 <= decile <= 10:
         raise field_error(
             field="decile", message="دهک باید عددی از ۱ تا ۱۰ باشد", code="decile_out_of_range"
@@ -119,7 +119,7 @@ def register_household(
         raise field_error(
             field="relation", message="نخستین عضو باید سرپرست خانوار باشد", code="head_required"
         )
-    validate_decile(decile)
+    validate_decile(decile=decile)
     cleaned = [_clean_member(head)] + [_clean_member(member) for member in members or []]
     if sum(1 for person in cleaned if person["is_head"]) != 1:
         raise field_error(
@@ -156,7 +156,7 @@ def assign_decile(
     created_by: User | None,
 ) -> DecileAssignment:
     """Add a decile to the household's history from ``effective_from``; nothing is overwritten."""
-    validate_decile(decile)
+    validate_decile(decile=decile)
     if source not in DecileSource.values:
         raise field_error(
             field="source", message="منبع دهک معتبر نیست", code="decile_source_invalid"
@@ -205,7 +205,7 @@ PAYMENT_CODE_TTL = dt.timedelta(minutes=10)
 MAX_LIVE_PAYMENT_CODES = 3
 
 
-def payment_code_hash(code: str) -> str:
+def payment_code_hash(*, code: str) -> str:
     """Keyed hash of an 8-digit code: without the key, the stored hashes reveal nothing."""
     return hmac.new(
         settings.CARD_HASH_KEY.encode(), f"payment-code:{code}".encode(), hashlib.sha256
@@ -238,7 +238,7 @@ def create_payment_code(*, person: Person) -> tuple[str, PaymentCode]:
                 record = PaymentCode.objects.create(
                     household_id=person.household_id,
                     created_by=person,
-                    code_hash=payment_code_hash(code),
+                    code_hash=payment_code_hash(code=code),
                     expires_at=now + PAYMENT_CODE_TTL,
                 )
             return code, record
@@ -252,7 +252,9 @@ def redeem_payment_code(*, code: str) -> PaymentCode | None:
     record = (
         PaymentCode.objects.select_for_update()
         .filter(
-            code_hash=payment_code_hash(code), used_at__isnull=True, expires_at__gt=timezone.now()
+            code_hash=payment_code_hash(code=code),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
         )
         .first()
     )
@@ -268,7 +270,7 @@ def redeem_payment_code(*, code: str) -> PaymentCode | None:
 ACCESS_TOKEN_TTL = dt.timedelta(hours=12)
 
 
-def access_token_hash(key: str) -> str:
+def access_token_hash(*, key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -279,17 +281,19 @@ def issue_access_token(
     """A new random bearer token for ``person``; the token itself is returned once, only its hash kept."""
     key = secrets.token_urlsafe(32)
     token = AccessToken.objects.create(
-        person=person, key_hash=access_token_hash(key), expires_at=timezone.now() + ttl
+        person=person, key_hash=access_token_hash(key=key), expires_at=timezone.now() + ttl
     )
     return key, token
 
 
-def person_for_access_token(key: str) -> Person | None:
+def person_for_access_token(*, key: str) -> Person | None:
     """The person a live token belongs to, or None (unknown, expired or revoked)."""
     token = (
         AccessToken.objects.select_related("person__household")
         .filter(
-            key_hash=access_token_hash(key), revoked_at__isnull=True, expires_at__gt=timezone.now()
+            key_hash=access_token_hash(key=key),
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
         )
         .first()
     )
@@ -297,6 +301,6 @@ def person_for_access_token(key: str) -> Person | None:
 
 
 def revoke_access_token(*, key: str) -> None:
-    AccessToken.objects.filter(key_hash=access_token_hash(key), revoked_at__isnull=True).update(
+    AccessToken.objects.filter(key_hash=access_token_hash(key=key), revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

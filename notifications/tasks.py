@@ -41,10 +41,10 @@ def enqueue(task: Any, *args: Any, countdown: float | None = None) -> None:
 def sms_build_chunk(chunk_id: int) -> bool:
     """One household-id range of a campaign's outbox (``INSERT … SELECT … ON CONFLICT DO NOTHING``)."""
     try:
-        return campaigns.build_chunk(chunk_id)
+        return campaigns.build_chunk(chunk_id=chunk_id)
     except DatabaseError as exc:
         if not isinstance(exc, OperationalError):
-            campaigns.record_build_failure(chunk_id, exc)
+            campaigns.record_build_failure(chunk_id=chunk_id, exc=exc)
         raise
 
 

@@ -267,7 +267,7 @@ def purchase_context_sql(*, by_card: bool, by_terminal_code: bool, item_count: i
         terminal=_TERMINAL_BY_CODE if by_terminal_code else _TERMINAL_BY_ID,
     )
     if item_count:
-        sql = _WITH_PRICES.format(context=sql, prices=prices_in_force_sql(item_count))
+        sql = _WITH_PRICES.format(context=sql, prices=prices_in_force_sql(count=item_count))
     return sql
 
 
@@ -311,14 +311,14 @@ def purchase_context(
     if item_codes:
         if prices_at is None:
             raise ValueError("prices_at is required with item_codes")
-        params.update(prices_in_force_params(item_codes, prices_at))
+        params.update(prices_in_force_params(codes=item_codes, at=prices_at))
     with hot_cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column[0] for column in cursor.description]
         rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
     row = rows[0]
     prices = {
-        item["item_code"]: item_price_row([item[column] for column in _PRICE_COLUMNS])
+        item["item_code"]: item_price_row(row=[item[column] for column in _PRICE_COLUMNS])
         for item in rows
         if item_codes and item["item_id"] is not None
     }

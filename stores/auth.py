@@ -49,7 +49,7 @@ def refuse_unless_usable(terminal: Terminal | None) -> Terminal:
     """The terminal, or the API error for an unknown key or a suspended terminal or store."""
     if terminal is None:
         raise _api_error(services.API_KEY_INVALID)
-    refusal = services.terminal_refusal(terminal)
+    refusal = services.terminal_refusal(terminal=terminal)
     if refusal is not None:
         raise _api_error(refusal)
     return terminal
@@ -79,11 +79,11 @@ class TerminalApiKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             return None
         if self.claim_only:
-            credentials = services.parse_api_key(key)
+            credentials = services.parse_api_key(key=key)
             if credentials is None:
                 raise _api_error(services.API_KEY_INVALID)
             return TerminalUser(credentials), credentials
-        terminal = refuse_unless_usable(services.terminal_for_key(key))
+        terminal = refuse_unless_usable(services.terminal_for_key(key=key))
         return TerminalUser(terminal), terminal
 
     def authenticate_header(self, request: Request) -> str:
@@ -92,7 +92,7 @@ class TerminalApiKeyAuthentication(authentication.BaseAuthentication):
 
 def confirm_claim(credentials: TerminalCredentials) -> Terminal:
     """A claimed terminal checked against the database (one statement), or its API error."""
-    return refuse_unless_usable(services.terminal_for_key(credentials.key))
+    return refuse_unless_usable(services.terminal_for_key(key=credentials.key))
 
 
 def request_terminal(request: Any) -> Terminal:

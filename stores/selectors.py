@@ -20,7 +20,7 @@ def price_at(*, item_id: int, kind: str, at: dt.datetime) -> ItemPrice | None:
     )
 
 
-def price_in_force_subquery(kind: str, at: dt.datetime) -> Subquery:
+def price_in_force_subquery(*, kind: str, at: dt.datetime) -> Subquery:
     return Subquery(
         ItemPrice.objects.filter(item_id=OuterRef("pk"), kind=kind, effective_from__lte=at)
         .order_by("-effective_from")
@@ -41,8 +41,8 @@ def basket_with_prices(
     """Every active item (or ``items``) with its base and current price at ``at``, in one query."""
     queryset = items if items is not None else BasketItem.objects.filter(is_active=True)
     annotated = queryset.annotate(
-        base_price_at=price_in_force_subquery(PriceKind.BASE, at),
-        current_price_at=price_in_force_subquery(PriceKind.CURRENT, at),
+        base_price_at=price_in_force_subquery(kind=PriceKind.BASE, at=at),
+        current_price_at=price_in_force_subquery(kind=PriceKind.CURRENT, at=at),
     ).order_by("display_order", "code")
     return [PricedItem(item, item.base_price_at, item.current_price_at) for item in annotated]
 
@@ -85,7 +85,7 @@ class ItemPriceRow:
     current_price_rial: int | None
 
 
-def prices_in_force_sql(count: int) -> str:
+def prices_in_force_sql(*, count: int) -> str:
     """One row per item among ``count`` codes (named parameters ``%(code_0)s``…, the moment
     ``%(prices_at)s``): id, code, name, whether active, base and current price in force."""
     codes = ", ".join(f"%(code_{index})s" for index in range(count))
@@ -101,14 +101,14 @@ FROM stores_basketitem i WHERE i.code IN ({codes})
 """  # noqa: S608 - placeholders only
 
 
-def prices_in_force_params(codes: Sequence[str], at: dt.datetime) -> dict[str, Any]:
+def prices_in_force_params(*, codes: Sequence[str], at: dt.datetime) -> dict[str, Any]:
     return {
         "prices_at": connection.ops.adapt_datetimefield_value(at),
         **{f"code_{index}": code for index, code in enumerate(codes)},
     }
 
 
-def item_price_row(row: Sequence[Any]) -> ItemPriceRow:
+def item_price_row(*, row: Sequence[Any]) -> ItemPriceRow:
     """An ``ItemPriceRow`` from the six columns of :func:`prices_in_force_sql`."""
     pk, code, name, active, base, current = row
     return ItemPriceRow(pk, code, name, bool(active), base, current)

@@ -112,7 +112,7 @@ def set_price(
     )
 
 
-def parse_price_rial(value: object) -> int:
+def parse_price_rial(*, value: object) -> int:
     """A price typed by a person (Persian digits, thousands separators) as whole rials."""
     text = to_latin_digits(str(value)).replace(",", "").replace("٬", "").replace(" ", "").strip()
     try:
@@ -241,7 +241,7 @@ def suspend_store(*, store: Store, reason: str, by: User | None) -> Store:
 # --- Terminals and their API keys ---------------------------------------------------------------
 
 
-def hash_api_key(key: str) -> str:
+def hash_api_key(*, key: str) -> str:
     """Keys are 256-bit random secrets, so a plain SHA-256 is enough (no slow password hash)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -267,7 +267,7 @@ def create_terminal(*, store: Store, terminal_id: str, psp_name: str) -> Termina
 def issue_terminal_key(*, terminal: Terminal) -> str:
     """Create a new API key for ``terminal``, revoking the old one. The key is returned once."""
     key = f"{terminal.terminal_id}.{secrets.token_urlsafe(32)}"
-    terminal.api_key_hash = hash_api_key(key)
+    terminal.api_key_hash = hash_api_key(key=key)
     terminal.api_key_issued_at = timezone.now()
     terminal.save(update_fields=["api_key_hash", "api_key_issued_at"])
     return key
@@ -281,7 +281,7 @@ class TerminalCredentials:
     key: str
 
 
-def parse_api_key(key: str) -> TerminalCredentials | None:
+def parse_api_key(*, key: str) -> TerminalCredentials | None:
     """The claim in a terminal key, or None when it cannot be one (no query)."""
     terminal_id, _, secret = key.partition(".")
     if not (terminal_id and secret):
@@ -293,13 +293,13 @@ def parse_api_key(key: str) -> TerminalCredentials | None:
 TERMINAL_ROW_SQL = "t.id, t.terminal_id, t.store_id, t.status, t.api_key_hash, s.name, s.status"
 
 
-def terminal_from_row(row: Sequence[Any] | None, key: str) -> Terminal | None:
+def terminal_from_row(*, row: Sequence[Any] | None, key: str) -> Terminal | None:
     """The terminal in ``row`` (``TERMINAL_ROW_SQL``) if its current key is ``key`` (constant-time
     comparison), else None. Only the fields a POS request needs are loaded; the rest of the
     terminal and its store load on first use (deferred fields)."""
     if row is None or row[0] is None or not row[4]:
         return None
-    if not hmac.compare_digest(row[4], hash_api_key(key)):
+    if not hmac.compare_digest(row[4], hash_api_key(key=key)):
         return None
     terminal = Terminal.from_db(
         connection.alias, ["id", "terminal_id", "store_id", "status", "api_key_hash"], row[:5]
@@ -308,10 +308,10 @@ def terminal_from_row(row: Sequence[Any] | None, key: str) -> Terminal | None:
     return terminal
 
 
-def terminal_for_key(key: str) -> Terminal | None:
+def terminal_for_key(*, key: str) -> Terminal | None:
     """The terminal whose current key is ``key``, or None: one plain statement (every POS request
     but the purchase authenticates here; the purchase checks its key in its context read)."""
-    credentials = parse_api_key(key)
+    credentials = parse_api_key(key=key)
     if credentials is None:
         return None
     with hot_cursor() as cursor:
@@ -321,7 +321,7 @@ def terminal_for_key(key: str) -> Terminal | None:
             [credentials.terminal_id],
         )
         row = cursor.fetchone()
-    return terminal_from_row(row, key)
+    return terminal_from_row(row=row, key=key)
 
 
 @dataclass(frozen=True)
@@ -338,7 +338,7 @@ API_KEY_INVALID = TerminalRefusal("api_key_invalid", "کلید پایانه مع
 TERMINAL_REFUSAL_CODES = frozenset({"api_key_invalid", "terminal_suspended", "store_not_connected"})
 
 
-def terminal_refusal(terminal: Terminal) -> TerminalRefusal | None:
+def terminal_refusal(*, terminal: Terminal) -> TerminalRefusal | None:
     """Why a request from this (known, rightly keyed) terminal is refused, if it is."""
     if terminal.status != TerminalStatus.ACTIVE:
         return TerminalRefusal("terminal_suspended", "این پایانه تعلیق شده است")

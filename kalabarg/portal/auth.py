@@ -40,7 +40,7 @@ def signed_in_person(request: HttpRequest) -> Person | None:
         .filter(pk=person_id)
         .first()
     )
-    if person is None or not may_log_in(person):
+    if person is None or not may_log_in(person=person):
         return None
     return person
 

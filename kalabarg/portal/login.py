@@ -68,21 +68,21 @@ class CodeRequested:
     expires_in_seconds: int
 
 
-def clean_national_code(value: str) -> str:
+def clean_national_code(*, value: str) -> str:
     try:
         return normalize_national_code(value)
     except IdentifierError as exc:
         raise field_error(field="national_code", message=exc.message, code=exc.code) from exc
 
 
-def clean_mobile(value: str) -> str:
+def clean_mobile(*, value: str) -> str:
     try:
         return normalize_mobile(value)
     except IdentifierError as exc:
         raise field_error(field="mobile", message=exc.message, code=exc.code) from exc
 
 
-def clean_code(value: str) -> str:
+def clean_code(*, value: str) -> str:
     code = "".join(to_latin_digits(value or "").split())
     if len(code) != LOGIN_CODE_DIGITS or not code.isdigit():
         raise field_error(
@@ -110,8 +110,8 @@ def request_login_code(*, national_code: str, mobile: str, ip: str) -> CodeReque
 
     Raises ``ValidationError`` for a malformed national code or mobile (that says nothing about
     who is registered) and ``LoginRefused`` for a rate limit or the resend wait."""
-    code_nc = clean_national_code(national_code)
-    clean_mob = clean_mobile(mobile)
+    code_nc = clean_national_code(value=national_code)
+    clean_mob = clean_mobile(value=mobile)
     _limited(REQUESTS_PER_IP, ip)
     wait = ratelimit.hold("otp-resend", f"{code_nc}:{clean_mob}", RESEND_WAIT_SECONDS)
     if wait:
@@ -122,30 +122,30 @@ def request_login_code(*, national_code: str, mobile: str, ip: str) -> CodeReque
         )
     _limited(REQUESTS_PER_NATIONAL_CODE, code_nc)
     person = Person.objects.filter(national_code=code_nc).first()
-    if person is not None and person.mobile == clean_mob and may_log_in(person):
+    if person is not None and person.mobile == clean_mob and may_log_in(person=person):
         with transaction.atomic():
             code, record = issue_login_code(person=person)
             notify.send_login_code(person=person, code=code, login_code_id=record.pk)
     else:
-        burn_time_like_a_check("000000")
+        burn_time_like_a_check(code="000000")
     return CodeRequested(CODE_SENT_MESSAGE, RESEND_WAIT_SECONDS, CODE_TTL_SECONDS)
 
 
 def verify_login_code(*, national_code: str, code: str, ip: str) -> Person:
     """The person whose live code this is (the code is used up), or ``LoginRefused``."""
-    code_nc = clean_national_code(national_code)
-    clean = clean_code(code)
+    code_nc = clean_national_code(value=national_code)
+    clean = clean_code(value=code)
     _limited(VERIFICATIONS_PER_IP, ip)
     _limited(VERIFICATIONS_PER_NATIONAL_CODE, code_nc)
     person = Person.objects.select_related("household").filter(national_code=code_nc).first()
-    if person is not None and may_log_in(person):
+    if person is not None and may_log_in(person=person):
         if use_login_code(person=person, code=clean):
             return person
     else:
-        burn_time_like_a_check(clean)
+        burn_time_like_a_check(code=clean)
     raise LoginRefused("login_code_invalid", CODE_INVALID_MESSAGE)
 
 
-def client_ip(meta: dict[str, object]) -> str:
+def client_ip(*, meta: dict[str, object]) -> str:
     """The client's address as the web server saw it (the proxy in front must set it)."""
     return str(meta.get("REMOTE_ADDR") or "unknown")

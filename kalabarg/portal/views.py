@@ -110,7 +110,7 @@ def login(request: HttpRequest) -> HttpResponse:
         pending = {"next": _safe_next(request, request.GET.get("next"))}
         try:
             login_service.request_login_code(
-                national_code=national_code, mobile=mobile, ip=client_ip(request.META)
+                national_code=national_code, mobile=mobile, ip=client_ip(meta=request.META)
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -121,16 +121,16 @@ def login(request: HttpRequest) -> HttpResponse:
                 status = ME_ERROR_CODES[refusal.code]
             else:  # a code went to this pair less than a minute ago: go and type it
                 pending.update(
-                    national_code=login_service.clean_national_code(national_code),
-                    mobile=login_service.clean_mobile(mobile),
+                    national_code=login_service.clean_national_code(value=national_code),
+                    mobile=login_service.clean_mobile(value=mobile),
                 )
                 request.session[SESSION_PENDING] = pending
                 messages.info(request, refusal.message)
                 return redirect("portal:login-code")
         else:
             pending.update(
-                national_code=login_service.clean_national_code(national_code),
-                mobile=login_service.clean_mobile(mobile),
+                national_code=login_service.clean_national_code(value=national_code),
+                mobile=login_service.clean_mobile(value=mobile),
             )
             request.session[SESSION_PENDING] = pending
             return redirect("portal:login-code")
@@ -152,7 +152,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
             person = login_service.verify_login_code(
                 national_code=pending["national_code"],
                 code=form.cleaned_data["code"],
-                ip=client_ip(request.META),
+                ip=client_ip(meta=request.META),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -186,7 +186,7 @@ def login_resend(request: HttpRequest) -> HttpResponse:
         login_service.request_login_code(
             national_code=pending["national_code"],
             mobile=pending["mobile"],
-            ip=client_ip(request.META),
+            ip=client_ip(meta=request.META),
         )
     except LoginRefused as refusal:
         messages.error(request, refusal.message)

@@ -19,14 +19,16 @@ def queue_bonus_messages(*, cycle_id: int, low: int, high: int) -> list[int]:
     template = SmsTemplate.objects.filter(kind=SmsKind.BONUS_CREDITED).first()
     if cycle is None or template is None:
         return []
-    before, after = templating.split_on(template.body, "amount", {"cycle": month_label(cycle.key)})
+    before, after = templating.split_on(
+        template.body, "amount", {"cycle": month_label(month_key=cycle.key)}
+    )
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO notifications_smsmessage (campaign_id, person_id, kind, mobile, body, status, "
             "attempts, generation, provider_message_id, error_code, last_error, dedupe_key, "
             "next_attempt_at, created_at, updated_at) "
-            f"SELECT NULL, p.id, %s, p.mobile, %s || {money_sql('w.amount_rial')} || %s, 'queued', 0, 0, "
+            f"SELECT NULL, p.id, %s, p.mobile, %s || {money_sql(expression='w.amount_rial')} || %s, 'queued', 0, 0, "
             "'', '', '', 'bonus:' || CAST(e.id AS varchar(20)), %s, %s, %s "
             "FROM settlements_journalentry e "
             "JOIN settlements_posting w ON w.entry_id = e.id AND w.amount_rial > 0 "

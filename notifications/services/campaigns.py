@@ -45,13 +45,13 @@ _LATEST_DECILE = (
 )
 
 
-def month_label(month_key: str) -> str:
+def month_label(*, month_key: str) -> str:
     """``1402-06`` → ``شهریور ۱۴۰۲``."""
     year, month = month_key.split("-")
     return f"{JALALI_MONTHS[int(month) - 1]} {to_persian_digits(year)}"
 
 
-def money_sql(expression: str) -> str:
+def money_sql(*, expression: str) -> str:
     """SQL that shows whole rials ``expression`` as people read money: Persian digits, a
     thousands separator, the display unit — the same text as ``kalabarg.lib.money.format_money``
     for amounts ≥ 0. Its ``%`` are doubled: it goes into a statement with bound parameters."""
@@ -180,7 +180,7 @@ def start_monthly_balance(
 
     month_key = month_key or jalali_month_key(timezone.localdate())
     try:
-        month_label(month_key)
+        month_label(month_key=month_key)
     except (ValueError, IndexError) as exc:
         raise field_error(
             field="month", message="ماه باید به شکل ۱۴۰۲-۰۶ باشد", code="sms_month_invalid"
@@ -327,11 +327,11 @@ def _insert_sql(campaign: SmsCampaign, low: int, high: int) -> tuple[str, list[A
         return sql, params
     if campaign.kind == SmsKind.MONTHLY_BALANCE:
         before, after = templating.split_on(
-            campaign.body_template, "balance", {"month": month_label(campaign.label)}
+            campaign.body_template, "balance", {"month": month_label(month_key=campaign.label)}
         )
         sql = (
             f"INSERT INTO notifications_smsmessage ({_INSERT_COLUMNS}) "
-            f"SELECT %s, p.id, %s, p.mobile, %s || {money_sql('a.balance_rial')} || %s, "
+            f"SELECT %s, p.id, %s, p.mobile, %s || {money_sql(expression='a.balance_rial')} || %s, "
             "'queued', 0, 0, '', '', '', %s, %s, %s "
             "FROM settlements_account a "
             "JOIN households_person p ON p.household_id = a.household_id AND p.is_head "
@@ -342,7 +342,7 @@ def _insert_sql(campaign: SmsCampaign, low: int, high: int) -> tuple[str, list[A
     raise ValueError(f"no outbox builder for {campaign.kind}")
 
 
-def build_chunk(chunk_id: int) -> bool:
+def build_chunk(*, chunk_id: int) -> bool:
     """Build one chunk of a campaign's outbox, exactly once; False if done already or cancelled.
 
     When the last chunk is done the campaign moves to ``sending`` and dispatch is queued."""
@@ -371,7 +371,7 @@ def build_chunk(chunk_id: int) -> bool:
     return True
 
 
-def record_build_failure(chunk_id: int, exc: DatabaseError) -> None:
+def record_build_failure(*, chunk_id: int, exc: DatabaseError) -> None:
     SmsCampaign.objects.filter(chunks__pk=chunk_id).update(last_error=str(exc)[:2000])
 
 

@@ -58,7 +58,7 @@ class DispatchReport:
     finished: bool = False
 
 
-def backoff_seconds(attempts: int) -> int:
+def backoff_seconds(*, attempts: int) -> int:
     """Seconds before the next try after ``attempts`` tries: base·2^(attempts−1), capped."""
     delay = settings.SMS_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
     return int(min(delay, settings.SMS_RETRY_MAX_SECONDS))
@@ -95,7 +95,7 @@ def claim_personal_batch(*, limit: int) -> tuple[list[Claimed], dt.datetime]:
 
 
 def record_results(
-    claimed: Sequence[Claimed], results: Sequence[SendResult], *, token: dt.datetime
+    *, claimed: Sequence[Claimed], results: Sequence[SendResult], token: dt.datetime
 ) -> tuple[int, int, int]:
     """Write every outcome of a claimed batch in a few statements; returns (sent, retried, failed).
 
@@ -114,7 +114,7 @@ def record_results(
         if result.outcome == Outcome.SENT:
             sent.append((message.id, result.provider_id))
         elif result.outcome == Outcome.TRANSIENT and message.attempts < settings.SMS_MAX_ATTEMPTS:
-            next_at = now + dt.timedelta(seconds=backoff_seconds(message.attempts))
+            next_at = now + dt.timedelta(seconds=backoff_seconds(attempts=message.attempts))
             groups[(MessageStatus.QUEUED, result.error_code, result.error, next_at)].append(
                 message.id
             )
@@ -146,7 +146,7 @@ def record_results(
     return len(sent), retried, failed
 
 
-def throttle(count: int) -> None:
+def throttle(*, count: int) -> None:
     """Wait until ``count`` more messages fit in the rate limit (``SMS_RATE_PER_SECOND``).
 
     A counter per wall-clock second in the cache, shared by every dispatcher when the cache is
@@ -167,12 +167,12 @@ def throttle(count: int) -> None:
 
 
 def send_claimed(
-    gateway: SmsGateway, claimed: Sequence[Claimed], token: dt.datetime
+    *, gateway: SmsGateway, claimed: Sequence[Claimed], token: dt.datetime
 ) -> tuple[int, int, int]:
     """Throttle, call the gateway for the whole batch, record the outcomes."""
     if not claimed:
         return 0, 0, 0
-    throttle(len(claimed))
+    throttle(count=len(claimed))
     outgoing = [OutgoingSms(c.local_id, c.mobile, c.body) for c in claimed]
     try:
         results = gateway.send(outgoing)
@@ -182,7 +182,7 @@ def send_claimed(
             SendResult(m.local_id, Outcome.TRANSIENT, "", "gateway_error", str(exc)[:200])
             for m in outgoing
         ]
-    return record_results(claimed, results, token=token)
+    return record_results(claimed=claimed, results=results, token=token)
 
 
 def requeue_expired_leases(*, campaign_id: int | None = None) -> int:
@@ -196,7 +196,7 @@ def requeue_expired_leases(*, campaign_id: int | None = None) -> int:
     )
 
 
-def batch_size(gateway: SmsGateway) -> int:
+def batch_size(*, gateway: SmsGateway) -> int:
     return max(1, min(settings.SMS_BATCH_SIZE, gateway.max_batch, settings.SMS_RATE_PER_SECOND))
 
 
@@ -210,7 +210,7 @@ def dispatch_campaign(
     deadline = time.monotonic() + budget
     report = DispatchReport()
     requeue_expired_leases(campaign_id=campaign_id)
-    size = batch_size(gateway)
+    size = batch_size(gateway=gateway)
     last_count = time.monotonic()
     while True:
         status = SmsCampaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
@@ -223,7 +223,7 @@ def dispatch_campaign(
         claimed, token = claim_campaign_batch(campaign_id=campaign_id, limit=size)
         if not claimed:
             break
-        sent, retried, failed = send_claimed(gateway, claimed, token)
+        sent, retried, failed = send_claimed(gateway=gateway, claimed=claimed, token=token)
         report.sent += sent
         report.transient += retried
         report.failed += failed
@@ -288,7 +288,9 @@ def send_messages_now(
     if not message_ids:
         return report
     claimed, token = claim_messages(message_ids=message_ids)
-    sent, retried, failed = send_claimed(gateway or get_gateway(), claimed, token)
+    sent, retried, failed = send_claimed(
+        gateway=gateway or get_gateway(), claimed=claimed, token=token
+    )
     report.sent, report.transient, report.failed = sent, retried, failed
     return report
 
@@ -297,12 +299,12 @@ def dispatch_personal(*, limit: int = 1000, gateway: SmsGateway | None = None) -
     """Send personal messages whose retry is due (the periodic kick)."""
     gateway = gateway or get_gateway()
     report = DispatchReport()
-    size = batch_size(gateway)
+    size = batch_size(gateway=gateway)
     while report.sent + report.transient + report.failed < limit:
         claimed, token = claim_personal_batch(limit=size)
         if not claimed:
             break
-        sent, retried, failed = send_claimed(gateway, claimed, token)
+        sent, retried, failed = send_claimed(gateway=gateway, claimed=claimed, token=token)
         report.sent += sent
         report.transient += retried
         report.failed += failed

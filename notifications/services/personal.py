@@ -103,10 +103,10 @@ def send_personal_sms(
     except IntegrityError:
         # A concurrent call with the same key won the race: its message is the one.
         return SmsMessage.objects.get(dedupe_key=dedupe_key)
-    enqueue_message(message.pk)
+    enqueue_message(message_id=message.pk)
     return message
 
 
-def enqueue_message(message_id: int) -> None:
+def enqueue_message(*, message_id: int) -> None:
     """Send the message through the ``sms`` queue after the current transaction commits."""
     announce_on_commit(message_ids=[message_id])

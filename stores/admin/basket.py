@@ -74,7 +74,7 @@ class ItemPriceForm(forms.ModelForm):
 
     def clean_price_rial(self) -> int:
         try:
-            return services.parse_price_rial(self.cleaned_data.get("price_rial", ""))
+            return services.parse_price_rial(value=self.cleaned_data.get("price_rial", ""))
         except ValidationError as exc:
             raise errors_for(exc, "price_rial") from exc
         except (ArithmeticError, ValueError):  # "Infinity", "sNaN": not a number a person means
@@ -164,8 +164,10 @@ class BasketItemAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                base_price_rial_now=selectors.price_in_force_subquery(PriceKind.BASE, now),
-                current_price_rial_now=selectors.price_in_force_subquery(PriceKind.CURRENT, now),
+                base_price_rial_now=selectors.price_in_force_subquery(kind=PriceKind.BASE, at=now),
+                current_price_rial_now=selectors.price_in_force_subquery(
+                    kind=PriceKind.CURRENT, at=now
+                ),
             )
         )
 

@@ -50,13 +50,13 @@ def test_bench_sms(monkeypatch, settings):
     )
     for chunk_id in campaign.chunks.order_by("index").values_list("pk", flat=True):
         SmsCampaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.BUILDING)
-        campaigns.build_chunk(chunk_id)
+        campaigns.build_chunk(chunk_id=chunk_id)
     build_s = time.perf_counter() - started
     queued = SmsMessage.objects.filter(campaign=campaign).count()
     repeat_started = time.perf_counter()
     for chunk_id in campaign.chunks.values_list("pk", flat=True)[:3]:
         campaigns.SmsBuildChunk.objects.filter(pk=chunk_id).update(done=False)
-        campaigns.build_chunk(chunk_id)
+        campaigns.build_chunk(chunk_id=chunk_id)
     repeat_chunk_s = (time.perf_counter() - repeat_started) / 3
     assert SmsMessage.objects.filter(campaign=campaign).count() == queued
 

@@ -24,7 +24,7 @@ def test_seed_demo_prints_working_credentials_and_charges_the_demo_household(cap
     spent = sum(p.credit_rial for p in Purchase.objects.filter(household_id=head.household_id))
     assert spent > 0
     assert wallet_balance(household_id=head.household_id) == 4 * 2_000_000 - spent
-    assert terminal_for_key(creds["terminal_key"]).terminal_id == creds["terminal_id"]
+    assert terminal_for_key(key=creds["terminal_key"]).terminal_id == creds["terminal_id"]
     assert client.login(username=creds["admin_username"], password=creds["admin_password"])
     from households.selectors import card_by_number
 

@@ -82,7 +82,7 @@ def test_messages_are_found_by_national_code_or_mobile(admin_client):
     phase = phase_for_notices()
     heads = heads_in_deciles({4: 3})
     campaign = campaigns.start_decile_notices(deciles=[4], phase=phase, enqueue=lambda c, i: None)
-    campaigns.build_chunk(campaign.chunks.get().pk)
+    campaigns.build_chunk(chunk_id=campaign.chunks.get().pk)
     url = reverse("admin:notifications_smsmessage_changelist")
     by_code = admin_client.get(
         url, {"q": heads[1].national_code, "campaign__id__exact": campaign.pk}
@@ -99,7 +99,7 @@ def test_an_officer_retries_a_failed_message_as_a_new_generation(
     phase = phase_for_notices()
     heads_in_deciles({4: 3})
     campaign = campaigns.start_decile_notices(deciles=[4], phase=phase, enqueue=lambda c, i: None)
-    campaigns.build_chunk(campaign.chunks.get().pk)
+    campaigns.build_chunk(chunk_id=campaign.chunks.get().pk)
     first = SmsMessage.objects.order_by("pk").first()
     SmsMessage.objects.filter(pk=first.pk).update(status=MessageStatus.FAILED, error_code="411")
     url = reverse("admin:notifications_smsmessage_changelist")
@@ -117,7 +117,7 @@ def test_an_officer_cancels_a_running_campaign_with_a_reason(admin_client):
     phase = phase_for_notices()
     heads_in_deciles({4: 2})
     campaign = campaigns.start_decile_notices(deciles=[4], phase=phase, enqueue=lambda c, i: None)
-    campaigns.build_chunk(campaign.chunks.get().pk)
+    campaigns.build_chunk(chunk_id=campaign.chunks.get().pk)
     campaign_url = reverse("admin:notifications_smscampaign_changelist")
     admin_client.post(
         campaign_url,

@@ -50,10 +50,12 @@ def test_a_rebuilt_chunk_and_a_resumed_campaign_add_no_message(phase):
     heads_in_deciles({4: 3})
     campaign = campaigns.start_decile_notices(deciles=[4], phase=phase, enqueue=lambda c, ids: None)
     chunk = campaign.chunks.get()
-    assert campaigns.build_chunk(chunk.pk) is True
+    assert campaigns.build_chunk(chunk_id=chunk.pk) is True
     chunk.done = False
     chunk.save()
-    assert campaigns.build_chunk(chunk.pk) is True  # a redelivered chunk: ON CONFLICT DO NOTHING
+    assert (
+        campaigns.build_chunk(chunk_id=chunk.pk) is True
+    )  # a redelivered chunk: ON CONFLICT DO NOTHING
     again = campaigns.start_decile_notices(deciles=[4], phase=phase, enqueue=lambda c, ids: None)
     assert again.pk == campaign.pk
     assert SmsMessage.objects.filter(campaign=campaign).count() == 3
@@ -81,7 +83,7 @@ def test_monthly_balance_shows_each_wallet_in_toman(django_capture_on_commit_cal
 def test_cancelling_stops_dispatch_and_cancels_queued_messages(phase):
     heads_in_deciles({4: 4})
     campaign = campaigns.start_decile_notices(deciles=[4], phase=phase, enqueue=lambda c, i: None)
-    campaigns.build_chunk(campaign.chunks.get().pk)
+    campaigns.build_chunk(chunk_id=campaign.chunks.get().pk)
     cancelled = campaigns.cancel_campaign(campaign=campaign)
     assert cancelled == 4
     from notifications.services import dispatch

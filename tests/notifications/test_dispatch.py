@@ -20,7 +20,7 @@ def _built_campaign(count: int = 6):
     campaign = campaigns.start_decile_notices(
         deciles=[4], phase=phase_for_notices(), enqueue=lambda c, i: None
     )
-    campaigns.build_chunk(campaign.chunks.get().pk)
+    campaigns.build_chunk(chunk_id=campaign.chunks.get().pk)
     return campaign, heads
 
 
@@ -114,7 +114,9 @@ def test_a_stale_dispatcher_cannot_overwrite_a_newer_attempt(fake_gateway):
     from kalabarg.lib.sms import SendResult
 
     dispatch.record_results(
-        claimed, [SendResult(claimed[0].local_id, Outcome.PERMANENT, "", "411", "x")], token=token
+        claimed=claimed,
+        results=[SendResult(claimed[0].local_id, Outcome.PERMANENT, "", "411", "x")],
+        token=token,
     )
     assert SmsMessage.objects.get().status == MessageStatus.SENT
 

@@ -78,5 +78,5 @@ def test_an_expired_or_revoked_token_no_longer_works():
     other_key, _ = services.issue_access_token(person=head)
     services.revoke_access_token(key=other_key)
 
-    assert services.person_for_access_token(key) is None
-    assert services.person_for_access_token(other_key) is None
+    assert services.person_for_access_token(key=key) is None
+    assert services.person_for_access_token(key=other_key) is None

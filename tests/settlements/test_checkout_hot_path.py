@@ -107,14 +107,14 @@ def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_
         )
 
     context = read(terminal.terminal_id)
-    found = store_services.terminal_from_row(context.terminal_row, key)
-    assert found is not None and found == store_services.terminal_for_key(key)
+    found = store_services.terminal_from_row(row=context.terminal_row, key=key)
+    assert found is not None and found == store_services.terminal_for_key(key=key)
     assert (found.status, found.store.name, found.store.status) == (
         terminal.status,
         terminal.store.name,
         terminal.store.status,
     )
-    assert store_services.terminal_from_row(context.terminal_row, key + "x") is None
+    assert store_services.terminal_from_row(row=context.terminal_row, key=key + "x") is None
     by_orm = basket_with_prices(at=now, items=BasketItem.objects.filter(code__in=codes))
     assert {
         code: (row.id, row.name, row.is_active, row.base_price_rial, row.current_price_rial)
@@ -134,7 +134,7 @@ def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_
     assert context.person_id == head.pk
 
     nobody = read("99999999")
-    assert store_services.terminal_from_row(nobody.terminal_row, key) is None
+    assert store_services.terminal_from_row(row=nobody.terminal_row, key=key) is None
     assert nobody.person_id == head.pk and nobody.prices == context.prices
 
 

@@ -213,10 +213,10 @@ def test_the_database_refuses_a_non_positive_price_written_around_the_service():
     ("typed", "rial"), [("۴۵۰٬۰۰۰", 450_000), ("450,000", 450_000), ("12", 12)]
 )
 def test_prices_typed_with_persian_digits_and_separators_are_read_as_rials(typed, rial):
-    assert services.parse_price_rial(typed) == rial
+    assert services.parse_price_rial(value=typed) == rial
 
 
 @pytest.mark.parametrize("typed", ["12.5", "abc", ""])
 def test_a_typed_price_that_is_not_whole_rials_is_refused(typed):
     with pytest.raises(ValidationError):
-        services.parse_price_rial(typed)
+        services.parse_price_rial(value=typed)

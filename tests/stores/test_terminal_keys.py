@@ -27,7 +27,7 @@ def test_the_command_prints_a_key_that_authenticates_the_terminal():
 
     key = out.strip()
     assert out == key + "\n"
-    assert services.terminal_for_key(key) == terminal
+    assert services.terminal_for_key(key=key) == terminal
     assert "revoked" in err
 
 
@@ -36,8 +36,8 @@ def test_issuing_a_key_again_revokes_the_old_one():
 
     out, _ = _issue(terminal.terminal_id)
 
-    assert services.terminal_for_key(old_key) is None
-    assert services.terminal_for_key(out.strip()) == terminal
+    assert services.terminal_for_key(key=old_key) is None
+    assert services.terminal_for_key(key=out.strip()) == terminal
 
 
 def test_only_a_sha256_hash_of_the_key_is_stored():
@@ -70,8 +70,8 @@ def test_the_admin_action_shows_a_new_key_once(admin_client):
 
     [message] = [m for m in shown.context["messages"] if m.level_tag == "warning"]
     key = str(message).split('dir="ltr">')[1].split("<")[0]
-    assert services.terminal_for_key(key) == terminal
-    assert services.terminal_for_key(old_key) is None
+    assert services.terminal_for_key(key=key) == terminal
+    assert services.terminal_for_key(key=old_key) is None
     assert "کپی کنید" in str(message)
     assert key in shown.content.decode()
     assert key not in again.content.decode()
@@ -92,5 +92,5 @@ def test_the_admin_action_refuses_to_issue_keys_for_several_terminals(admin_clie
     )
 
     assert "دقیقاً یک پایانه" in response.content.decode()
-    assert services.terminal_for_key(first_key) == first
-    assert services.terminal_for_key(second_key) == second
+    assert services.terminal_for_key(key=first_key) == first
+    assert services.terminal_for_key(key=second_key) == second

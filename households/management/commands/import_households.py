@@ -46,7 +46,7 @@ class Command(BaseCommand):
         if result.errors:
             report = options["errors"] or path.with_suffix(path.suffix + ".errors.csv")
             with report.open("w", encoding="utf-8", newline="") as out:
-                write_error_report(result.errors, out)
+                write_error_report(errors=result.errors, stream=out)
             for error in result.errors[:20]:
                 self.stderr.write(
                     f"line {error.line}: {error.field}: {error.code}: {error.message}"

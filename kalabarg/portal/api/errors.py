@@ -68,6 +68,6 @@ def refusal_error(refusal: login_service.LoginRefused) -> ApiError:
     return error
 
 
-def client_ip(request: Request) -> str:
+def client_ip(*, request: Request) -> str:
     """The client's address, as the login rate limits count it."""
-    return login_service.client_ip(request.META)
+    return login_service.client_ip(meta=request.META)

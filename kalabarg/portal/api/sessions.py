@@ -54,7 +54,7 @@ class LoginCodeApi(APIView):
             result = login_service.request_login_code(
                 national_code=data.validated_data["national_code"],
                 mobile=data.validated_data["mobile"],
-                ip=client_ip(request),
+                ip=client_ip(request=request),
             )
         except login_service.LoginRefused as refusal:
             raise refusal_error(refusal) from None
@@ -103,7 +103,7 @@ class TokenApi(APIView):
             person = login_service.verify_login_code(
                 national_code=data.validated_data["national_code"],
                 code=data.validated_data["code"],
-                ip=client_ip(request),
+                ip=client_ip(request=request),
             )
         except login_service.LoginRefused as refusal:
             raise refusal_error(refusal) from None

@@ -1,8 +1,9 @@
 """The basket's lines: checked, then priced at the prices in force, rounded per line, half up."""
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from kalabarg.lib.money import round_rial
 from settlements.services.checkout.errors import CheckoutError
 from settlements.services.payments import PricedLine
 from stores.selectors import ItemPriceRow
@@ -15,11 +16,6 @@ MAX_QUANTITY = Decimal("100")  # units of one item in one purchase; larger is a 
 class LineRequest:
     item: str
     quantity: Decimal
-
-
-def round_rial(value: Decimal) -> int:
-    """Half up, to the whole rial (once per line)."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def validate_lines(*, lines: list[LineRequest]) -> None:

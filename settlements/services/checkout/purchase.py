@@ -46,8 +46,8 @@ from stores.services import (
 def _confirmed_terminal(context: PurchaseContext, credentials: TerminalCredentials) -> Terminal:
     """The claimed terminal as the context read found it, if the key is its own and both it and
     its store may sell; else the same refusal as the API key authentication gives."""
-    found = terminal_from_row(context.terminal_row, credentials.key)
-    refusal = API_KEY_INVALID if found is None else terminal_refusal(found)
+    found = terminal_from_row(row=context.terminal_row, key=credentials.key)
+    refusal = API_KEY_INVALID if found is None else terminal_refusal(terminal=found)
     if refusal is not None:
         raise CheckoutError(refusal.code, refusal.message)
     return cast(Terminal, found)
