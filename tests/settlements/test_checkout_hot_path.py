@@ -21,8 +21,7 @@ from settlements.selectors import purchase_context, wallet_cycle_figures
 from settlements.services import rules
 from stores.models import BasketItem, Purchase
 from tests.households.factories import make_household, next_card_number
-from tests.settlements.factories import buy, charge, make_phase, seeded_phases
-from tests.settlements.test_checkout_api import URL, world  # noqa: F401
+from tests.settlements.factories import URL, buy, charge, make_phase, seeded_phases
 from tests.stores.factories import make_terminal
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +78,7 @@ def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_
     is simply absent; a terminal that does not exist leaves the row empty)."""
     from stores import services as store_services
     from stores.selectors import basket_with_prices
-    from tests.settlements.test_checkout_api import set_prices
+    from tests.settlements.factories import set_prices
     from tests.stores.factories import make_terminal_with_key
 
     seeded_phases()
@@ -219,7 +218,7 @@ def test_wallet_cycle_figures_agree_with_bonus_progress():
         ),
     ],
 )
-def test_a_malformed_body_is_a_400_naming_the_field_and_writes_nothing(world, body, field):  # noqa: F811
+def test_a_malformed_body_is_a_400_naming_the_field_and_writes_nothing(world, body, field):
     response = world["client"].post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="malformed-1")
     assert response.status_code == 400, response.content
     payload = response.json()
