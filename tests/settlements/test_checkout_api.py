@@ -8,13 +8,17 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from households import services as household_services
-from households.models import Person, Relation
+from households.models import Relation
 from settlements.models import EntryKind, JournalEntry
 from settlements.selectors import wallet_balance
 from settlements.services.reconcile import reconcile
 from stores import services as store_services
 from stores.models import BasketItem, Purchase, PurchaseStatus
-from tests.households.factories import make_household, next_card_number, next_national_code
+from tests.households.factories import (
+    PersonFactory,
+    make_household,
+    next_card_number,
+)
 from tests.settlements.factories import URL, set_prices
 from tests.stores.factories import make_terminal_with_key
 
@@ -190,12 +194,8 @@ def test_an_inactive_item_is_refused(world):
 
 
 def test_a_card_of_a_member_who_is_not_the_head_is_refused(world):
-    spouse = Person.objects.create(
-        household=world["household"],
-        national_code=next_national_code(),
-        first_name="رضا",
-        last_name="احمدی",
-        relation=Relation.SPOUSE,
+    spouse = PersonFactory(
+        household=world["household"], first_name="رضا", relation=Relation.SPOUSE, birth_date=None
     )
     card = next_card_number()
     household_services.register_card(person=spouse, card_number=card)

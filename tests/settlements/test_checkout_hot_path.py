@@ -12,7 +12,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from households import services as household_services
-from households.models import DecileSource
 from households.selectors import decile_on
 from kalabarg.lib.identifiers import card_hash
 from kalabarg.lib.persian import jalali_month_key
@@ -20,7 +19,7 @@ from settlements.models import CreditBasis
 from settlements.selectors import purchase_context, wallet_cycle_figures
 from settlements.services import rules
 from stores.models import BasketItem, Purchase
-from tests.households.factories import make_household, next_card_number
+from tests.households.factories import DecileAssignmentFactory, make_household, next_card_number
 from tests.settlements.factories import URL, buy, charge, make_phase, seeded_phases
 from tests.stores.factories import make_terminal
 
@@ -143,14 +142,7 @@ def test_purchase_context_takes_the_decile_in_force_today_and_on_the_cycles_firs
     household = make_household(decile=9)
     head = household.members.get(is_head=True)
     terminal = make_terminal()
-    household_services.assign_decile(
-        household=household,
-        decile=4,
-        effective_from=today,
-        source=DecileSource.OFFICER,
-        reason="بازبینی",
-        created_by=None,
-    )
+    DecileAssignmentFactory(household=household, decile=4, effective_from=today)
     context = _context_for(head, terminal, today=today, card=None)
     assert context.eligible_today is True
     expected = rules.entitlement(household_id=household.pk, cycle=cycle)
