@@ -14,11 +14,7 @@ from settlements.selectors import wallet_balance
 from settlements.services.reconcile import reconcile
 from stores import services as store_services
 from stores.models import BasketItem, Purchase, PurchaseStatus
-from tests.households.factories import (
-    PersonFactory,
-    make_household,
-    next_card_number,
-)
+from tests.households.factories import PersonFactory, make_household, next_card_number
 from tests.settlements.factories import URL, set_prices
 from tests.stores.factories import make_terminal_with_key
 
