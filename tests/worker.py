@@ -81,3 +81,31 @@ def wait_for(condition, timeout: float = 60, interval: float = 0.2) -> bool:  # 
             return True
         time.sleep(interval)
     return condition()
+
+
+# Memory of a worker process tree, read from /proc (the benchmarks sample it as a run grows).
+
+
+def _memory_kib(pid: int, field: str, path: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return 0
+
+
+def _worker_memory_kib(pid: int) -> tuple[int, int]:
+    """(PSS of the whole worker — parent and pool, shared pages counted once —, largest single RSS)."""
+    tree = _tree(pid)
+    pss = sum(_memory_kib(p, "Pss:", "smaps_rollup") for p in tree)
+    return pss, max(_memory_kib(p, "VmRSS:", "status") for p in tree)
+
+
+def _tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return [pid]
+    return [pid] + [p for child in children for p in _tree(int(child))]

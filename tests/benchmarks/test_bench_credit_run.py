@@ -7,7 +7,6 @@ Celery worker (concurrency 1) against Redis and PostgreSQL; then a repeat run, a
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -19,34 +18,9 @@ from settlements.models import CreditBasis, CreditRun, Phase, PhaseBand, RunKind
 from settlements.services import rules, runs
 from settlements.tasks import run_chunk
 from tests.benchmarks.conftest import report
-from tests.worker import WorkerProcess
+from tests.worker import WorkerProcess, _worker_memory_kib
 
 pytestmark = [pytest.mark.redis, pytest.mark.celery_worker]
-
-
-def _memory_kib(pid: int, field: str, path: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        return 0
-    return 0
-
-
-def _worker_memory_kib(pid: int) -> tuple[int, int]:
-    """(PSS of the whole worker — parent and pool, shared pages counted once —, largest single RSS)."""
-    tree = _tree(pid)
-    pss = sum(_memory_kib(p, "Pss:", "smaps_rollup") for p in tree)
-    return pss, max(_memory_kib(p, "VmRSS:", "status") for p in tree)
-
-
-def _tree(pid: int) -> list[int]:
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        return [pid]
-    return [pid] + [p for child in children for p in _tree(int(child))]
 
 
 def _run_on_worker(

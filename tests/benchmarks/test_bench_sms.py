@@ -19,8 +19,7 @@ from notifications.models import CampaignStatus, SmsCampaign, SmsMessage
 from notifications.services import campaigns
 from settlements.models import Phase, PhaseBand
 from tests.benchmarks.conftest import report
-from tests.benchmarks.test_bench_credit_run import _worker_memory_kib
-from tests.worker import WorkerProcess
+from tests.worker import WorkerProcess, _worker_memory_kib
 
 pytestmark = [pytest.mark.redis, pytest.mark.celery_worker]
 

@@ -5,8 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from households.models import BankCard, DecileAssignment, DecileSource, Household
-from tests.households.factories import make_household, next_card_number
-from tests.households.test_import import HEADER, member, row
+from tests.households.factories import HEADER, make_household, member, next_card_number, row
 
 pytestmark = pytest.mark.django_db
 

@@ -5,36 +5,18 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from households import selectors
-from households.importer import COLUMNS, import_households
+from households.importer import import_households
 from households.models import DecileAssignment, Household, Person, Province
-from tests.households.factories import make_household, next_mobile, next_national_code
+from tests.households.factories import (
+    HEADER,
+    make_household,
+    member,
+    next_mobile,
+    next_national_code,
+    row,
+)
 
 pytestmark = pytest.mark.django_db
-
-HEADER = ",".join(COLUMNS)
-
-
-def row(**values: str) -> str:
-    defaults = {
-        "household_id": "H1",
-        "national_code": next_national_code(),
-        "first_name": "مریم",
-        "last_name": "احمدی",
-        "birth_date": "1360/05/12",
-        "relation": "head",
-        "is_head": "1",
-        "mobile": next_mobile(),
-        "province": "تهران",
-        "city": "تهران",
-        "decile": "3",
-        "decile_effective_from": "1401/01/01",
-    }
-    defaults.update(values)
-    return ",".join(defaults[name] for name in COLUMNS)
-
-
-def member(**values: str) -> str:
-    return row(**{"relation": "child", "is_head": "0", "mobile": "", **values})
 
 
 def run(*lines: str):

@@ -1,30 +1,57 @@
-"""Test data for SMS: heads of household in given deciles, and a phase covering them."""
+"""Test data for SMS (factory-boy): heads of household in given deciles, a phase covering them,
+and outbox messages as the dispatcher leaves them."""
 
 import datetime as dt
 
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
 from households.models import Person
-from settlements.models import Phase, PhaseBand
-from tests.households.factories import make_household
+from notifications.models import MessageStatus, SmsMessage
+from settlements.models import Phase
+from tests.households.factories import HouseholdFactory
+from tests.settlements.factories import PhaseBandFactory, PhaseFactory
+
+
+class SmsMessageFactory(DjangoModelFactory):
+    """A message in the outbox, to the head of a new household; sent unless told otherwise."""
+
+    class Meta:
+        model = SmsMessage
+
+    person = factory.LazyFunction(lambda: HouseholdFactory().members.get(is_head=True))
+    kind = "login_code"
+    mobile = factory.LazyAttribute(lambda message: message.person.mobile)
+    body = "x"
+    status = MessageStatus.SENT
+    dedupe_key = factory.Sequence(lambda n: f"test-{n}")
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    created_at = factory.SelfAttribute("next_attempt_at")
+    updated_at = factory.SelfAttribute("next_attempt_at")
+    sent_at = factory.SelfAttribute("next_attempt_at")
 
 
 def heads_in_deciles(counts: dict[int, int]) -> list[Person]:
     heads = []
     for decile, count in counts.items():
         for _ in range(count):
-            household = make_household(decile=decile)
+            household = HouseholdFactory(decile=decile)
             heads.append(Person.objects.get(household=household, is_head=True))
     return heads
 
 
 def phase_for_notices() -> Phase:
     """A phase in force today: deciles 1–3 and 4–5 with different amounts."""
-    phase = Phase.objects.create(name="مرحله پیامک", starts_on=dt.date(2020, 1, 1))
-    PhaseBand.objects.create(
-        phase=phase, min_decile=1, max_decile=3, credit_per_cycle_rial=4_000_000,
-        bonus_threshold_rial=2_000_000, bonus_amount_rial=1_200_000,
+    phase = PhaseFactory(
+        name="مرحله پیامک",
+        starts_on=dt.date(2020, 1, 1),
+        band__min_decile=1, band__max_decile=3, band__credit_per_cycle_rial=4_000_000,
+        band__bonus_threshold_rial=2_000_000, band__bonus_amount_rial=1_200_000,
+        band__cash_subsidy_rial=0,
     )  # fmt: skip
-    PhaseBand.objects.create(
+    PhaseBandFactory(
         phase=phase, min_decile=4, max_decile=5, credit_per_cycle_rial=3_000_000,
-        bonus_threshold_rial=2_500_000, bonus_amount_rial=1_500_000,
+        bonus_threshold_rial=2_500_000, bonus_amount_rial=1_500_000, cash_subsidy_rial=0,
     )  # fmt: skip
     return phase

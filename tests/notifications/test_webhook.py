@@ -1,10 +1,9 @@
 """The delivery-report webhook: a shared secret, stable error codes, never a 500."""
 
 import pytest
-from django.utils import timezone
 
 from notifications.models import MessageStatus, SmsMessage
-from tests.notifications.factories import heads_in_deciles
+from tests.notifications.factories import SmsMessageFactory, heads_in_deciles
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/sms/delivery-reports/"
@@ -17,12 +16,9 @@ def _secret(settings):
 
 def _sent(provider_id: str) -> SmsMessage:
     head = heads_in_deciles({4: 1})[0]
-    now = timezone.now()
-    return SmsMessage.objects.create(
-        person=head, kind="login_code", mobile=head.mobile, body="x", status=MessageStatus.SENT,
-        dedupe_key=f"k{provider_id}", provider_message_id=provider_id, next_attempt_at=now,
-        created_at=now, updated_at=now, sent_at=now,
-    )  # fmt: skip
+    return SmsMessageFactory(
+        person=head, dedupe_key=f"k{provider_id}", provider_message_id=provider_id
+    )
 
 
 def test_a_delivered_report_marks_the_message_delivered(client):

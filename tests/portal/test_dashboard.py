@@ -4,10 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from households import services
-from households.models import DecileSource
 from households.objections import file_objection
-from tests.households.factories import make_household
+from tests.households.factories import DecileAssignmentFactory, make_household
 from tests.portal.conftest import signed_in_client
 from tests.portal.factories import this_month, with_purchases
 
@@ -53,9 +51,9 @@ def test_the_dashboard_runs_the_same_few_queries_for_a_short_and_a_long_history(
     with_purchases(long, count=40, cycle=cycle)
     head = long.members.get(is_head=True)
     for day in range(1, 12):
-        services.assign_decile(
+        DecileAssignmentFactory(
             household=long, decile=(day % 5) + 1, effective_from=cycle.starts_on.replace(day=day),
-            source=DecileSource.OFFICER, reason="آزمایش", created_by=None,
+            reason="آزمایش",
         )  # fmt: skip
     file_objection(person=head, category="income_fell", description="درآمد کم شد")
 

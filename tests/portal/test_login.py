@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from households.models import LoginCode, Person, Relation
 from kalabarg.portal import login as login_service
-from tests.households.factories import make_household, next_mobile, next_national_code
+from tests.households.factories import (
+    PersonFactory,
+    make_household,
+    next_mobile,
+    next_national_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -248,14 +253,12 @@ def test_code_tries_are_limited_per_national_code_across_codes(sms_outbox):
 
 def test_an_adult_member_with_a_mobile_may_log_in_but_a_child_may_not(sms_outbox):
     household = make_household()
-    spouse = Person.objects.create(
-        household=household, national_code=next_national_code(), first_name="رضا",
-        last_name="احمدی", relation=Relation.SPOUSE, birth_date=dt.date(1980, 1, 1),
-        mobile=next_mobile(),
+    spouse = PersonFactory(
+        household=household, first_name="رضا", relation=Relation.SPOUSE,
+        birth_date=dt.date(1980, 1, 1), mobile=next_mobile(),
     )  # fmt: skip
-    teen = Person.objects.create(
-        household=household, national_code=next_national_code(), first_name="سارا",
-        last_name="احمدی", relation=Relation.CHILD,
+    teen = PersonFactory(
+        household=household, first_name="سارا", relation=Relation.CHILD,
         birth_date=timezone.localdate() - dt.timedelta(days=17 * 365), mobile=next_mobile(),
     )  # fmt: skip
 

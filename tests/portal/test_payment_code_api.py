@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from households import services
 from households.models import AccessToken, PaymentCode, Person, Relation
-from tests.households.factories import make_household, next_national_code
+from tests.households.factories import PersonFactory, make_household
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +38,8 @@ def test_a_head_creates_an_eight_digit_code_valid_ten_minutes_stored_only_hashed
 
 def test_a_member_who_is_not_the_head_cannot_create_a_code():
     household = make_household()
-    spouse = Person.objects.create(
-        household=household,
-        national_code=next_national_code(),
-        first_name="رضا",
-        last_name="احمدی",
-        relation=Relation.SPOUSE,
+    spouse = PersonFactory(
+        household=household, first_name="رضا", relation=Relation.SPOUSE, birth_date=None
     )
 
     response = signed_in(spouse).post(URL)

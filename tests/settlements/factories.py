@@ -1,27 +1,82 @@
-"""Test data for the money core: phases, cycles, charges and purchases posted through the services."""
+"""Test data for the money core (factory-boy): phases and their bands; and money moved only by
+the real services — charges by a credit run (``runs.start_run`` + ``runs.run_inline``), purchases
+by the real checkout (``settlements.services.checkout.checkout``), reversals by its
+``reverse_purchase``. A purchase in a past cycle is made with the clock set to a moment of that
+cycle, so the checkout finds the cycle, phase and prices a till would have found then."""
 
+import contextlib
 import datetime as dt
 import itertools
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from unittest import mock
 
+import factory
+from django.conf import settings
 from django.utils import timezone
+from factory.django import DjangoModelFactory
 
-from households.models import Household
+from households.models import BankCard, Household, Person
+from kalabarg.lib.identifiers import card_hash
+from kalabarg.lib.persian import jalali_month_key
 from settlements.models import (
     CreditBasis,
     Cycle,
-    JournalEntry,
     Phase,
     PhaseBand,
     RunKind,
     UnspentPolicy,
 )
-from settlements.services import payments, rules, runs
-from settlements.services.ledger import lock_wallet
-from stores.models import Purchase, Terminal
-from tests.stores.factories import make_terminal
+from settlements.services import rules, runs
+from settlements.services.checkout import LineRequest, checkout, reverse_purchase
+from stores import services as store_services
+from stores.models import BasketItem, PriceKind, Purchase, Terminal
+from tests.households.factories import BankCardFactory
+from tests.stores.factories import LONG_AGO, BasketItemFactory, ItemPriceFactory, make_terminal
 
 CREDIT, THRESHOLD, BONUS = 2_000_000, 2_000_000, 1_200_000
+URL = "/api/v1/pos/purchases/"
+TEHRAN_NOON = dt.time(12, 0)
+
 _keys = itertools.count(1)
+_ticks = itertools.count(1)
+
+
+# --- Rules: phases and bands -------------------------------------------------------------------
+
+
+class PhaseFactory(DjangoModelFactory):
+    """A phase of the programme (rules as data) with one band, deciles 1–5 by default; pass
+    ``band=None`` for a phase without one, or ``band__…`` to change it."""
+
+    class Meta:
+        model = Phase
+        skip_postgeneration_save = True
+
+    name = factory.LazyAttribute(lambda phase: f"مرحله آزمایشی {phase.starts_on}")
+    starts_on = dt.date(2022, 3, 21)
+    ends_on = None
+    basis = CreditBasis.PER_MEMBER
+    unspent_policy = UnspentPolicy.CARRY_OVER
+    band = factory.RelatedFactory(
+        "tests.settlements.factories.PhaseBandFactory", factory_related_name="phase"
+    )
+
+
+class PhaseBandFactory(DjangoModelFactory):
+    """The amounts of a phase for a range of deciles (the source's figures by default)."""
+
+    class Meta:
+        model = PhaseBand
+
+    phase = factory.SubFactory(PhaseFactory, band=None)
+    min_decile = 1
+    max_decile = 5
+    credit_per_cycle_rial = CREDIT
+    bonus_threshold_rial = THRESHOLD
+    bonus_amount_rial = BONUS
+    cash_subsidy_rial = 3_000_000
 
 
 def make_phase(
@@ -35,23 +90,17 @@ def make_phase(
     threshold: int = THRESHOLD,
     bonus: int = BONUS,
 ) -> Phase:
-    phase = Phase.objects.create(
-        name=f"مرحله آزمایشی {starts_on}",
+    return PhaseFactory(
         starts_on=starts_on,
         ends_on=ends_on,
         basis=basis,
         unspent_policy=policy,
+        band__min_decile=deciles[0],
+        band__max_decile=deciles[1],
+        band__credit_per_cycle_rial=credit,
+        band__bonus_threshold_rial=threshold,
+        band__bonus_amount_rial=bonus,
     )
-    PhaseBand.objects.create(
-        phase=phase,
-        min_decile=deciles[0],
-        max_decile=deciles[1],
-        credit_per_cycle_rial=credit,
-        bonus_threshold_rial=threshold,
-        bonus_amount_rial=bonus,
-        cash_subsidy_rial=3_000_000,
-    )
-    return phase
 
 
 def seeded_phases() -> tuple[Phase, Phase]:
@@ -59,12 +108,12 @@ def seeded_phases() -> tuple[Phase, Phase]:
     if not Phase.objects.filter(starts_on=dt.date(2022, 3, 21)).exists():
         make_phase(starts_on=dt.date(2022, 3, 21), ends_on=dt.date(2023, 8, 22), deciles=(1, 3))
         two = make_phase(starts_on=dt.date(2023, 8, 23), deciles=(1, 3))
-        PhaseBand.objects.create(
-            phase=two, min_decile=4, max_decile=5, credit_per_cycle_rial=CREDIT, bonus_threshold_rial=THRESHOLD,
-            bonus_amount_rial=BONUS, cash_subsidy_rial=3_000_000,
-        )  # fmt: skip
+        PhaseBandFactory(phase=two, min_decile=4, max_decile=5)
     phases = Phase.objects.order_by("starts_on")
     return phases.get(starts_on=dt.date(2022, 3, 21)), phases.get(starts_on=dt.date(2023, 8, 23))
+
+
+# --- Money moved by the real services ----------------------------------------------------------
 
 
 def charge(cycle_key: str = "1402-06", chunk_size: int = 1000) -> Cycle:
@@ -78,6 +127,102 @@ def charge(cycle_key: str = "1402-06", chunk_size: int = 1000) -> Cycle:
     return cycle
 
 
+def this_month() -> str:
+    """This Jalali month's key (``1405-09``): the cycle a purchase made now falls in."""
+    return jalali_month_key(timezone.localdate())
+
+
+def set_prices(code: str, base: int, current: int) -> None:
+    """Base and current prices of a basket item, in force since long before any test buys."""
+    item = BasketItem.objects.get(code=code)
+    for kind, price_rial, reason in (
+        (PriceKind.BASE, base, "۱۴۰۱"),
+        (PriceKind.CURRENT, current, "روز"),
+    ):
+        store_services.set_price(
+            item=item,
+            kind=kind,
+            price_rial=price_rial,
+            effective_from=LONG_AGO,
+            reason=reason,
+            created_by=None,
+        )
+
+
+def priced_item(*, base: int, current: int) -> BasketItem:
+    """A new basket item priced ``base`` (1401) and ``current`` since long ago, so that one unit of
+    it is a basket of exactly those totals."""
+    item = BasketItemFactory()
+    ItemPriceFactory(item=item, kind=PriceKind.BASE, price_rial=base)
+    ItemPriceFactory(item=item, kind=PriceKind.CURRENT, price_rial=current)
+    return item
+
+
+@contextlib.contextmanager
+def clock_at(moment: dt.datetime | None) -> Iterator[None]:
+    """The services see ``moment`` as now (``django.utils.timezone.now``); None leaves the clock."""
+    if moment is None:
+        yield
+        return
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+def moment_in(cycle: Cycle) -> dt.datetime | None:
+    """None if the cycle is this month (the real clock will do), else noon of its first day, a
+    second later at each call so that purchases keep the order they were made in."""
+    if cycle.starts_on <= timezone.localdate() <= cycle.ends_on:
+        return None
+    noon = dt.datetime.combine(cycle.starts_on, TEHRAN_NOON, tzinfo=timezone.get_default_timezone())
+    return noon + dt.timedelta(seconds=next(_ticks))
+
+
+_card_numbers: dict[int, str] = {}
+
+
+def card_of(head: Person) -> str:
+    """The number of a card registered for ``head`` (one is registered the first time)."""
+    number = _card_numbers.get(head.pk)
+    registered = (
+        number is not None
+        and BankCard.objects.filter(
+            person=head, card_hash=card_hash(number, key=settings.CARD_HASH_KEY), is_active=True
+        ).exists()
+    )
+    if not registered:
+        number = BankCardFactory(person=head).number
+        _card_numbers[head.pk] = number
+    return number  # type: ignore[return-value]
+
+
+def checkout_purchase(
+    household: Household,
+    *,
+    lines: dict[str, Decimal | int | str],
+    terminal: Terminal | None = None,
+    at: dt.datetime | None = None,
+) -> Purchase:
+    """A purchase of ``lines`` (item code → quantity) paid by the head's card, made by the real
+    checkout service at ``at`` (or now); a refusal raises its ``CheckoutError``."""
+    terminal = terminal or make_terminal()
+    card = card_of(household.members.get(is_head=True))
+    requested = [LineRequest(item=code, quantity=Decimal(str(qty))) for code, qty in lines.items()]
+    body: dict[str, Any] = {
+        "card_number": card,
+        "lines": [{"item": line.item, "quantity": str(line.quantity)} for line in requested],
+    }
+    with clock_at(at):
+        result = checkout(
+            terminal=terminal,
+            idempotency_key=f"t-{next(_keys)}",
+            card_number=card,
+            payment_code=None,
+            lines=requested,
+            request_body=body,
+        )
+    return Purchase.objects.get(pk=result.body["purchase_id"])
+
+
 def buy(
     household: Household,
     *,
@@ -87,45 +232,20 @@ def buy(
     terminal: Terminal | None = None,
     at: dt.datetime | None = None,
 ) -> Purchase:
-    """A purchase split by the source's rule against the wallet, posted to the ledger."""
-    terminal = terminal or make_terminal()
-    wallet = lock_wallet(household_id=household.pk)
-    split = payments.split_purchase(
-        base_total_rial=base,
-        current_total_rial=current,
-        wallet_balance_rial=wallet.balance_rial if wallet else 0,
+    """A purchase in ``cycle`` of one unit of an item priced ``base`` / ``current``, by the real
+    checkout: it splits against the wallet by the source's rule and posts to the ledger."""
+    item = priced_item(base=base, current=current)
+    return checkout_purchase(
+        household, lines={item.code: 1}, terminal=terminal, at=at or moment_in(cycle)
     )
-    purchase = Purchase.objects.create(
-        household=household,
-        payer=household.members.get(is_head=True),
-        store=terminal.store,
-        terminal=terminal,
-        idempotency_key=f"t-{next(_keys)}",
-        request_fingerprint="0" * 64,
-        base_total_rial=base,
-        current_total_rial=current,
-        cash_rial=split.cash_rial,
-        credit_rial=split.credit_rial,
-        compensation_rial=split.compensation_rial,
-        created_at=at or timezone.now(),
-    )
-    payments.post_purchase(
-        purchase_id=purchase.pk,
-        household_id=household.pk,
-        store_id=terminal.store_id,
-        credit_rial=split.credit_rial,
-        compensation_rial=split.compensation_rial,
-        cycle_id=cycle.pk,
-        phase_id=cycle.phase_id,
-        wallet_id=wallet.pk if wallet else None,
-        created_at=purchase.created_at,
-    )
+
+
+def reverse(purchase: Purchase) -> Purchase:
+    """Reverse a purchase by the real service, at its terminal, on the day it was made."""
+    at = purchase.created_at + dt.timedelta(seconds=1)
+    with clock_at(None if timezone.localdate(at) == timezone.localdate() else at):
+        reverse_purchase(
+            terminal=purchase.terminal, purchase_id=purchase.pk, idempotency_key=f"r-{next(_keys)}"
+        )
+    purchase.refresh_from_db()
     return purchase
-
-
-def reverse(purchase: Purchase) -> JournalEntry | None:
-    """Reverse a purchase's ledger entry (a purchase at base prices posted none)."""
-    original = JournalEntry.objects.filter(purchase=purchase, kind="purchase").first()
-    return (
-        payments.post_purchase_reversal(purchase=purchase, original=original) if original else None
-    )

@@ -8,71 +8,19 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from households import services as household_services
-from households.models import Person, Relation
+from households.models import Relation
 from settlements.models import EntryKind, JournalEntry
 from settlements.selectors import wallet_balance
 from settlements.services.reconcile import reconcile
 from stores import services as store_services
-from stores.models import BasketItem, PriceKind, Purchase, PurchaseStatus
-from tests.households.factories import make_household, next_card_number, next_national_code
-from tests.settlements.factories import charge, seeded_phases
+from stores.models import BasketItem, Purchase, PurchaseStatus
+from tests.households.factories import PersonFactory, make_household, next_card_number
+from tests.settlements.factories import URL, set_prices
 from tests.stores.factories import make_terminal_with_key
 
 pytestmark = pytest.mark.django_db
 
-URL = "/api/v1/pos/purchases/"
 _keys = itertools.count(1)
-LONG_AGO = dt.datetime(2022, 3, 21, tzinfo=dt.UTC)
-
-
-def set_prices(code: str, base: int, current: int) -> None:
-    item = BasketItem.objects.get(code=code)
-    store_services.set_price(
-        item=item,
-        kind=PriceKind.BASE,
-        price_rial=base,
-        effective_from=LONG_AGO,
-        reason="۱۴۰۱",
-        created_by=None,
-    )
-    store_services.set_price(
-        item=item,
-        kind=PriceKind.CURRENT,
-        price_rial=current,
-        effective_from=LONG_AGO,
-        reason="روز",
-        created_by=None,
-    )
-
-
-def this_month() -> str:
-    from kalabarg.lib.persian import jalali_month_key
-
-    return jalali_month_key(timezone.localdate())
-
-
-@pytest.fixture
-def world():
-    """A decile-4 single-person household with 2,000,000 rial of credit this month, a card, a POS."""
-    seeded_phases()
-    household = make_household(decile=4)
-    head = household.members.get()
-    card = next_card_number()
-    household_services.register_card(person=head, card_number=card)
-    cycle = charge(this_month())
-    set_prices("rice", 500_000, 800_000)
-    set_prices("cheese", 1_500_000, 2_300_000)
-    terminal, key = make_terminal_with_key()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-    return {
-        "household": household,
-        "head": head,
-        "card": card,
-        "cycle": cycle,
-        "terminal": terminal,
-        "client": client,
-    }
 
 
 def buy(world, lines, *, key: str | None = None, **payer):
@@ -242,12 +190,8 @@ def test_an_inactive_item_is_refused(world):
 
 
 def test_a_card_of_a_member_who_is_not_the_head_is_refused(world):
-    spouse = Person.objects.create(
-        household=world["household"],
-        national_code=next_national_code(),
-        first_name="رضا",
-        last_name="احمدی",
-        relation=Relation.SPOUSE,
+    spouse = PersonFactory(
+        household=world["household"], first_name="رضا", relation=Relation.SPOUSE, birth_date=None
     )
     card = next_card_number()
     household_services.register_card(person=spouse, card_number=card)

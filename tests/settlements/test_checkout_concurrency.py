@@ -12,8 +12,7 @@ from settlements.selectors import wallet_balance
 from settlements.services.reconcile import reconcile
 from stores.models import Purchase
 from tests.households.factories import make_household, next_card_number
-from tests.settlements.factories import charge, seeded_phases
-from tests.settlements.test_checkout_api import URL, set_prices, this_month
+from tests.settlements.factories import URL, charge, seeded_phases, set_prices, this_month
 from tests.stores.factories import make_terminal_with_key
 
 pytestmark = [

@@ -17,8 +17,7 @@ from settlements.services import checkout as checkout_service
 from settlements.services.checkout import LineRequest, checkout
 from stores.models import IdempotencyRecord, Purchase, PurchaseLine
 from tests.households.factories import make_household, next_card_number
-from tests.settlements.factories import charge, seeded_phases
-from tests.settlements.test_checkout_api import set_prices, this_month
+from tests.settlements.factories import charge, seeded_phases, set_prices, this_month
 from tests.stores.factories import make_terminal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from households import services as household_services
-from households.models import DecileSource
 from households.selectors import decile_on
 from kalabarg.lib.identifiers import card_hash
 from kalabarg.lib.persian import jalali_month_key
@@ -20,9 +19,8 @@ from settlements.models import CreditBasis
 from settlements.selectors import purchase_context, wallet_cycle_figures
 from settlements.services import rules
 from stores.models import BasketItem, Purchase
-from tests.households.factories import make_household, next_card_number
-from tests.settlements.factories import buy, charge, make_phase, seeded_phases
-from tests.settlements.test_checkout_api import URL, world  # noqa: F401
+from tests.households.factories import DecileAssignmentFactory, make_household, next_card_number
+from tests.settlements.factories import URL, buy, charge, make_phase, seeded_phases
 from tests.stores.factories import make_terminal
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +79,7 @@ def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_
     is simply absent; a terminal that does not exist leaves the row empty)."""
     from stores import services as store_services
     from stores.selectors import basket_with_prices
-    from tests.settlements.test_checkout_api import set_prices
+    from tests.settlements.factories import set_prices
     from tests.stores.factories import make_terminal_with_key
 
     seeded_phases()
@@ -146,14 +144,7 @@ def test_purchase_context_takes_the_decile_in_force_today_and_on_the_cycles_firs
     household = make_household(decile=9)
     head = household.members.get(is_head=True)
     terminal = make_terminal()
-    household_services.assign_decile(
-        household=household,
-        decile=4,
-        effective_from=today,
-        source=DecileSource.OFFICER,
-        reason="بازبینی",
-        created_by=None,
-    )
+    DecileAssignmentFactory(household=household, decile=4, effective_from=today)
     context = _context_for(head, terminal, today=today, card=None)
     assert context.eligible_today is True
     expected = rules.entitlement(household_id=household.pk, cycle=cycle)
@@ -221,7 +212,7 @@ def test_wallet_cycle_figures_agree_with_bonus_progress():
         ),
     ],
 )
-def test_a_malformed_body_is_a_400_naming_the_field_and_writes_nothing(world, body, field):  # noqa: F811
+def test_a_malformed_body_is_a_400_naming_the_field_and_writes_nothing(world, body, field):
     response = world["client"].post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="malformed-1")
     assert response.status_code == 400, response.content
     payload = response.json()

@@ -68,15 +68,10 @@ def test_a_decile_4_household_is_covered_only_from_the_phase_that_added_deciles_
 def test_the_decile_on_the_cycles_first_day_decides():
     seeded_phases()
     household = make_household(decile=7)
-    from households.services import assign_decile
+    from tests.households.factories import DecileAssignmentFactory
 
-    assign_decile(
-        household=household,
-        decile=2,
-        effective_from=dt.date(2023, 8, 24),
-        source="officer",
-        reason="اعتراض",
-        created_by=None,
+    DecileAssignmentFactory(
+        household=household, decile=2, effective_from=dt.date(2023, 8, 24), reason="اعتراض"
     )
 
     assert (
@@ -105,13 +100,9 @@ def test_per_household_basis_gives_one_amount_whatever_the_size():
 def test_members_born_after_the_cycle_began_are_not_counted():
     seeded_phases()
     household = make_household(decile=1, members=0)
-    from households.models import Person, Relation
-    from tests.households.factories import next_national_code
+    from tests.households.factories import PersonFactory
 
-    Person.objects.create(
-        household=household, national_code=next_national_code(), first_name="نوزاد", last_name="احمدی",
-        relation=Relation.CHILD, birth_date=dt.date(2023, 9, 1),
-    )  # fmt: skip
+    PersonFactory(household=household, first_name="نوزاد", birth_date=dt.date(2023, 9, 1))
 
     rule = rules.entitlement(household_id=household.pk, cycle=rules.ensure_cycle(key="1402-06"))
 

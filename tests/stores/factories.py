@@ -1,20 +1,30 @@
-"""Test data for stores: made through the services, with unique licences and terminal ids."""
+"""Test data for stores (factory-boy): basket items and prices, stores and terminals, all made
+through ``stores.services`` with unique licences and terminal ids. Purchases are made by the real
+checkout: see ``tests.settlements.factories.buy``."""
 
 import datetime as dt
 import itertools
-from decimal import Decimal
 from typing import Any
 
-from households.models import City, Household, Province
+import factory
+from factory.django import DjangoModelFactory
+
+from households.models import City, Province
 from stores import services
-from stores.models import BasketItem, Purchase, PurchaseLine, Store, StoreStatus, Terminal
-from tests.households.factories import make_household, next_mobile, next_national_code, place
+from stores.models import (
+    BasketItem,
+    ItemGroup,
+    ItemPrice,
+    ItemUnit,
+    PriceKind,
+    Store,
+    StoreStatus,
+    Terminal,
+)
+from tests.households.factories import mobile, national_code, place
 
 VALID_SHEBA = "IR820540102680020817909002"
-
-_licences = itertools.count(1)
-_terminal_ids = itertools.count(10_000_001)
-_purchases = itertools.count(1)
+LONG_AGO = dt.datetime(2022, 3, 21, tzinfo=dt.UTC)  # before any moment a test buys at
 
 
 def sheba_for(bban: str) -> str:
@@ -23,14 +33,96 @@ def sheba_for(bban: str) -> str:
     return f"IR{check:02d}{bban}"
 
 
-def next_terminal_id() -> str:
-    return f"{next(_terminal_ids):08d}"
-
-
 def centre_of(province_name: str) -> tuple[Province, City]:
     """A province and its centre (Fars → Shiraz): not every centre is named after its province."""
     province = Province.objects.get(name=province_name)
     return province, City.objects.filter(province=province).order_by("-is_center", "name")[0]
+
+
+class BasketItemFactory(DjangoModelFactory):
+    """An item added to the basket (the eleven of the source are seeded by a migration)."""
+
+    class Meta:
+        model = BasketItem
+
+    code = factory.Sequence(lambda n: f"test_item_{n}")
+    name = factory.Sequence(lambda n: f"قلم آزمایشی {n}")
+    unit = ItemUnit.EACH
+    group = ItemGroup.GROCERIES
+    display_order = 100
+
+
+class ItemPriceFactory(DjangoModelFactory):
+    """A price of an item from a moment on, set through ``stores.services.set_price``."""
+
+    class Meta:
+        model = ItemPrice
+
+    item = factory.SubFactory(BasketItemFactory)
+    kind = PriceKind.BASE
+    price_rial = 100_000
+    effective_from = LONG_AGO
+    reason = "نرخ مصوب"
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class: type[ItemPrice], *args: Any, **kwargs: Any) -> ItemPrice:
+        return services.set_price(**kwargs)
+
+
+class StoreFactory(DjangoModelFactory):
+    """A store registered through the service, then connected (or suspended) as ``status`` asks;
+    in the centre of Tehran unless given a province and city."""
+
+    class Meta:
+        model = Store
+
+    name = "فروشگاه نمونه"
+    owner_national_code = factory.Sequence(lambda n: national_code(400_000_001 + n))
+    licence_number = factory.Sequence(lambda n: f"{n + 1:010d}")
+    tax_code = "411111111111"
+    sheba = VALID_SHEBA
+    mobile = factory.Sequence(lambda n: mobile(400_000_000 + n))
+    province = factory.LazyFunction(lambda: centre_of("تهران")[0])
+    city = factory.LazyAttribute(lambda store: centre_of(store.province.name)[1])
+    address = "خیابان آزادی، پلاک ۱"
+    status = StoreStatus.CONNECTED
+
+    @classmethod
+    def _create(cls, model_class: type[Store], *args: Any, **kwargs: Any) -> Store:
+        status = kwargs.pop("status")
+        store = services.register_store(**kwargs)
+        if status in (StoreStatus.CONNECTED, StoreStatus.SUSPENDED):
+            services.connect_store(store=store, by=None)
+        if status == StoreStatus.SUSPENDED:
+            services.suspend_store(store=store, reason="بازرسی", by=None)
+        return store
+
+
+class TerminalFactory(DjangoModelFactory):
+    """A POS terminal of a (new, connected) store, created through the service."""
+
+    class Meta:
+        model = Terminal
+
+    store = factory.SubFactory(StoreFactory)
+    terminal_id = factory.Sequence(lambda n: f"{10_000_001 + n:08d}")
+    psp_name = "به‌پرداخت ملت"
+
+    @classmethod
+    def _create(cls, model_class: type[Terminal], *args: Any, **kwargs: Any) -> Terminal:
+        return services.create_terminal(**kwargs)
+
+
+# --- Thin helpers the tests call -----------------------------------------------------------------
+
+
+_terminal_ids = itertools.count(20_000_001)  # a range the factory's sequence never reaches
+
+
+def next_terminal_id() -> str:
+    """A fresh terminal id for a test to type in (a form, a search)."""
+    return f"{next(_terminal_ids):08d}"
 
 
 def make_store(
@@ -44,73 +136,20 @@ def make_store(
 
     It is in ``city_name`` of ``province_name``, or in the province's centre."""
     province, city = place(province_name, city_name) if city_name else centre_of(province_name)
-    fields: dict[str, Any] = {
-        "name": "فروشگاه نمونه",
-        "owner_national_code": next_national_code(),
-        "licence_number": f"{next(_licences):010d}",
-        "tax_code": "411111111111",
-        "sheba": VALID_SHEBA,
-        "mobile": next_mobile(),
-        "province": province,
-        "city": city,
-        "address": "خیابان آزادی، پلاک ۱",
-    }
-    fields.update(overrides)
-    store = services.register_store(**fields)
-    if status in (StoreStatus.CONNECTED, StoreStatus.SUSPENDED):
-        services.connect_store(store=store, by=None)
-    if status == StoreStatus.SUSPENDED:
-        services.suspend_store(store=store, reason="بازرسی", by=None)
-    return store
+    return StoreFactory(status=status, **{"province": province, "city": city, **overrides})
 
 
 def make_terminal(
     store: Store | None = None, terminal_id: str | None = None, psp_name: str = "به‌پرداخت ملت"
 ) -> Terminal:
-    return services.create_terminal(
-        store=store or make_store(),
-        terminal_id=terminal_id or next_terminal_id(),
-        psp_name=psp_name,
-    )
+    fields: dict[str, Any] = {"psp_name": psp_name}
+    if store is not None:
+        fields["store"] = store
+    if terminal_id is not None:
+        fields["terminal_id"] = terminal_id
+    return TerminalFactory(**fields)
 
 
 def make_terminal_with_key(store: Store | None = None) -> tuple[Terminal, str]:
     terminal = make_terminal(store)
     return terminal, services.issue_terminal_key(terminal=terminal)
-
-
-def make_purchase(
-    *,
-    item: BasketItem,
-    at: dt.datetime,
-    terminal: Terminal | None = None,
-    household: Household | None = None,
-) -> Purchase:
-    """A recorded purchase of one unit of ``item`` at ``at`` (rows written directly: the checkout
-    service lives in settlements). Base 100,000 and current 150,000 rials; credit pays the gap."""
-    terminal = terminal or make_terminal()
-    household = household or make_household()
-    purchase = Purchase.objects.create(
-        household=household,
-        payer=household.members.get(is_head=True),
-        store=terminal.store,
-        terminal=terminal,
-        idempotency_key=f"test-{next(_purchases)}",
-        request_fingerprint="0" * 64,
-        base_total_rial=100_000,
-        current_total_rial=150_000,
-        cash_rial=100_000,
-        credit_rial=50_000,
-        compensation_rial=0,
-        created_at=at,
-    )
-    PurchaseLine.objects.create(
-        purchase=purchase,
-        item=item,
-        quantity=Decimal("1.000"),
-        unit_base_price_rial=100_000,
-        unit_current_price_rial=150_000,
-        base_amount_rial=100_000,
-        current_amount_rial=150_000,
-    )
-    return purchase

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from stores import services
 from stores.models import BasketItem, ItemPrice, PriceKind, Store, StoreStatus, Terminal
-from tests.households.factories import place
+from tests.households.factories import make_household, place
+from tests.settlements.factories import checkout_purchase
 from tests.stores.factories import (
     VALID_SHEBA,
-    make_purchase,
     make_store,
     make_terminal,
     next_terminal_id,
@@ -181,7 +181,10 @@ def test_a_second_price_for_the_same_moment_is_refused(admin_client):
 def test_a_price_from_before_a_recorded_purchase_is_refused(admin_client):
     item = _item()
     _price(item)
-    make_purchase(item=item, at=dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC))
+    _price(item, kind=PriceKind.CURRENT, price_rial=150_000)  # the checkout needs both prices
+    checkout_purchase(
+        make_household(), lines={item.code: 1}, at=dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+    )
 
     response = _post_price(
         admin_client,
@@ -196,7 +199,7 @@ def test_a_price_from_before_a_recorded_purchase_is_refused(admin_client):
     assert response.status_code == 200
     [message] = _new_price_errors(response)["effective_from"]
     assert message.startswith("پس از این زمان با قیمت قبلی خرید انجام شده است")
-    assert item.prices.count() == 1
+    assert item.prices.count() == 2  # the base and current prices the purchase used, no more
 
 
 def test_a_price_that_is_not_a_number_is_refused_not_a_server_error(admin_client):

@@ -1,5 +1,4 @@
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -7,8 +6,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from stores import selectors, services
-from stores.models import BasketItem, ItemPrice, PriceKind, Purchase, PurchaseLine
-from tests.stores.factories import make_store, make_terminal
+from stores.models import BasketItem, ItemPrice, PriceKind, Purchase
+from tests.households.factories import make_household
+from tests.settlements.factories import checkout_purchase
 
 pytestmark = pytest.mark.django_db
 
@@ -44,35 +44,8 @@ def price(item: BasketItem, kind: str, rial: int, when: dt.datetime) -> ItemPric
 
 
 def buy(item: BasketItem, when: dt.datetime) -> Purchase:
-    """A recorded purchase of one unit of ``item`` at ``when`` (the figures only)."""
-    from tests.households.factories import make_household
-
-    household = make_household()
-    terminal = make_terminal(make_store())
-    purchase = Purchase.objects.create(
-        household=household,
-        payer=household.members.get(is_head=True),
-        store=terminal.store,
-        terminal=terminal,
-        idempotency_key=f"k-{when.timestamp()}",
-        request_fingerprint="f",
-        base_total_rial=100,
-        current_total_rial=150,
-        cash_rial=100,
-        credit_rial=50,
-        compensation_rial=0,
-        created_at=when,
-    )
-    PurchaseLine.objects.create(
-        purchase=purchase,
-        item=item,
-        quantity=Decimal("1.000"),
-        unit_base_price_rial=100,
-        unit_current_price_rial=150,
-        base_amount_rial=100,
-        current_amount_rial=150,
-    )
-    return purchase
+    """One unit of ``item`` bought at ``when`` by the real checkout (a decile-3 household's card)."""
+    return checkout_purchase(make_household(), lines={item.code: 1}, at=when)
 
 
 def test_the_eleven_basket_items_of_the_source_exist_with_codes_units_and_groups():
@@ -177,6 +150,7 @@ def test_a_second_price_for_the_same_moment_is_refused():
 
 def test_a_price_from_before_a_recorded_purchase_is_refused_because_it_would_rewrite_history():
     rice = BasketItem.objects.get(code="rice")
+    price(rice, PriceKind.BASE, 450_000, at(2022, 3, 21))  # the checkout needs both prices
     price(rice, PriceKind.CURRENT, 600_000, at(2023, 1, 1))
     buy(rice, at(2023, 6, 1))
 
@@ -192,6 +166,7 @@ def test_a_price_from_before_a_recorded_purchase_is_refused_because_it_would_rew
 
 def test_a_price_from_after_the_last_purchase_is_accepted():
     rice = BasketItem.objects.get(code="rice")
+    price(rice, PriceKind.BASE, 450_000, at(2022, 3, 21))  # the checkout needs both prices
     price(rice, PriceKind.CURRENT, 600_000, at(2023, 1, 1))
     buy(rice, at(2023, 6, 1))
 
