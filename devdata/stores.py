@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from households.models import City
 from kalabarg.lib.bulk import copy_rows
-from kalabarg.lib.identifiers import national_code_check_digit
+from kalabarg.lib.identifiers import national_code_check_digit, sheba_check_digits
 from kalabarg.lib.persian import to_persian_digits
 
 STORE_KINDS = ("فروشگاه", "سوپرمارکت", "هایپرمارکت", "فروشگاه زنجیره‌ای", "تعاونی مصرف", "بقالی")
@@ -34,8 +34,7 @@ COLUMNS = (
 
 def _sheba(rng: Random) -> str:
     bban = f"0{rng.randint(10, 99)}0{rng.randint(10**18, 10**19 - 1)}"[:22].ljust(22, "0")
-    check = 98 - int(bban + "1827" + "00") % 97
-    return f"IR{check:02d}{bban}"
+    return f"IR{sheba_check_digits(bban)}{bban}"
 
 
 def generate_stores(*, count: int, seed: int, chunk_size: int = 50_000) -> int:

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kalabarg.lib.api import ApiError
+from kalabarg.lib.api import ApiError, error_schema
 from kalabarg.lib.persian import to_latin_digits
 from settlements.services.checkout import (
     CheckoutError,
@@ -68,22 +68,11 @@ POS_ERROR_CODES = {
     "idempotency_key_reused": 422,
 }
 
-PosError = inline_serializer(
+PosError = error_schema(
     "PosError",
-    {
-        "code": serializers.ChoiceField(choices=sorted(POS_ERROR_CODES)),
-        "message": serializers.CharField(help_text="Persian, for the cashier's screen"),
-        "errors": inline_serializer(
-            "PosFieldError",
-            {
-                "field": serializers.CharField(),
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-            required=False,
-        ),
-    },
+    field_error_name="PosFieldError",
+    codes=POS_ERROR_CODES,
+    message_help="Persian, for the cashier's screen",
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

@@ -10,28 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from households.models import City, Province
-from kalabarg.lib.api import ApiError, NoCountPagination
+from kalabarg.lib.api import ApiError, NoCountPagination, error_schema
 from kalabarg.lib.persian import normalize_text, to_latin_digits
 from stores import selectors
 from stores.auth import TerminalApiKeyAuthentication
 
-ErrorSerializer = inline_serializer(
-    "ApiError",
-    {
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "errors": inline_serializer(
-            "FieldError",
-            {
-                "field": serializers.CharField(),
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-            required=False,
-        ),
-    },
-)
+ErrorSerializer = error_schema("ApiError", field_error_name="FieldError")
 
 
 class BasketApi(APIView):

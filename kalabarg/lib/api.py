@@ -6,12 +6,14 @@
 raised by services become the same 400 answer as serializer errors, so no service error is a 500.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -26,6 +28,42 @@ GENERIC_MESSAGES = {
     "parse_error": "بدنه درخواست JSON معتبر نیست",
     "unsupported_media_type": "نوع محتوای درخواست پشتیبانی نمی‌شود",
 }
+
+
+def error_schema(
+    name: str,
+    *,
+    field_error_name: str,
+    codes: Iterable[str] | None = None,
+    message_help: str | None = None,
+) -> Any:
+    """The error shape above as a named schema component: ``code`` (one of ``codes``, when the
+    API lists them), ``message`` and the per-field ``errors``."""
+    code: serializers.Field = (
+        serializers.CharField() if codes is None else serializers.ChoiceField(choices=sorted(codes))
+    )
+    message = (
+        serializers.CharField()
+        if message_help is None
+        else serializers.CharField(help_text=message_help)
+    )
+    return inline_serializer(
+        name,
+        {
+            "code": code,
+            "message": message,
+            "errors": inline_serializer(
+                field_error_name,
+                {
+                    "field": serializers.CharField(),
+                    "code": serializers.CharField(),
+                    "message": serializers.CharField(),
+                },
+                many=True,
+                required=False,
+            ),
+        },
+    )
 
 
 class ApiError(exceptions.APIException):

@@ -189,6 +189,14 @@ def mask_card(bin_: str, last4: str) -> str:
 # --- Sheba (شبا) -------------------------------------------------------------------------------
 
 
+_IR_DIGITS = "1827"  # I=18, R=27, per ISO 13616
+
+
+def sheba_check_digits(bban: str) -> str:
+    """The two check digits of an Iranian Sheba whose 22-digit account part is ``bban``."""
+    return f"{98 - int(bban + _IR_DIGITS + '00') % 97:02d}"
+
+
 def normalize_sheba(value: str) -> str:
     raw = _digits_only(value).upper()
     if not raw:
@@ -197,8 +205,7 @@ def normalize_sheba(value: str) -> str:
         raw = "IR" + raw
     if not re.fullmatch(r"IR[0-9]{24}", raw):
         raise IdentifierError("sheba_format", "شماره شبا باید با IR شروع شود و ۲۴ رقم داشته باشد")
-    rearranged = raw[4:] + "1827" + raw[2:4]  # I=18, R=27, per ISO 13616
-    if int(rearranged) % 97 != 1:
+    if sheba_check_digits(raw[4:]) != raw[2:4]:
         raise IdentifierError("sheba_invalid", "شماره شبا معتبر نیست")
     return raw
 

@@ -1,14 +1,19 @@
 """Decile notices and monthly balances: set-based outbox, the phase's numbers, exactly once."""
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.utils import timezone
 
 from kalabarg.lib.sms import memory_outbox
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage, SmsTemplate
 from notifications.services import campaigns
 from settlements.models import Account, AccountKind, Phase
+from settlements.services import rules
 from tests.notifications.factories import heads_in_deciles, phase_for_notices
+from tests.settlements.factories import PhaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +109,22 @@ def test_the_notice_says_when_the_amounts_are_per_member(basis, says_per_member)
     body = campaigns.decile_bodies(phase=phase, deciles=[4], body_template=template)[4]
     assert ("به ازای هر نفر" in body) is says_per_member
     assert "۲۵۰٬۰۰۰ تومان" in body
+
+
+def test_notices_without_a_named_phase_use_the_phase_the_checkout_applies_when_phases_overlap():
+    # Given the seeded open-ended phase and a later one that started and has already ended
+    today = timezone.localdate()
+    PhaseFactory(
+        starts_on=today - dt.timedelta(days=10),
+        ends_on=today - dt.timedelta(days=1),
+        band__min_decile=4,
+        band__max_decile=5,
+    )
+    # When notices are started without naming a phase
+    with pytest.raises(ValidationError) as refused:
+        campaigns.start_decile_notices(deciles=[4], enqueue=lambda c, i: None)
+    # Then, like the checkout (no phase in force today), they are refused, not sent for the
+    # earlier phase that the later one replaced
+    assert rules.phase_on(day=today) is None
+    assert refused.value.error_dict["phase"][0].code == "sms_no_phase"
+    assert SmsCampaign.objects.count() == 0

@@ -3,11 +3,9 @@ maps them, and the schema's ``MeError``), and the login refusal as an API error.
 
 from typing import Any
 
-from drf_spectacular.utils import inline_serializer
-from rest_framework import serializers
 from rest_framework.request import Request
 
-from kalabarg.lib.api import ApiError
+from kalabarg.lib.api import ApiError, error_schema
 from kalabarg.portal import login as login_service
 
 # Every refusal of the household API, with its HTTP status (documented in the schema).
@@ -36,22 +34,11 @@ ME_ERROR_CODES = {
     "resend_too_soon": 429,
 }
 
-MeError = inline_serializer(
+MeError = error_schema(
     "MeError",
-    {
-        "code": serializers.ChoiceField(choices=sorted(ME_ERROR_CODES)),
-        "message": serializers.CharField(help_text="Persian, to show to the person"),
-        "errors": inline_serializer(
-            "MeFieldError",
-            {
-                "field": serializers.CharField(),
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-            required=False,
-        ),
-    },
+    field_error_name="MeFieldError",
+    codes=ME_ERROR_CODES,
+    message_help="Persian, to show to the person",
 )
 
 
