@@ -29,3 +29,9 @@ def world():  # type: ignore[no-untyped-def]
         "terminal": terminal,
         "client": client,
     }
+
+
+@pytest.fixture
+def celery_eager_setting(settings):  # type: ignore[no-untyped-def]
+    """The embedded set-up: no broker, so the admin runs a run's chunks in the request."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True

@@ -13,7 +13,10 @@ from typing import Any
 from unittest import mock
 
 import factory
+from django import urls
 from django.conf import settings
+from django.contrib.messages import get_messages
+from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
@@ -249,3 +252,35 @@ def reverse(purchase: Purchase) -> Purchase:
         )
     purchase.refresh_from_db()
     return purchase
+
+
+# --- The POS API and the admin, as a client posts to them ---------------------------------------
+
+
+def post_purchase(
+    world: dict[str, Any], lines: list[dict[str, str]], *, key: str | None = None, **payer: str
+) -> Any:
+    """POST a purchase of ``lines`` to the POS API as the ``world`` fixture's terminal, paid by its
+    card unless ``payer`` names another card or a payment code; a fresh idempotency key unless
+    ``key``."""
+    body = (
+        {"card_number": world["card"], "lines": lines} if not payer else {**payer, "lines": lines}
+    )
+    return world["client"].post(
+        URL, body, format="json", HTTP_IDEMPOTENCY_KEY=key or f"k-{next(_keys)}"
+    )
+
+
+def admin_action(
+    admin_client: Client, url_name: str, action: str, ids: list[int], **extra: str
+) -> Any:
+    """Run the changelist action ``action`` of ``url_name`` on the rows ``ids``."""
+    return admin_client.post(
+        urls.reverse(url_name),
+        {"action": action, "_selected_action": [str(i) for i in ids], **extra},
+    )
+
+
+def admin_messages(response: Any) -> list[str]:
+    """The messages the admin flashed for ``response``'s request."""
+    return [str(message) for message in get_messages(response.wsgi_request)]

@@ -7,6 +7,8 @@ import itertools
 from typing import Any
 
 import factory
+from django.test import Client
+from django.urls import reverse
 from factory.django import DjangoModelFactory
 
 from households.models import City, Province
@@ -24,6 +26,8 @@ from stores.models import (
 from tests.households.factories import mobile, national_code, place
 
 VALID_SHEBA = "IR820540102680020817909002"
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")  # digits as typed on a Persian keyboard
+STORES = "admin:stores_store_changelist"
 LONG_AGO = dt.datetime(2022, 3, 21, tzinfo=dt.UTC)  # before any moment a test buys at
 
 
@@ -153,3 +157,54 @@ def make_terminal(
 def make_terminal_with_key(store: Store | None = None) -> tuple[Terminal, str]:
     terminal = make_terminal(store)
     return terminal, services.issue_terminal_key(terminal=terminal)
+
+
+# --- The admin, as a browser posts to it --------------------------------------------------------
+
+
+def admin_action(
+    client: Client, action: str, *objects: Any, url: str = STORES, **extra: str
+) -> Any:
+    """Run a changelist action on ``objects`` (the store list unless ``url`` names another)."""
+    data = {"action": action, "_selected_action": [str(obj.pk) for obj in objects], **extra}
+    return client.post(reverse(url), data)
+
+
+def store_post(store: Store | None = None, **fields: str) -> dict[str, str]:
+    """The store page as a browser posts it: a new store in Tehran, or ``store`` with its
+    terminal rows; ``fields`` override any field."""
+    province, city = place()
+    data = {
+        "name": "فروشگاه تازه",
+        "owner_national_code": "۰۰۱-۲۳۴۵۶۷-۹",
+        "licence_number": "۹۹۹۰۰۱",
+        "tax_code": "411111111111",
+        "sheba": "IR82 0540 1026 8002 0817 9090 02",
+        "mobile": "+98 912 000 0001",
+        "province": str(province.pk),
+        "city": str(city.pk),
+        "address": "خیابان انقلاب",
+        "latitude": "",
+        "longitude": "",
+        "terminals-TOTAL_FORMS": "0",
+        "terminals-INITIAL_FORMS": "0",
+        "terminals-MIN_NUM_FORMS": "0",
+        "terminals-MAX_NUM_FORMS": "1000",
+    }
+    if store is not None:
+        data.update(
+            {
+                "name": store.name,
+                "owner_national_code": store.owner_national_code,
+                "licence_number": store.licence_number,
+                "sheba": store.sheba,
+                "mobile": store.mobile,
+            }
+        )
+        terminals = list(store.terminals.all())
+        data["terminals-TOTAL_FORMS"] = data["terminals-INITIAL_FORMS"] = str(len(terminals))
+        for index, terminal in enumerate(terminals):
+            data[f"terminals-{index}-id"] = str(terminal.pk)
+            data[f"terminals-{index}-store"] = str(store.pk)
+    data.update(fields)
+    return data
