@@ -6,7 +6,7 @@ and hard-coded, so the tests check the implementation against the rule, not agai
 
 import pytest
 
-from kalabarg.lib.identifiers import normalize_sheba
+from kalabarg.lib.identifiers import IdentifierError, normalize_sheba, sheba_check_digits
 from tests.lib.factories import FULLWIDTH, PERSIAN_LETTERS, raise_code
 
 # --- Sheba --------------------------------------------------------------------------------------
@@ -92,3 +92,32 @@ def test_sheba_errors_carry_a_code_and_persian_message(value, expected_code):
     error = raise_code(normalize_sheba, value)
     assert error.code == expected_code
     assert PERSIAN_LETTERS.search(error.message)
+
+
+# --- The check digits, computed once for the validator and the synthetic stores ---------------
+
+
+@pytest.mark.parametrize(
+    ("bban", "check"),
+    [
+        ("0540102680020817909002", "82"),
+        ("0120000000001234567890", "16"),
+        ("0620000000000000000011", "06"),
+    ],
+)
+def test_check_digits_are_the_hand_computed_ones(bban, check):
+    assert sheba_check_digits(bban) == check
+
+
+@pytest.mark.parametrize("bban", ["0" * 22, "0170000000123456789012", "9" * 22])
+def test_a_sheba_made_with_its_check_digits_is_valid(bban):
+    sheba = f"IR{sheba_check_digits(bban)}{bban}"
+    assert normalize_sheba(sheba) == sheba
+
+
+def test_a_sheba_with_other_check_digits_is_refused():
+    bban = "0170000000123456789012"
+    wrong = f"{(int(sheba_check_digits(bban)) + 1) % 100:02d}"
+    with pytest.raises(IdentifierError) as refused:
+        normalize_sheba(f"IR{wrong}{bban}")
+    assert refused.value.code == "sheba_invalid"

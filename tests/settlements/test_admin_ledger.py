@@ -17,13 +17,11 @@ from settlements.models import (
 )
 from settlements.services import rules, runs
 from tests.households.factories import make_household
+from tests.lib.factories import PERSIAN
 from tests.settlements.factories import CREDIT, buy, charge
 from tests.stores.factories import make_terminal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager_setting")]
-
-
-PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 def test_the_account_search_by_national_code_finds_the_wallet(admin_client):

@@ -26,7 +26,6 @@ from stores.models import (
 from tests.households.factories import mobile, national_code, place
 
 VALID_SHEBA = "IR820540102680020817909002"
-PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")  # digits as typed on a Persian keyboard
 STORES = "admin:stores_store_changelist"
 LONG_AGO = dt.datetime(2022, 3, 21, tzinfo=dt.UTC)  # before any moment a test buys at
 

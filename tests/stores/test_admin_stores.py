@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from stores.models import Store, StoreStatus
 from tests.households.factories import place
+from tests.lib.factories import PERSIAN
 from tests.stores.factories import (
-    PERSIAN,
     STORES,
     VALID_SHEBA,
     admin_action,

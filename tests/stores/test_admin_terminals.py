@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from stores.models import Store, StoreStatus, Terminal
+from tests.lib.factories import PERSIAN
 from tests.stores.factories import (
-    PERSIAN,
     admin_action,
     make_store,
     make_terminal,
