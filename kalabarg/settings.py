@@ -127,7 +127,7 @@ DATABASE_URL = _url(
 )
 DATABASE_PREPARED_STATEMENTS = _bool("DATABASE_PREPARED_STATEMENTS", True)
 # On PostgreSQL a card purchase is written by one call of the checkout_record_purchase function
-# (settlements migration 0007); 0 writes it from Python instead, in the same steps (slower).
+# (settlements/sql/checkout_record_purchase.sql); 0 writes it from Python instead, in the same steps (slower).
 CHECKOUT_IN_ONE_CALL = _bool("CHECKOUT_IN_ONE_CALL", True)
 try:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}

@@ -154,7 +154,7 @@ def entries_for_household(*, household_id: int) -> list[JournalEntry]:
 # two plain SQL statements instead of a dozen ORM look-ups: one row with everything about the
 # payer, the programme rules that apply and a previous answer under the same idempotency key, and
 # one row per requested item with its prices in force. Both are portable SQL (PostgreSQL and the
-# embedded SQLite). ``tests/settlements/test_checkout_context.py`` checks them against the ORM
+# embedded SQLite). ``tests/settlements/test_checkout_hot_path.py`` checks them against the ORM
 # selectors and ``rules`` they stand in for.
 
 

@@ -274,7 +274,7 @@ def record_purchase_in_one_call(
 ) -> dict[str, Any]:
     """PostgreSQL only: lock the wallet, split, record and post the purchase, read the cycle's
     spend, complete the answer ``known`` and remember it under the idempotency key, in one call of
-    ``checkout_record_purchase`` (migration settlements 0007). Outside a transaction the call is
+    ``checkout_record_purchase`` (``settlements/sql/checkout_record_purchase.sql``). Outside a transaction the call is
     its own. Returns the answer (without its receipt).
 
     A purchase above base prices needs ``inflation_fund_id`` and ``store_payable_id``."""

@@ -2,7 +2,7 @@
 
 Migrations are history, so a migration loads a file by name (``RunPython`` calling
 ``schema_editor.execute(load(name))``); a later change to a function is a new migration that
-loads its file again (``CREATE OR REPLACE``). ``tests/settlements/test_checkout_function.py``
+loads its file again (``CREATE OR REPLACE``). ``tests/settlements/test_sql_sources.py``
 checks that the function installed in the database is its file, byte for byte."""
 
 from pathlib import Path

@@ -1,5 +1,5 @@
-"""On PostgreSQL a card purchase is written by one call of ``checkout_record_purchase`` (migration
-settlements 0007); everywhere else, and for payment codes, by the same steps in Python. The two
+"""On PostgreSQL a card purchase is written by one call of ``checkout_record_purchase``
+(``settlements/sql/``); everywhere else, and for payment codes, by the same steps in Python. The two
 must agree to the rial: the same sequence of purchases through each path, on two households with
 the same credit, gives the same answers, rows, ledger, balances, remembered answers and queued
 bonus.
