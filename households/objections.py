@@ -80,6 +80,12 @@ def accept_objection(
         raise field_error(
             field="decision_reason", message="دلیل تصمیم را بنویسید", code="reason_required"
         )
+    if effective_from < timezone.localdate(locked.created_at):
+        raise field_error(
+            field="new_decile_from",
+            message="تاریخ اعمال دهک تازه نمی‌تواند پیش از ثبت درخواست بازبینی باشد",
+            code="decision_before_objection",
+        )
     assignment = assign_decile(
         household=locked.household,
         decile=new_decile,

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from households import selectors
 from households.models import (
     AccessToken,
     BankCard,
@@ -165,12 +166,26 @@ def assign_decile(
         raise field_error(
             field="reason", message="دلیل تغییر دهک را بنویسید", code="reason_required"
         )
+    # Rows of one date are ordered by id, so a decision must be the last row of its date. When
+    # the same decile and date already stand in the history (unique) behind a later row of
+    # another decile, adding nothing would be a silent no-op: refuse it instead.
+    Household.objects.select_for_update().filter(pk=household.pk).first()  # one decision at a time
     assignment, _ = DecileAssignment.objects.get_or_create(
         household=household,
         effective_from=effective_from,
         decile=decile,
         defaults={"source": source, "reason": reason.strip(), "created_by": created_by},
     )
+    in_force = selectors.decile_assignment_on(household_id=household.pk, on_date=effective_from)
+    if in_force is None or in_force.pk != assignment.pk:
+        raise field_error(
+            field="effective_from",
+            message=(
+                "برای این تاریخ دهک دیگری پس از این تصمیم ثبت شده است؛ "
+                "تصمیم تازه را از تاریخ دیگری ثبت کنید"
+            ),
+            code="decile_date_taken",
+        )
     return assignment
 
 

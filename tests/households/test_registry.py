@@ -286,3 +286,45 @@ def test_postgres_allows_swapping_the_head_within_one_transaction():
 
     assert household.members.get(is_head=True).pk == new_head.pk
     assert connection.vendor == "postgresql"
+
+
+def test_a_decision_on_a_date_that_already_has_a_decile_becomes_the_decile_in_force():
+    household = make_household(decile=6, decile_from=dt.date(2024, 1, 1))
+
+    services.assign_decile(
+        household=household,
+        decile=3,
+        effective_from=dt.date(2024, 1, 1),
+        source=DecileSource.OFFICER,
+        reason="اصلاح درآمد",
+        created_by=None,
+    )
+
+    assert selectors.decile_on(household_id=household.pk, on_date=dt.date(2024, 1, 1)) == 3
+
+
+def test_a_decision_that_would_change_nothing_is_refused_not_silently_dropped():
+    # Given decile 6 from a date, then an officer's 3 from the same date (3 is in force)
+    household = make_household(decile=6, decile_from=dt.date(2024, 1, 1))
+    services.assign_decile(
+        household=household,
+        decile=3,
+        effective_from=dt.date(2024, 1, 1),
+        source=DecileSource.OFFICER,
+        reason="اصلاح درآمد",
+        created_by=None,
+    )
+    # When an objection's decision sets 6 from that date again (the same row as the first)
+    with pytest.raises(ValidationError) as refused:
+        services.assign_decile(
+            household=household,
+            decile=6,
+            effective_from=dt.date(2024, 1, 1),
+            source=DecileSource.OBJECTION,
+            reason="درخواست بازبینی پذیرفته شد",
+            created_by=None,
+        )
+    # Then it is refused with a clear reason, and the history is as it was
+    assert refused.value.error_dict["effective_from"][0].code == "decile_date_taken"
+    assert selectors.decile_on(household_id=household.pk, on_date=dt.date(2024, 1, 1)) == 3
+    assert household.deciles.count() == 2

@@ -2,13 +2,16 @@
 
 import datetime as dt
 
+import jdatetime
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from households.models import DecileAssignment, DecileSource, Objection, ObjectionStatus
 from households.objections import file_objection
 from households.selectors import decile_on
+from kalabarg.lib.persian import to_persian_digits
 from kalabarg.portal import objections as decisions
 from tests.households.factories import make_household
 from tests.portal.conftest import api_client, signed_in_client
@@ -144,10 +147,13 @@ def test_an_officer_accepts_in_the_admin_with_a_jalali_date(head, officer, clien
     client.force_login(officer)
     url = f"/admin/households/objection/{objection.pk}/change/"
 
+    from_day = timezone.localdate() + dt.timedelta(days=30)
+    typed = to_persian_digits(jdatetime.date.fromgregorian(date=from_day).strftime("%Y/%m/%d"))
+
     assert client.get(url).status_code == 200
     response = client.post(
         url,
-        {"decision": "accept", "decided_decile": "2", "decided_from": "۱۴۰۳/۰۱/۰۱",
+        {"decision": "accept", "decided_decile": "2", "decided_from": typed,
          "reason": "گواهی پزشکی دیده شد"},
     )  # fmt: skip
 
@@ -156,7 +162,7 @@ def test_an_officer_accepts_in_the_admin_with_a_jalali_date(head, officer, clien
     assert (objection.status, objection.new_decile, objection.decided_by) == (
         "accepted", 2, officer,
     )  # fmt: skip
-    assert objection.new_decile_from == dt.date(2024, 3, 20)
+    assert objection.new_decile_from == from_day
     assert [s.kind for s in sms_outbox] == ["objection_decided"]
 
 
@@ -191,3 +197,24 @@ def test_an_officer_rejects_in_the_admin_and_finds_it_by_national_code(head, off
     objection.refresh_from_db()
     assert (objection.status, objection.decision_reason) == ("rejected", "اطلاعات درست است")
     assert client.get(f"/admin/households/objection/{objection.pk}/change/").status_code == 200
+
+
+def test_a_decision_dated_before_the_objection_was_filed_is_refused_and_changes_nothing(
+    head, officer
+):
+    objection = file_objection(person=head, category="illness", description="بیمار شدم")
+    before_filing = timezone.localdate(objection.created_at) - dt.timedelta(days=1)
+
+    with pytest.raises(ValidationError) as refused:
+        decisions.accept_objection(
+            objection=objection,
+            new_decile=2,
+            effective_from=before_filing,
+            reason="گواهی پزشکی دیده شد",
+            decided_by=officer,
+        )
+
+    assert refused.value.error_dict["new_decile_from"][0].code == "decision_before_objection"
+    objection.refresh_from_db()
+    assert objection.status == "open"
+    assert not DecileAssignment.objects.filter(household=head.household, decile=2).exists()
