@@ -13,6 +13,8 @@ from households.objections import file_objection
 from households.selectors import decile_on
 from kalabarg.lib.persian import to_persian_digits
 from kalabarg.portal import objections as decisions
+from settlements.models import Cycle, CycleStatus
+from settlements.services import rules
 from tests.households.factories import make_household
 from tests.portal.conftest import api_client, signed_in_client
 
@@ -218,3 +220,28 @@ def test_a_decision_dated_before_the_objection_was_filed_is_refused_and_changes_
     objection.refresh_from_db()
     assert objection.status == "open"
     assert not DecileAssignment.objects.filter(household=head.household, decile=2).exists()
+
+
+def test_a_decision_dated_in_a_closed_cycle_is_refused(head, officer):
+    # Given an objection filed in 1402-06 (Shahrivar 1402), whose cycle has since been closed
+    objection = file_objection(person=head, category="illness", description="بیمار شدم")
+    filed = dt.datetime(2023, 8, 25, 6, 30, tzinfo=dt.UTC)
+    Objection.objects.filter(pk=objection.pk).update(created_at=filed)
+    cycle = rules.ensure_cycle(key="1402-06")
+    Cycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.CLOSED)
+    objection.refresh_from_db()
+
+    # When an officer accepts it from a day of that closed cycle
+    with pytest.raises(ValidationError) as refused:
+        decisions.accept_objection(
+            objection=objection,
+            new_decile=2,
+            effective_from=dt.date(2023, 9, 1),
+            reason="گواهی پزشکی دیده شد",
+            decided_by=officer,
+        )
+
+    # Then it is refused and nothing changes
+    assert refused.value.error_dict["new_decile_from"][0].code == "decision_in_closed_cycle"
+    objection.refresh_from_db()
+    assert objection.status == "open"
