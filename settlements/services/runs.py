@@ -144,8 +144,25 @@ def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
         return max(cursor.rowcount, 0)
 
 
+# The unspent credit of one phase in a wallet, credit being spent oldest first (FIFO, phases in
+# order of their start): the balance is made of the newest credit, so what is left of it after
+# the credit granted under later phases is the ending phase's, up to what that phase granted.
+# Granted means the wallet postings of every entry that is not spending (charges, bonuses, a
+# bonus taken back, an expiry), placed by the entry's phase or else its cycle's; spending
+# (purchases net of their reversals) and the credit of earlier phases (spent or expired) are seen
+# through the balance. ``g`` has one row per household: ``balance``, ``granted`` (under the
+# phase, net of its own expiry, so a re-run finds nothing) and ``later`` (under later phases).
+UNSPENT_OF_PHASE_SQL = (
+    "CASE WHEN g.balance - g.later <= 0 THEN 0 WHEN g.balance - g.later < g.granted "
+    "THEN g.balance - g.later ELSE g.granted END"
+)
+
+
 def _fill_expiry_batch(phase: Phase, low: int, high: int) -> int:
-    """Every wallet with a balance, locked first so no purchase moves it while it expires."""
+    """The households in ``[low, high)`` holding credit granted under ``phase``, each with the part
+    of it still unspent (``UNSPENT_OF_PHASE_SQL``); wallets are locked first so that no purchase
+    moves them while they expire. Returns the households considered (those with a zero amount are
+    dropped by ``post_batch``)."""
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -155,10 +172,20 @@ def _fill_expiry_batch(phase: Phase, low: int, high: int) -> int:
         )
         cursor.execute(
             f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
-            "SELECT household_id, balance_rial, CAST(%s AS varchar(40)) || CAST(household_id AS varchar(20)) "
-            "FROM settlements_account WHERE kind = 'wallet' AND household_id >= %s AND household_id < %s "
-            "AND balance_rial > 0",
-            [f"expiry:{phase.pk}:", low, high],
+            f"SELECT g.household_id, {UNSPENT_OF_PHASE_SQL}, "
+            "CAST(%s AS varchar(40)) || CAST(g.household_id AS varchar(20)) FROM ("
+            "SELECT e.household_id, a.balance_rial AS balance, "
+            "SUM(CASE WHEN ph.id = %s THEN po.amount_rial ELSE 0 END) AS granted, "
+            "SUM(CASE WHEN ph.id = %s THEN 0 ELSE po.amount_rial END) AS later "
+            "FROM settlements_journalentry e "
+            "JOIN settlements_posting po ON po.entry_id = e.id "
+            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+            "LEFT JOIN settlements_cycle c ON c.id = e.cycle_id "
+            "JOIN settlements_phase ph ON ph.id = COALESCE(e.phase_id, c.phase_id) "
+            "WHERE e.household_id >= %s AND e.household_id < %s "
+            f"AND NOT ({SPEND_ENTRY_SQL}) AND ph.starts_on >= %s "
+            "GROUP BY e.household_id, a.balance_rial) g WHERE g.granted > 0",
+            [f"expiry:{phase.pk}:", phase.pk, phase.pk, low, high, phase.starts_on],
         )
         return max(cursor.rowcount, 0)
 

@@ -1,4 +1,8 @@
-"""``manage.py expire_phase PHASE_ID``: return unspent credit to the fund after an expiring phase ends."""
+"""``manage.py expire_phase PHASE_ID``: return the credit still unspent of an expiring phase to the fund after it ends.
+
+Only credit granted under that phase (its cycles' charges and bonuses) is taken, credit being spent
+oldest first; the next phase's credit already in the wallets stays (``runs.UNSPENT_OF_PHASE_SQL``).
+"""
 
 from typing import Any
 
@@ -11,7 +15,10 @@ from settlements.tasks import enqueue_chunks
 
 
 class Command(BaseCommand):
-    help = "Expire every wallet's unspent credit at the end of a phase whose policy is expiry."
+    help = (
+        "Expire the credit still unspent of an ended phase whose policy is expiry "
+        "(credit is spent oldest first; later phases' credit is kept)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("phase_id", type=int)
