@@ -50,6 +50,9 @@ class Household(models.Model):
     registry_code = models.CharField("شناسه خانوار", max_length=32)
     province = models.ForeignKey(Province, on_delete=models.PROTECT, verbose_name="استان")
     city = models.ForeignKey(City, on_delete=models.PROTECT, verbose_name="شهر")
+    # The head is texted after each purchase and reversal unless the household turns it off in
+    # the portal. A database default too: the registry import inserts households in SQL.
+    purchase_sms = models.BooleanField("پیامک هر خرید", default=True, db_default=True)
     created_at = models.DateTimeField("ثبت", auto_now_add=True)
     updated_at = models.DateTimeField("به‌روزرسانی", auto_now=True)
 

@@ -23,6 +23,8 @@ class SmsKind(models.TextChoices):
     OBJECTION_DECIDED = "objection_decided", "نتیجه درخواست بازبینی دهک"
     MONTHLY_BALANCE = "monthly_balance", "مانده ماهانه اعتبار"
     LOGIN_CODE = "login_code", "کد ورود"
+    PURCHASE_MADE = "purchase_made", "خرید با کالابرگ"
+    PURCHASE_REVERSED = "purchase_reversed", "برگشت خرید"
 
 
 class SmsTemplate(models.Model):
@@ -278,3 +280,18 @@ class SmsMessage(models.Model):
             raise ValidationError(
                 {"dedupe_key": ValidationError("کلید یکتایی لازم است", code="sms_dedupe_required")}
             )
+
+
+class SmsFeedWatermark(models.Model):
+    """How far a feed of events (``purchases``) has been turned into messages: each build scans
+    from ``scanned_to`` less a safety margin, so a purchase that committed late is still seen."""
+
+    name = models.CharField("نام", max_length=32, primary_key=True)
+    scanned_to = models.DateTimeField("بررسی‌شده تا")
+
+    class Meta:
+        verbose_name = "پیشرفت ساخت پیامک‌های رویداد"
+        verbose_name_plural = "پیشرفت ساخت پیامک‌های رویداد"
+
+    def __str__(self) -> str:
+        return self.name

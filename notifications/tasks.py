@@ -11,7 +11,7 @@ from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
-from notifications.services import bonus, campaigns, dispatch, reports
+from notifications.services import bonus, campaigns, dispatch, purchases, reports
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,23 @@ def sms_send_message(message_id: int) -> str:
 def sms_queue_bonus_messages(cycle_id: int, low: int, high: int) -> int:
     """Queue the bonus-credited SMS of bonuses just granted (``bonus:<entry id>``) and send them."""
     ids = bonus.queue_bonus_messages(cycle_id=cycle_id, low=low, high=high)
+    for start in range(0, len(ids), 500):
+        enqueue(sms_send_batch, ids[start : start + 500])
+    return len(ids)
+
+
+@shared_task(
+    name="notifications.tasks.sms_queue_purchase_messages",
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=5,
+    acks_late=True,
+)
+def sms_queue_purchase_messages() -> int:
+    """Beat, every minute: queue the head's message of each purchase and reversal committed
+    since the last run (``purchase:<id>``, ``reversal:<id>``; set-based) and send them in
+    batches. The POS path never waits for it nor writes for it."""
+    ids = purchases.queue_purchase_messages()
     for start in range(0, len(ids), 500):
         enqueue(sms_send_batch, ids[start : start + 500])
     return len(ids)

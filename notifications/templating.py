@@ -32,6 +32,8 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "objection_decided": ("decision", "decile"),
     "monthly_balance": ("balance", "month"),
     "login_code": ("code", "minutes"),
+    "purchase_made": ("store", "credit", "balance"),
+    "purchase_reversed": ("store", "credit", "balance"),
 }
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -144,3 +144,24 @@ class ObjectionForm(DescribedFieldsMixin, forms.Form):
         category: Any = self.fields["category"]
         category.choices = ObjectionCategory.choices
         self.describe_fields()
+
+
+class PurchaseSmsForm(DescribedFieldsMixin, forms.Form):
+    """Whether the head is texted after each purchase and reversal with the household's credit."""
+
+    purchase_sms = forms.ChoiceField(
+        label="پیامک پس از هر خرید",
+        choices=[
+            ("on", "بله، پس از هر خرید و برگشت خرید به سرپرست خانوار پیامک بفرستید"),
+            ("off", "نه، پیامک خرید نفرستید"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "یکی از دو گزینه را انتخاب کنید",
+            "invalid_choice": "یکی از دو گزینه را انتخاب کنید",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.describe_fields()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("me/", views.dashboard, name="dashboard"),
     path("me/household/", views.household, name="household"),
+    path("me/household/purchase-sms/", views.purchase_sms, name="purchase-sms"),
     path("me/purchases/", views.purchases, name="purchases"),
     path("me/purchases/<int:purchase_id>/", views.purchase_detail, name="purchase"),
     path("me/objections/", views.objections, name="objections"),

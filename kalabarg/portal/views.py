@@ -25,8 +25,16 @@ from kalabarg.portal.auth import (
     log_out,
     signed_in_person,
 )
-from kalabarg.portal.forms import CodeForm, LoginForm, ObjectionForm, StoreFinderForm, cities_for
+from kalabarg.portal.forms import (
+    CodeForm,
+    LoginForm,
+    ObjectionForm,
+    PurchaseSmsForm,
+    StoreFinderForm,
+    cities_for,
+)
 from kalabarg.portal.login import LoginRefused, client_ip
+from kalabarg.portal.preferences import set_purchase_sms
 from stores import selectors
 
 STORES_PER_PAGE = 20
@@ -225,19 +233,49 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", {"d": data, "nav": "dashboard"})
 
 
-@household_login_required
-@require_GET
-def household(request: HttpRequest) -> HttpResponse:
-    """خانوار: members with masked national codes, and the decile history."""
-    person = _person(request)
+def _household_page(
+    request: HttpRequest, person: Person, form: PurchaseSmsForm, status: int = 200
+) -> HttpResponse:
     context = {
         "household": person.household,
         "members": portal_selectors.household_members(household_id=person.household_id),
         "history": portal_selectors.decile_history(household_id=person.household_id),
         "today": timezone.localdate(),
+        "purchase_sms_form": form,
+        "is_head": person.is_head,
         "nav": "household",
     }
-    return render(request, "portal/household.html", context)
+    return render(request, "portal/household.html", context, status=status)
+
+
+@household_login_required
+@require_GET
+def household(request: HttpRequest) -> HttpResponse:
+    """خانوار: members with masked national codes, the decile history, and (for the head) the
+    choice of a message after each purchase."""
+    person = _person(request)
+    choice = "on" if person.household.purchase_sms else "off"
+    return _household_page(request, person, PurchaseSmsForm(initial={"purchase_sms": choice}))
+
+
+@household_login_required
+@require_POST
+def purchase_sms(request: HttpRequest) -> HttpResponse:
+    """The head turns the message after each purchase on or off; back to the household page."""
+    person = _person(request)
+    form = PurchaseSmsForm(request.POST)
+    if not form.is_valid():
+        return _household_page(request, person, form, status=400)
+    enabled = form.cleaned_data["purchase_sms"] == "on"
+    if not set_purchase_sms(person=person, enabled=enabled):
+        messages.error(request, "فقط سرپرست خانوار می‌تواند پیامک خرید را روشن یا خاموش کند.")
+    elif enabled:
+        messages.success(
+            request, "ذخیره شد: پس از هر خرید و برگشت خرید به سرپرست خانوار پیامک می‌فرستیم."
+        )
+    else:
+        messages.success(request, "ذخیره شد: دیگر پس از خرید پیامک نمی‌فرستیم.")
+    return redirect("portal:household")
 
 
 @household_login_required

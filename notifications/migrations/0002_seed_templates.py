@@ -1,4 +1,4 @@
-"""The five Persian SMS templates (officers edit them in the admin; created once, never overwritten).
+"""The Persian SMS templates (officers edit them in the admin; created once, never overwritten).
 
 No template carries a link: official kalabarg messages never do (anti-phishing rule)."""
 
