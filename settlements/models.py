@@ -303,16 +303,13 @@ class JournalEntry(models.Model):
             models.UniqueConstraint(
                 fields=["idempotency_key"], name="entry_unique_idempotency_key"
             ),
-            # One charge and one bonus per household per cycle, whatever the idempotency key says.
+            # One charge per household per cycle, whatever the idempotency key says. A bonus may
+            # be posted again after a reversal took it back (at most one IN FORCE, which no
+            # unique index can express: the bonus run keys and locks it, reconcile checks it).
             models.UniqueConstraint(
                 fields=["household", "cycle"],
                 condition=Q(kind="cycle_charge"),
                 name="entry_one_charge_per_household_cycle",
-            ),
-            models.UniqueConstraint(
-                fields=["household", "cycle"],
-                condition=Q(kind="bonus"),
-                name="entry_one_bonus_per_household_cycle",
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=["cycle_charge", "bonus"])

@@ -66,10 +66,26 @@ def account_balance(*, account: Account) -> int:
 SPEND_ENTRY_SQL = "e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL"
 # Credit spent, as an aggregate over wallet postings ``po`` of entries ``e`` of one household and cycle.
 CYCLE_SPEND_SQL = f"-COALESCE(SUM(CASE WHEN {SPEND_ENTRY_SQL} THEN po.amount_rial ELSE 0 END), 0)"
-# Whether the cycle's bonus was posted, over the same rows.
-_BONUS_POSTED_SQL = "COALESCE(SUM(CASE WHEN e.kind = 'bonus' THEN 1 ELSE 0 END), 0)"
+# A bonus IN FORCE, over a journal entry ``e``: a bonus entry that no later entry reverses
+# (``reverse_entry`` names the entry it takes back in ``reverses``). At most one is in force per
+# household and cycle: a reversal under the threshold takes it back, crossing the threshold again
+# grants a new one. The bonus run, :func:`cycle_spend`, :func:`bonus_in_force`, the reconciliation
+# and (as a copy) ``checkout_record_purchase`` all read it from here.
+BONUS_IN_FORCE_SQL = (
+    "e.kind = 'bonus' AND NOT EXISTS "
+    "(SELECT 1 FROM settlements_journalentry r WHERE r.reverses_id = e.id)"
+)
+# A bonus taken back: a bonus entry a later entry reverses. Their number in the cycle numbers the
+# idempotency key of the next grant, so a grant after a take-back is a new entry and a race of
+# the sweep and the instant task over the same grant still yields one.
+BONUS_TAKEN_BACK_SQL = (
+    "e.kind = 'bonus' AND EXISTS "
+    "(SELECT 1 FROM settlements_journalentry r WHERE r.reverses_id = e.id)"
+)
+# Whether a bonus is in force, over the same rows as the spend.
+_BONUS_IN_FORCE_COUNT_SQL = f"COALESCE(SUM(CASE WHEN {BONUS_IN_FORCE_SQL} THEN 1 ELSE 0 END), 0)"
 _CYCLE_FIGURES_SQL = (
-    f"SELECT {CYCLE_SPEND_SQL}, {_BONUS_POSTED_SQL} "  # noqa: S608 - constants
+    f"SELECT {CYCLE_SPEND_SQL}, {_BONUS_IN_FORCE_COUNT_SQL} "  # noqa: S608 - constants
     "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
 )
 _BY_WALLET_SQL = (
@@ -87,8 +103,8 @@ class CycleSpend(NamedTuple):
 
 
 def cycle_spend(*, household_id: int, cycle_id: int, wallet_id: int | None = None) -> CycleSpend:
-    """Credit the household spent in the cycle (net of reversals) and whether its bonus was
-    posted: one statement. ``wallet_id`` (the checkout knows it) reads by the wallet's postings
+    """Credit the household spent in the cycle (net of reversals) and whether a bonus is in force
+    (granted and not taken back by a reversal): one statement. ``wallet_id`` (the checkout knows it) reads by the wallet's postings
     directly, as a prepared statement of the hot path."""
     if wallet_id is not None:
         with hot_cursor() as cursor:
@@ -99,6 +115,17 @@ def cycle_spend(*, household_id: int, cycle_id: int, wallet_id: int | None = Non
             plain.execute(_BY_HOUSEHOLD_SQL, [household_id, cycle_id])
             spent, bonuses = plain.fetchone()
     return CycleSpend(int(spent), bool(bonuses))
+
+
+def bonus_in_force(*, household_id: int, cycle_id: int) -> JournalEntry | None:
+    """The household's bonus entry in force in the cycle (see ``BONUS_IN_FORCE_SQL``), if any."""
+    found = JournalEntry.objects.raw(
+        "SELECT e.* FROM settlements_journalentry e "  # noqa: S608 - constants
+        f"WHERE e.household_id = %s AND e.cycle_id = %s AND {BONUS_IN_FORCE_SQL} "
+        "ORDER BY e.id DESC LIMIT 1",
+        [household_id, cycle_id],
+    )
+    return next(iter(found), None)
 
 
 def credit_spent_in_cycle(*, household_id: int, cycle: Cycle) -> int:
@@ -127,7 +154,8 @@ class BonusProgress:
 def bonus_progress(
     *, household_id: int, cycle: Cycle, rule: Entitlement | None = None
 ) -> BonusProgress | None:
-    """Credit spent this cycle (net of reversals) against the threshold, and whether the bonus came: one query."""
+    """Credit spent this cycle (net of reversals) against the threshold, and whether a bonus is in
+    force (granted and not taken back): one query."""
     rule = rule or entitlement(household_id=household_id, cycle=cycle)
     if rule is None:
         return None
@@ -358,7 +386,7 @@ def purchase_context(
 
 
 def wallet_cycle_figures(*, wallet_id: int, household_id: int, cycle_id: int) -> tuple[int, bool]:
-    """(credit spent in the cycle net of reversals, whether its bonus was posted): one statement.
+    """(credit spent in the cycle net of reversals, whether a bonus is in force): one statement.
 
     :func:`cycle_spend` read by wallet id; call it after the wallet lock so it sees every purchase
     committed before this one."""

@@ -1,4 +1,5 @@
-"""The double-subsidy bonus: once per cycle, when the credit spent on the basket reaches the threshold."""
+"""The double-subsidy bonus: at most one in force per cycle, granted when the credit spent on the
+basket reaches the threshold (again, after a reversal took it back)."""
 
 from django.db import transaction
 
@@ -9,10 +10,12 @@ from settlements.signals import bonus_granted
 
 @transaction.atomic
 def grant_bonus_if_earned(*, household_id: int, cycle: Cycle) -> int:
-    """Grant the household's bonus for ``cycle`` if it earned it and has none yet; returns the amount.
+    """Grant the household's bonus for ``cycle`` if it earned it and holds none in force; returns
+    the amount.
 
     The same set-based code as the nightly sweep, over a range of one household, so the rule
-    lives in one place; the bonus's unique key makes a repeat (or a race with the sweep) a no-op.
+    lives in one place; the bonus's key (numbered by the bonuses taken back before) and the wallet
+    lock the run takes make a repeat (or a race with the sweep) a no-op.
     """
     _, entries, amount = execute_work(
         kind=RunKind.BONUS_SWEEP,

@@ -10,6 +10,7 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from settlements.models import AccountKind, BalanceRollup, JournalEntry, LedgerDigest, Posting
+from settlements.selectors import BONUS_IN_FORCE_SQL
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
@@ -84,14 +85,26 @@ def check_invariants(*, report: ReconcileReport) -> None:
         )
 
     duplicates = _rows(
-        "SELECT household_id, cycle_id, kind, COUNT(*) FROM settlements_journalentry "
-        "WHERE kind IN ('cycle_charge', 'bonus') GROUP BY household_id, cycle_id, kind HAVING COUNT(*) > 1"
+        "SELECT household_id, cycle_id, COUNT(*) FROM settlements_journalentry "
+        "WHERE kind = 'cycle_charge' GROUP BY household_id, cycle_id HAVING COUNT(*) > 1"
     )
-    for household_id, cycle_id, kind, count in duplicates:
+    for household_id, cycle_id, count in duplicates:
         report.breaches.append(
-            f"household {household_id}: {count} {kind} entries in cycle {cycle_id} (at most 1)"
+            f"household {household_id}: {count} cycle_charge entries in cycle {cycle_id} (at most 1)"
         )
-    report.checks["one_charge_and_bonus_per_cycle"] = len(duplicates)
+    report.checks["one_charge_per_cycle"] = len(duplicates)
+
+    # A bonus taken back by a reversal may be earned again, so bonus entries may repeat; bonuses
+    # in force (selectors.BONUS_IN_FORCE_SQL) may not.
+    bonuses = _rows(
+        "SELECT e.household_id, e.cycle_id, COUNT(*) FROM settlements_journalentry e "
+        f"WHERE {BONUS_IN_FORCE_SQL} GROUP BY e.household_id, e.cycle_id HAVING COUNT(*) > 1"
+    )
+    for household_id, cycle_id, count in bonuses:
+        report.breaches.append(
+            f"household {household_id}: {count} bonuses in force in cycle {cycle_id} (at most 1)"
+        )
+    report.checks["one_bonus_in_force_per_cycle"] = len(bonuses)
 
     rollup_breaches = 0
     for rollup in BalanceRollup.objects.select_related("account"):

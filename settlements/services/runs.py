@@ -33,7 +33,12 @@ from settlements.models import (
     RunStatus,
     UnspentPolicy,
 )
-from settlements.selectors import CYCLE_SPEND_SQL, SPEND_ENTRY_SQL
+from settlements.selectors import (
+    BONUS_IN_FORCE_SQL,
+    BONUS_TAKEN_BACK_SQL,
+    CYCLE_SPEND_SQL,
+    SPEND_ENTRY_SQL,
+)
 from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
 from settlements.signals import bonus_granted
 
@@ -105,17 +110,27 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         return max(cursor.rowcount, 0)
 
 
-def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
-    """Households whose credit spent on the basket this cycle (net of reversals) reached the threshold."""
+def _bonus_candidates(cycle: Cycle, low: int, high: int) -> tuple[str, list[int | str | dt.date]]:
+    """A SELECT of (household, amount, key) for every household in ``[low, high)`` whose credit
+    spent on the basket this cycle (net of reversals) reached the threshold and that holds no
+    bonus in force (``selectors.BONUS_IN_FORCE_SQL``).
+
+    The key is ``bonus:<cycle>:<household>`` for the first grant and ``…:<n>`` after ``n``
+    bonuses were taken back by reversals: a grant earned again is a new entry, and the sweep and
+    the instant task racing over the same grant compute the same key, so one of them posts."""
     phase = cycle.phase
     bonus_case, bonus_params = _band_case(phase, "bonus_amount_rial")
     threshold_case, threshold_params = _band_case(phase, "bonus_threshold_rial")
     factor = _factor(phase)
     sql = (
-        f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
-        f"SELECT x.id, ({bonus_case}) * {factor}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
+        f"SELECT x.id AS household_id, ({bonus_case}) * {factor} AS amount_rial, "
+        "CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) || "
+        "CASE WHEN x.taken_back = 0 THEN '' ELSE ':' || CAST(x.taken_back AS varchar(20)) END "
+        "AS idempotency_key FROM ("
         f"SELECT s.household_id AS id, s.spent, {_DECILE_ON.format(h='s.household_id')} AS decile, "
-        f"{_MEMBERS_ON.format(h='s.household_id')} AS members FROM ("
+        f"{_MEMBERS_ON.format(h='s.household_id')} AS members, "
+        "(SELECT COUNT(*) FROM settlements_journalentry e WHERE e.household_id = s.household_id "
+        f"AND e.cycle_id = %s AND {BONUS_TAKEN_BACK_SQL}) AS taken_back FROM ("
         # Credit spent in the cycle: the one fragment (selectors.CYCLE_SPEND_SQL); its entry
         # predicate is repeated in WHERE so only purchase entries are read, not every charge.
         f"SELECT e.household_id, {CYCLE_SPEND_SQL} AS spent FROM settlements_journalentry e "
@@ -123,8 +138,8 @@ def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
         "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
         f"WHERE e.cycle_id = %s AND {SPEND_ENTRY_SQL} "
         "AND e.household_id >= %s AND e.household_id < %s GROUP BY e.household_id) s "
-        "WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry b WHERE b.household_id = s.household_id "
-        "AND b.cycle_id = %s AND b.kind = 'bonus')) x "
+        "WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = s.household_id "
+        f"AND e.cycle_id = %s AND {BONUS_IN_FORCE_SQL})) x "
         f"WHERE x.decile IS NOT NULL AND ({threshold_case}) > 0 AND x.spent >= ({threshold_case}) * {factor}"
     )
     params: list[int | str | dt.date] = [
@@ -133,15 +148,43 @@ def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
         cycle.starts_on,
         cycle.starts_on,
         cycle.pk,
+        cycle.pk,
         low,
         high,
         cycle.pk,
         *threshold_params,
         *threshold_params,
     ]
+    return sql, params
+
+
+def _fill_bonus_batch(cycle: Cycle, low: int, high: int) -> int:
+    """Households whose credit spent on the basket this cycle (net of reversals) reached the
+    threshold and that hold no bonus in force.
+
+    On PostgreSQL the candidates' wallets are then locked and the candidates read again: a POS
+    reversal locks the wallet before it decides whether to take the bonus back, so either it
+    committed first (and the second read sees the spend it took away, or the bonus it took back)
+    or it waits for this grant and then takes it back. Without the second read a reversal in
+    flight could leave a bonus with a household under the threshold."""
+    select, params = _bonus_candidates(cycle, low, high)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return max(cursor.rowcount, 0)
+        cursor.execute(
+            f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) {select}",
+            params,
+        )
+        considered = max(cursor.rowcount, 0)
+        if considered and connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT id FROM settlements_account WHERE kind = 'wallet' AND household_id IN "
+                f"(SELECT household_id FROM {BATCH_TABLE}) ORDER BY id FOR UPDATE"
+            )
+            cursor.execute(
+                f"DELETE FROM {BATCH_TABLE} b WHERE NOT EXISTS (SELECT 1 FROM ({select}) c "
+                "WHERE c.household_id = b.household_id AND c.idempotency_key = b.idempotency_key)",
+                params,
+            )
+    return considered
 
 
 # The unspent credit of one phase in a wallet, credit being spent oldest first (FIFO, phases in

@@ -1,10 +1,11 @@
--- The POS purchase's write as one call (loaded by migration settlements 0007; a change to it is a
--- new migration that loads this file again). It mirrors the Python write in
+-- The POS purchase's write as one call (loaded by migrations settlements 0007 and 0008; a change
+-- to it is a new migration that loads this file again). It mirrors the Python write in
 -- settlements/services/checkout/write.py; tests/settlements/test_checkout_function.py runs both on
 -- the same purchases and compares them, and checks that the function in the database is this file.
 --
--- The cycle's credit spend below is a copy of settlements.selectors.CYCLE_SPEND_SQL (PL/pgSQL
--- cannot compose the Python fragment): change both together.
+-- The cycle's credit spend below is a copy of settlements.selectors.CYCLE_SPEND_SQL, and "a bonus
+-- in force" a copy of settlements.selectors.BONUS_IN_FORCE_SQL (PL/pgSQL cannot compose the
+-- Python fragments): change both together.
 
 CREATE OR REPLACE FUNCTION checkout_record_purchase(
     p_household bigint, p_payer bigint, p_store bigint, p_terminal bigint, p_key text,
@@ -86,7 +87,10 @@ BEGIN
             -- The figures of settlements.selectors.wallet_cycle_figures, under the wallet lock.
             SELECT -COALESCE(SUM(CASE WHEN e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL
                                       THEN po.amount_rial ELSE 0 END), 0),
-                   COALESCE(SUM(CASE WHEN e.kind = 'bonus' THEN 1 ELSE 0 END), 0) > 0
+                   -- BONUS_IN_FORCE_SQL: a bonus no later entry reverses.
+                   COALESCE(SUM(CASE WHEN e.kind = 'bonus' AND NOT EXISTS
+                                     (SELECT 1 FROM settlements_journalentry r WHERE r.reverses_id = e.id)
+                                THEN 1 ELSE 0 END), 0) > 0
               INTO spent, granted
               FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id
              WHERE e.household_id = p_household AND e.cycle_id = p_cycle AND po.account_id = p_wallet;

@@ -14,7 +14,8 @@ from django.utils import timezone
 from households import services as household_services
 from settlements.models import Account, AccountKind, EntryKind, JournalEntry, Posting
 from settlements.services import checkout as checkout_service
-from settlements.services.checkout import LineRequest, checkout
+from settlements.services.bonus import grant_bonus_if_earned
+from settlements.services.checkout import LineRequest, checkout, reverse_purchase
 from stores.models import IdempotencyRecord, Purchase, PurchaseLine
 from tests.households.factories import make_household, next_card_number
 from tests.settlements.factories import charge, seeded_phases, set_prices, this_month
@@ -269,3 +270,50 @@ def test_a_refused_call_inside_a_transaction_leaves_the_transaction_usable():
         IdempotencyRecord.objects.get(terminal=terminal, key="same-key").purchase_id
         == first["purchase_id"]
     )
+
+
+def test_both_writes_agree_on_a_bonus_taken_back_and_earned_again():
+    """Issue 13 §2: ``granted`` is a bonus in force (not reversed), in the function as in Python."""
+    seeded_phases()
+    households = {in_one_call: _household_with_card() for in_one_call in (True, False)}
+    cycle = charge(this_month())
+    set_prices("rice", 500_000, 800_000)
+    terminal = make_terminal()
+    runs = {}
+    for in_one_call in (True, False):
+        household, card = households[in_one_call]
+
+        def buy(quantity: str, key: str, card=card, in_one_call=in_one_call) -> dict:
+            return checkout(
+                terminal=terminal,
+                idempotency_key=f"again-{in_one_call}-{key}",
+                card_number=card,
+                payment_code=None,
+                lines=[LineRequest("rice", Decimal(quantity))],
+                request_body={
+                    "card_number": card,
+                    "lines": [{"item": "rice", "quantity": quantity}],
+                },
+                in_one_call=in_one_call,
+            ).body
+
+        answers = [buy("7", "cross")]  # 2,000,000 credit: the threshold
+        grant_bonus_if_earned(household_id=household.pk, cycle=cycle)
+        reverse_purchase(
+            terminal=terminal,
+            purchase_id=answers[0]["purchase_id"],
+            idempotency_key=f"r-{in_one_call}",
+        )
+        answers.append(buy("1", "below"))  # the bonus was taken back: not granted, not queued
+        answers.append(buy("6", "again"))  # crosses again: queued
+        grant_bonus_if_earned(household_id=household.pk, cycle=cycle)
+        answers.append(buy("1", "after"))  # the new bonus is in force
+        runs[in_one_call] = [answer["bonus"] for answer in answers]
+
+    assert runs[True] == runs[False]
+    assert [(b["granted"], b["queued"]) for b in runs[True]] == [
+        (False, True),
+        (False, False),
+        (False, True),
+        (True, False),
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from settlements.models import AccountKind, Cycle, EntryKind, JournalEntry
-from settlements.selectors import bonus_progress, wallet_balance
+from settlements.selectors import bonus_in_force, bonus_progress, wallet_balance
 from settlements.services.checkout.answers import reversal_answer
 from settlements.services.checkout.errors import CheckoutError
 from settlements.services.checkout.idempotency import (
@@ -27,9 +27,10 @@ def reverse_purchase(
     """Reverse a purchase the same terminal made today: credit back to the wallet, compensation to the fund.
 
     Bonus policy: a bonus must not stay with a household whose net spend in the cycle falls below
-    the threshold. If the reversal does that, the bonus is reversed too when the wallet (after the
-    credit comes back) still holds it; if the household has already spent it, the reversal is
-    refused (``reversal_bonus_spent``) and the store keeps the sale.
+    the threshold. If the reversal does that, the bonus in force is reversed too when the wallet
+    (after the credit comes back) still holds it; if the household has already spent it, the
+    reversal is refused (``reversal_bonus_spent``) and the store keeps the sale. A bonus taken
+    back is no longer in force, so crossing the threshold again earns a new one.
     """
     return with_idempotency(
         terminal=terminal,
@@ -87,14 +88,14 @@ def _reverse_with_bonus_policy(
     the threshold (refused if the wallet no longer holds it); returns the bonus taken back."""
     cycle = Cycle.objects.select_related("phase").get(pk=cycle_id)
     progress = bonus_progress(household_id=purchase.household_id, cycle=cycle)
-    bonus_entry = JournalEntry.objects.filter(
-        household_id=purchase.household_id, cycle=cycle, kind=EntryKind.BONUS
-    ).first()
+    # Under the wallet lock: a bonus run granting concurrently locks the wallet too, so it is
+    # either committed (and in force here) or reads this reversal before it grants.
+    bonus_entry = bonus_in_force(household_id=purchase.household_id, cycle_id=cycle.pk)
     falls_below = (
         progress is not None
         and progress.spent_rial - purchase.credit_rial < progress.threshold_rial
     )
-    if bonus_entry is None or not falls_below or _already_reversed(bonus_entry):
+    if bonus_entry is None or not falls_below:
         post_purchase_reversal(purchase=purchase, original=original)
         return 0
     bonus_amount = bonus_entry.postings.get(account__kind=AccountKind.WALLET).amount_rial
@@ -114,7 +115,3 @@ def _reverse_with_bonus_policy(
     except InsufficientBalance:  # checked above under the wallet lock; never expected
         raise CheckoutError("reversal_bonus_spent", "اعتبار مضاعف خرج شده است") from None
     return bonus_amount
-
-
-def _already_reversed(entry: JournalEntry) -> bool:
-    return JournalEntry.objects.filter(reverses=entry).exists()
