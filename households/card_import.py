@@ -14,6 +14,7 @@ A card the file gives to another national code than its current owner is moved t
 import csv
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -89,35 +90,59 @@ class _RowInvalid(Exception):
         self.message = message
 
 
-def _parse_row(raw: dict[str, str], key: str) -> tuple[str, str, str, str, str]:
+def _parse_row(values: list[str], key: str) -> tuple[str, str, str, str, str]:
     """(card hash, BIN, last four, national code, status) of a valid row, or ``_RowInvalid``."""
+    number, national, status = (*values, "", "", "")[:3]
     try:
-        card = normalize_card_number((raw.get("card_number") or "").strip())
+        card = normalize_card_number(number.strip())
     except IdentifierError as exc:
         raise _RowInvalid("card_number", exc.code, exc.message) from exc
     try:
-        national_code = normalize_national_code((raw.get("national_code") or "").strip())
+        national_code = normalize_national_code(national.strip())
     except IdentifierError as exc:
         raise _RowInvalid("national_code", exc.code, exc.message) from exc
-    status = (raw.get("status") or "").strip().lower()
+    status = status.strip().lower()
     if status not in STATUSES:
         raise _RowInvalid("status", "status_invalid", "وضعیت باید active یا closed باشد")
     return card_hash(card.number, key=key), card.bin, card.last4, national_code, status
 
 
-def _read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(stream)
-    header = [name.strip().lstrip("\ufeff") for name in reader.fieldnames or []]
-    if tuple(header) != COLUMNS:
-        raise ImportFileError(f"سرسطر فایل باید دقیقاً این باشد: {','.join(COLUMNS)}")
-    reader.fieldnames = header
+def _read_rows(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(stream)
     try:
-        for raw in reader:
-            yield reader.line_num, raw
+        header = [name.strip().lstrip("\ufeff") for name in next(reader, [])]
+        if tuple(header) != COLUMNS:
+            raise ImportFileError(f"سرسطر فایل باید دقیقاً این باشد: {','.join(COLUMNS)}")
+        for values in reader:
+            if values:
+                yield reader.line_num, values
     except UnicodeDecodeError as exc:
         raise ImportFileError("فایل باید با کدگذاری UTF-8 ذخیره شده باشد") from exc
     except csv.Error as exc:
         raise ImportFileError(f"فایل CSV خراب است (سطر {reader.line_num}): {exc}") from exc
+
+
+def _parsed_chunks(
+    stream: TextIO, result: CardImportResult, chunk_rows: int
+) -> Iterator[list[tuple[object, ...]]]:
+    """Valid rows as staging tuples, ``chunk_rows`` at a time; bad rows go to ``result.errors``."""
+    key = settings.CARD_HASH_KEY
+    chunk: list[tuple[object, ...]] = []
+    number = 0
+    for line, values in _read_rows(stream):
+        result.rows_read += 1
+        try:
+            parsed = _parse_row(values, key)
+        except _RowInvalid as exc:
+            code = to_latin_digits((values[1] if len(values) > 1 else "").strip())
+            result.errors.append(RowError(line, code, exc.field, exc.code, exc.message))
+            continue
+        chunk.append((number, line, *parsed))
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk, number = [], number + 1
+    if chunk:
+        yield chunk
 
 
 def import_bank_cards(
@@ -125,29 +150,22 @@ def import_bank_cards(
     stream: TextIO,
     chunk_rows: int = 50_000,
     progress: Callable[[CardImportResult], None] | None = None,
+    overlap: bool | None = None,
 ) -> CardImportResult:
-    """Validate and apply a card-owner CSV. Returns counts, moved cards and rejected rows."""
+    """Validate and apply a card-owner CSV. Returns counts, moved cards and rejected rows.
+
+    With ``overlap`` (the default on PostgreSQL outside a caller's transaction) the database
+    work runs on a thread of its own, with its own connection, while this thread reads and
+    checks the next chunk: the two take about as long, so a national file loads in half the
+    time. At most two chunks are in memory at once either way."""
     result = CardImportResult()
-    key = settings.CARD_HASH_KEY
-    chunk: list[tuple[object, ...]] = []
-    number = 0
-    with _stage_table():
-        for line, raw in _read_rows(stream):
-            result.rows_read += 1
-            try:
-                parsed = _parse_row(raw, key)
-            except _RowInvalid as exc:
-                code = to_latin_digits((raw.get("national_code") or "").strip())
-                result.errors.append(RowError(line, code, exc.field, exc.code, exc.message))
-                continue
-            chunk.append((number, line, *parsed))
-            if len(chunk) >= chunk_rows:
-                _apply_chunk(number, chunk, result)
-                chunk, number = [], number + 1
-                if progress:
-                    progress(result)
-        if chunk:
-            _apply_chunk(number, chunk, result)
+    if overlap is None:
+        overlap = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if overlap and connection.in_atomic_block:
+        raise ValueError("overlap cannot run inside a transaction")
+    with _Applier(overlap=overlap, result=result) as applier:
+        for chunk in _parsed_chunks(stream, result, chunk_rows):
+            applier.submit(chunk)
             if progress:
                 progress(result)
     result.errors.sort(key=lambda error: error.line)
@@ -156,23 +174,87 @@ def import_bank_cards(
     return result
 
 
-class _stage_table:
-    """The staging table for the whole file (chunks append; earlier chunks find duplicates)."""
+@dataclass
+class _ChunkOutcome:
+    applied: int = 0
+    changed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    moves: list[CardMove] = field(default_factory=list)
 
-    def __enter__(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
-            cursor.execute(
-                f"""CREATE TEMPORARY TABLE {STAGE_TABLE} (
-                    chunk integer NOT NULL, line integer NOT NULL, card_hash varchar(64) NOT NULL,
-                    bin varchar(6) NOT NULL, last4 varchar(4) NOT NULL,
-                    national_code varchar(10) NOT NULL, status varchar(6) NOT NULL)"""
-            )
-            cursor.execute(f"CREATE INDEX {STAGE_TABLE}_hash ON {STAGE_TABLE} (card_hash, line)")
+
+class _Applier:
+    """Applies chunks in order, here or on one worker thread (its own connection and stage)."""
+
+    def __init__(self, *, overlap: bool, result: CardImportResult) -> None:
+        self.result = result
+        self.pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cards") if overlap else None
+        )
+        self.pending: Future[_ChunkOutcome] | None = None
+        self.number = 0
+
+    def _run(self, work: Callable[[], _ChunkOutcome]) -> None:
+        self._wait()
+        if self.pool is None:
+            self._merge(work())
+        else:
+            self.pending = self.pool.submit(work)
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self._merge(pending.result())
+
+    def _merge(self, outcome: _ChunkOutcome) -> None:
+        self.result.rows_applied += outcome.applied
+        self.result.cards_changed += outcome.changed
+        self.result.errors.extend(outcome.errors)
+        self.result.moved.extend(outcome.moves)
+
+    def submit(self, rows: list[tuple[object, ...]]) -> None:
+        number = self.number
+        self.number += 1
+        self._run(lambda: _apply_chunk(number, rows))
+
+    def __enter__(self) -> "_Applier":
+        self._run(_create_stage)
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        try:
+            self._wait()
+        finally:
+            if self.pool is None:
+                _drop_stage()
+            else:
+                self.pool.submit(_drop_stage_and_close).result()
+                self.pool.shutdown()
+
+
+def _create_stage() -> _ChunkOutcome:
+    """The staging table for the whole file (chunks append; earlier chunks find duplicates)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {STAGE_TABLE} (
+                chunk integer NOT NULL, line integer NOT NULL, card_hash varchar(64) NOT NULL,
+                bin varchar(6) NOT NULL, last4 varchar(4) NOT NULL,
+                national_code varchar(10) NOT NULL, status varchar(6) NOT NULL)"""
+        )
+        cursor.execute(f"CREATE INDEX {STAGE_TABLE}_hash ON {STAGE_TABLE} (card_hash, line)")
+    return _ChunkOutcome()
+
+
+def _drop_stage() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+
+
+def _drop_stage_and_close() -> None:
+    try:
+        _drop_stage()
+    finally:
+        connection.close()  # the worker thread's own connection
 
 
 # Set-based statements over one chunk of the staging table (PostgreSQL and SQLite alike;
@@ -183,18 +265,14 @@ JOIN {STAGE_TABLE} d ON d.card_hash = s.card_hash AND d.line < s.line
 WHERE s.chunk = %s GROUP BY s.line, s.national_code
 """  # noqa: S608
 
-_UNKNOWN_PEOPLE = f"""
-SELECT s.line, s.national_code FROM {STAGE_TABLE} s
-WHERE s.chunk = %s AND NOT EXISTS (
-    SELECT 1 FROM households_person p WHERE p.national_code = s.national_code)
-"""  # noqa: S608
-
-_MOVES = f"""
-SELECT s.line, s.bin, s.last4, o.national_code, s.national_code FROM {STAGE_TABLE} s
-JOIN households_bankcard c ON c.card_hash = s.card_hash
-JOIN households_person o ON o.id = c.person_id
-JOIN households_person n ON n.national_code = s.national_code
-WHERE s.chunk = %s AND o.id <> n.id
+# One pass finds both the rows whose national code nobody has (no new owner) and the cards the
+# file gives to someone other than their current owner (moved, reported).
+_UNKNOWN_AND_MOVED = f"""
+SELECT s.line, s.national_code, n.id, s.bin, s.last4, o.national_code FROM {STAGE_TABLE} s
+LEFT JOIN households_person n ON n.national_code = s.national_code
+LEFT JOIN households_bankcard c ON c.card_hash = s.card_hash
+LEFT JOIN households_person o ON o.id = c.person_id
+WHERE s.chunk = %s AND (n.id IS NULL OR c.person_id <> n.id)
 """  # noqa: S608
 
 _UPSERT_CARDS = f"""
@@ -214,7 +292,8 @@ def _stage_lines(rows: list[tuple[object, ...]]) -> Iterator[str]:
         yield "\t".join(map(str, row)) + "\n"
 
 
-def _apply_chunk(number: int, rows: list[tuple[object, ...]], result: CardImportResult) -> None:
+def _apply_chunk(number: int, rows: list[tuple[object, ...]]) -> _ChunkOutcome:
+    outcome = _ChunkOutcome()
     postgres = connection.vendor == "postgresql"
     try:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -225,7 +304,7 @@ def _apply_chunk(number: int, rows: list[tuple[object, ...]], result: CardImport
             cursor.execute(_DUPLICATES, [number])
             duplicates = cursor.fetchall()
             for line, national_code, first in duplicates:
-                result.errors.append(
+                outcome.errors.append(
                     RowError(
                         line,
                         national_code,
@@ -242,29 +321,28 @@ def _apply_chunk(number: int, rows: list[tuple[object, ...]], result: CardImport
                     f" AND d.line < {STAGE_TABLE}.line)",
                     [number],
                 )
-            cursor.execute(_UNKNOWN_PEOPLE, [number])
-            unknown = cursor.fetchall()
-            for line, national_code in unknown:
-                result.errors.append(
-                    RowError(
-                        line,
-                        national_code,
-                        "national_code",
-                        "person_unknown",
-                        "این کد ملی در سامانه کالابرگ ثبت نیست؛ نخست فایل خانوارها را بارگذاری کنید",
+            cursor.execute(_UNKNOWN_AND_MOVED, [number])
+            unknown = 0
+            for line, national_code, new_owner, bin_, last4, old in cursor.fetchall():
+                if new_owner is None:
+                    unknown += 1
+                    outcome.errors.append(
+                        RowError(
+                            line,
+                            national_code,
+                            "national_code",
+                            "person_unknown",
+                            "این کد ملی در سامانه کالابرگ ثبت نیست؛ نخست فایل خانوارها را بارگذاری کنید",
+                        )
                     )
-                )
-            cursor.execute(_MOVES, [number])
-            moves = [
-                CardMove(line, mask_card(bin_, last4), old, new)
-                for line, bin_, last4, old, new in cursor.fetchall()
-            ]
+                else:
+                    outcome.moves.append(CardMove(line, mask_card(bin_, last4), old, national_code))
             cursor.execute(_UPSERT_CARDS, [timezone.now(), number])
-            changed = max(cursor.rowcount, 0)
+            outcome.changed = max(cursor.rowcount, 0)
     except DatabaseError as exc:
         logger.warning("card import chunk refused by the database", exc_info=True)
-        for row in rows:
-            result.errors.append(
+        return _ChunkOutcome(
+            errors=[
                 RowError(
                     int(str(row[1])),
                     str(row[5]),
@@ -272,9 +350,10 @@ def _apply_chunk(number: int, rows: list[tuple[object, ...]], result: CardImport
                     "database_refused",
                     f"پایگاه داده نپذیرفت: {exc}",
                 )
-            )
-        return
-    for move in moves:
+                for row in rows
+            ]
+        )
+    for move in outcome.moves:
         logger.warning(
             "card %s (line %s) moved from national code %s to %s",
             move.masked,
@@ -282,6 +361,5 @@ def _apply_chunk(number: int, rows: list[tuple[object, ...]], result: CardImport
             move.from_national_code,
             move.to_national_code,
         )
-    result.moved.extend(moves)
-    result.cards_changed += changed
-    result.rows_applied += len(rows) - len(duplicates) - len(unknown)
+    outcome.applied = len(rows) - len(duplicates) - unknown
+    return outcome

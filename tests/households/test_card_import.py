@@ -213,3 +213,34 @@ def test_an_officer_without_the_card_permission_cannot_upload(client, django_use
     response = client.post(reverse("admin:households_bankcard_import"), {})
 
     assert response.status_code == 403
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_database_work_overlaps_reading_and_gives_the_same_result():
+    """Outside a transaction the chunks are applied on a worker thread with its own connection
+    (and its own staging table): same rows, same errors, same moves as the serial path."""
+    old_owner = make_household().members.get(is_head=True)
+    head = make_household(members=1).members.get(is_head=True)
+    moved, closed, repeated = next_card_number(), next_card_number(), next_card_number()
+    run(f"{moved},{old_owner.national_code},active")
+    lines = [
+        f"{moved},{head.national_code},active",
+        f"{closed},{head.national_code},closed",
+        f"{repeated},{head.national_code},active",
+        f"{next_card_number()},{next_national_code()},active",
+        f"{repeated},{head.national_code},active",
+    ]
+    text = "\n".join([HEADER, *lines]) + "\n"
+
+    result = import_bank_cards(stream=io.StringIO(text), chunk_rows=2, overlap=True)
+
+    assert [(e.line, e.code) for e in result.errors] == [
+        (5, "person_unknown"),
+        (6, "card_duplicate_in_file"),
+    ]
+    assert [m.line for m in result.moved] == [2]
+    assert (result.rows_read, result.rows_applied) == (5, 3)
+    assert stored(moved).person == head and stored(closed).status == CardStatus.CLOSED
+    again = import_bank_cards(stream=io.StringIO(text), chunk_rows=2, overlap=True)
+    assert (again.cards_changed, again.moved) == (0, [])
