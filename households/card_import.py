@@ -156,8 +156,8 @@ def import_bank_cards(
 
     With ``overlap`` (the default on PostgreSQL outside a caller's transaction) the database
     work runs on a thread of its own, with its own connection, while this thread reads and
-    checks the next chunk: the two take about as long, so a national file loads in half the
-    time. At most two chunks are in memory at once either way."""
+    checks the next chunk (reading, checking and hashing cost about what the database work
+    does). At most two chunks are in memory at once either way."""
     result = CardImportResult()
     if overlap is None:
         overlap = connection.vendor == "postgresql" and not connection.in_atomic_block
@@ -191,7 +191,6 @@ class _Applier:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="cards") if overlap else None
         )
         self.pending: Future[_ChunkOutcome] | None = None
-        self.number = 0
 
     def _run(self, work: Callable[[], _ChunkOutcome]) -> None:
         self._wait()
@@ -212,8 +211,7 @@ class _Applier:
         self.result.moved.extend(outcome.moves)
 
     def submit(self, rows: list[tuple[object, ...]]) -> None:
-        number = self.number
-        self.number += 1
+        number = int(str(rows[0][0]))  # the chunk number every staging tuple starts with
         self._run(lambda: _apply_chunk(number, rows))
 
     def __enter__(self) -> "_Applier":

@@ -216,7 +216,7 @@ def test_an_officer_without_the_card_permission_cannot_upload(client, django_use
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_on_postgresql_the_database_work_overlaps_reading_and_gives_the_same_result():
     """Outside a transaction the chunks are applied on a worker thread with its own connection
     (and its own staging table): same rows, same errors, same moves as the serial path."""
