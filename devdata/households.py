@@ -76,7 +76,7 @@ _PERSON_COLUMNS = (
     "relation", "is_head", "mobile", "created_at", "updated_at",
 )  # fmt: skip
 _DECILE_COLUMNS = ("household_id", "decile", "effective_from", "source", "reason", "created_at")
-_CARD_COLUMNS = ("person_id", "card_hash", "bin", "last4", "is_active", "registered_at")
+_CARD_COLUMNS = ("person_id", "card_hash", "bin", "last4", "status", "registered_at")
 
 
 def _existing(table: str, column: str, low: str, high: str) -> set[str]:
@@ -200,7 +200,9 @@ def _load_rows(
         copy_rows(
             table="households_bankcard",
             columns=_CARD_COLUMNS,
-            lines=(f"{head_id[hid[c[0]]]}\t{c[1]}\t{c[2]}\t{c[3]}\tt\t{stamp}\n" for c in cards),
+            lines=(
+                f"{head_id[hid[c[0]]]}\t{c[1]}\t{c[2]}\t{c[3]}\tactive\t{stamp}\n" for c in cards
+            ),
         )
     else:
         copy_rows(
@@ -211,7 +213,7 @@ def _load_rows(
         copy_rows(
             table="households_bankcard",
             columns=_CARD_COLUMNS,
-            rows=((head_id[hid[c[0]]], c[1], c[2], c[3], True, stamp) for c in cards),
+            rows=((head_id[hid[c[0]]], c[1], c[2], c[3], "active", stamp) for c in cards),
         )
 
 

@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 
 from households import selectors, services
+from households.card_import import import_bank_cards
 from households.importer import ImportFileError, import_households, write_error_report
 from households.models import (
     BankCard,
@@ -250,12 +251,13 @@ class HouseholdAdmin(admin.ModelAdmin):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label="فایل CSV خانوارها (UTF-8)")
+    command = "import_households"
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > ADMIN_IMPORT_MAX_BYTES:
             raise ValidationError(
-                "این فایل برای بارگذاری در پیشخوان بزرگ است؛ آن را با فرمان import_households بارگذاری کنید",
+                f"این فایل برای بارگذاری در پیشخوان بزرگ است؛ آن را با فرمان {self.command} بارگذاری کنید",
                 code="file_too_large",
             )
         if not upload.name.lower().endswith(".csv"):
@@ -265,7 +267,7 @@ class ImportForm(forms.Form):
 
 class BankCardInline(admin.TabularInline):
     model = BankCard
-    fields = ["masked_number", "bank_name", "is_active", "registered_at"]
+    fields = ["masked_number", "bank_name", "status", "registered_at"]
     readonly_fields = ["masked_number", "bank_name", "registered_at"]
     extra = 0
     can_delete = False
@@ -372,3 +374,87 @@ class PersonAdmin(admin.ModelAdmin):
         if number:
             card = services.register_card(person=obj, card_number=number)
             messages.success(request, f"کارت {card.masked} ثبت شد.")
+
+
+class CardImportForm(ImportForm):
+    file = forms.FileField(label="فایل CSV کارت‌های بانکی (UTF-8)")
+    command = "import_bank_cards"
+
+
+@admin.register(BankCard)
+class BankCardAdmin(admin.ModelAdmin):
+    """Cards by owner; the banks' card-owner file is uploaded here (``households.card_import``)."""
+
+    list_display = ["masked_number", "bank_name", "status", "person", "registered_at"]
+    list_filter = ["status"]
+    search_fields = ["person__national_code"]
+    search_help_text = "کد ملی دارنده"
+    list_select_related = ["person"]
+    fields = ["masked_number", "bank_name", "person", "status", "registered_at"]
+    readonly_fields = ["masked_number", "bank_name", "person", "registered_at"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    change_list_template = "admin/households/bankcard/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # cards arrive from the banks' file or an officer on the person's page
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a bank closes a card; it is never deleted
+
+    @admin.display(description="شماره کارت")
+    def masked_number(self, card: BankCard) -> str:
+        return card.masked
+
+    @admin.display(description="بانک")
+    def bank_name(self, card: BankCard) -> str:
+        return card.bank
+
+    def get_urls(self) -> list[Any]:
+        custom = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="households_bankcard_import",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload of a card-owner CSV; small files are applied at once, larger ones need the command."""
+        template = "admin/households/bankcard/import.html"
+        if not request.user.has_perm("households.change_bankcard"):
+            messages.error(request, "اجازه بارگذاری فایل کارت‌ها را ندارید")
+            return render(
+                request,
+                template,
+                {"form": CardImportForm(), **self.admin_site.each_context(request)},
+                status=403,
+            )
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "بارگذاری فایل کارت‌های بانکی",
+        }
+        form = CardImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                text = io.TextIOWrapper(upload.file, encoding="utf-8", newline="")
+                result = import_bank_cards(stream=text, overlap=False)  # small: no thread
+            except ImportFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                rows = result.report_rows()
+                report = io.StringIO()
+                write_error_report(errors=rows, stream=report)
+                context.update(result=result, rows=rows[:200], report_csv=report.getvalue())
+                level = messages.WARNING if result.errors else messages.SUCCESS
+                messages.add_message(
+                    request,
+                    level,
+                    f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
+                    f"{result.rows_rejected} سطر رد شد، {len(result.moved)} کارت جابه‌جا شد.",
+                )
+        context["form"] = form
+        return render(request, template, context)

@@ -198,8 +198,16 @@ class DecileAssignment(models.Model):
         return f"دهک {self.decile} از {self.effective_from}"
 
 
+class CardStatus(models.TextChoices):
+    ACTIVE = "active", "فعال"
+    CLOSED = "closed", "بسته"
+
+
 class BankCard(models.Model):
-    """A bank card of a person. The full number is never stored: a keyed hash finds it again."""
+    """A bank card of a person. The full number is never stored: a keyed hash finds it again.
+
+    Cards come from an officer (one by one) or from the banks' card-owner feed
+    (``households.card_import``), which also closes them; a closed card is refused at the till."""
 
     person = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="cards", verbose_name="دارنده"
@@ -207,7 +215,9 @@ class BankCard(models.Model):
     card_hash = models.CharField("درهم‌سازی کارت", max_length=64, editable=False)
     bin = models.CharField("پیش‌شماره", max_length=6)
     last4 = models.CharField("چهار رقم آخر", max_length=4)
-    is_active = models.BooleanField("فعال", default=True)
+    status = models.CharField(
+        "وضعیت", max_length=6, choices=CardStatus.choices, default=CardStatus.ACTIVE
+    )
     registered_at = models.DateTimeField("ثبت", auto_now_add=True)
 
     class Meta:
@@ -218,6 +228,9 @@ class BankCard(models.Model):
             models.CheckConstraint(condition=Q(bin__regex=r"^[0-9]{6}$"), name="card_bin_6_digits"),
             models.CheckConstraint(
                 condition=Q(last4__regex=r"^[0-9]{4}$"), name="card_last4_4_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=CardStatus.values), name="card_status_valid"
             ),
         ]
 

@@ -61,10 +61,11 @@ def person_by_national_code(*, national_code: str) -> Person | None:
 
 
 def card_by_number(*, card_number: str) -> BankCard | None:
-    """The registered, active card with this full number (looked up by its keyed hash)."""
+    """The registered card with this full number (looked up by its keyed hash), active or closed:
+    the caller decides what a closed card may do (the till refuses it, see ``card_closed``)."""
     return (
         BankCard.objects.select_related("person__household")
-        .filter(card_hash=card_hash(card_number, key=settings.CARD_HASH_KEY), is_active=True)
+        .filter(card_hash=card_hash(card_number, key=settings.CARD_HASH_KEY))
         .first()
     )
 

@@ -62,6 +62,7 @@ POS_ERROR_CODES = {
     "request_in_progress": 409,
     "card_not_registered": 422,
     "card_not_head": 422,
+    "card_closed": 422,
     "payment_code_invalid": 422,
     "item_inactive": 422,
     "below_min_items": 422,

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.models import Q, Sum
 
+from households.models import CardStatus
 from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import (
     Account,
@@ -213,6 +214,8 @@ class PurchaseContext:
     # that id), for the caller to confirm its key; and the requested items with their prices.
     terminal_row: tuple[Any, ...] = ()
     prices: dict[str, ItemPriceRow] = field(default_factory=dict)
+    # The card paid with was closed by its bank (the card-owner feed); False when not by card.
+    card_closed: bool = False
 
 
 _CONTEXT_SQL = """
@@ -234,6 +237,7 @@ FROM (
   SELECT ir.operation AS replay_operation, ir.fingerprint AS replay_fingerprint,
     ir.response_status AS replay_status, ir.response_body AS replay_body,
     p.id AS person_id, p.household_id, p.is_head,
+    (SELECT c.status FROM households_bankcard c WHERE c.card_hash = %(card_hash)s) AS card_status,
     w.id AS wallet_id,
     (SELECT f.id FROM settlements_account f WHERE f.kind = 'inflation_fund') AS inflation_fund_id,
     (SELECT sp.id FROM settlements_account sp WHERE sp.kind = 'store_payable' AND sp.store_id = t.store_id)
@@ -282,7 +286,8 @@ _PRICE_COLUMNS = (
     "item_current_price",
 )
 
-_PAYER_BY_CARD = "(SELECT c.person_id FROM households_bankcard c WHERE c.card_hash = %(card_hash)s AND c.is_active)"
+# A closed card still names its owner; the checkout refuses it by ``card_status`` (``card_closed``).
+_PAYER_BY_CARD = "(SELECT c.person_id FROM households_bankcard c WHERE c.card_hash = %(card_hash)s)"
 _PAYER_BY_HOUSEHOLD = (
     "(SELECT h.id FROM households_person h WHERE h.household_id = %(household)s AND h.is_head)"
 )
@@ -382,6 +387,7 @@ def purchase_context(
         bonus_rial=bonus,
         terminal_row=tuple(row[column] for column in _TERMINAL_COLUMNS),
         prices=prices,
+        card_closed=row["card_status"] == CardStatus.CLOSED,
     )
 
 

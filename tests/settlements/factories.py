@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from households.models import BankCard, Household, Person
+from households.models import BankCard, CardStatus, Household, Person
 from kalabarg.lib.identifiers import card_hash
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import (
@@ -189,7 +189,9 @@ def card_of(head: Person) -> str:
     registered = (
         number is not None
         and BankCard.objects.filter(
-            person=head, card_hash=card_hash(number, key=settings.CARD_HASH_KEY), is_active=True
+            person=head,
+            card_hash=card_hash(number, key=settings.CARD_HASH_KEY),
+            status=CardStatus.ACTIVE,
         ).exists()
     )
     if not registered:

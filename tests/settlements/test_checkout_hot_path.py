@@ -136,6 +136,33 @@ def test_the_context_read_finds_a_claimed_terminal_and_prices_as_the_standalone_
     assert nobody.person_id == head.pk and nobody.prices == context.prices
 
 
+@pytest.mark.parametrize("status", ["active", "closed"])
+def test_the_context_reads_a_cards_owner_and_status_as_card_by_number_does(status):
+    """A closed card still names its owner (the checkout refuses it as ``card_closed``); a card
+    nobody registered names nobody."""
+    from households.models import BankCard
+    from households.selectors import card_by_number
+
+    seeded_phases()
+    head = make_household().members.get(is_head=True)
+    card = next_card_number()
+    household_services.register_card(person=head, card_number=card)
+    BankCard.objects.update(status=status)
+    terminal = make_terminal()
+    today = timezone.localdate()
+
+    context = _context_for(head, terminal, today=today, card=card)
+    found = card_by_number(card_number=card)
+
+    assert found is not None
+    assert (context.person_id, context.card_closed) == (found.person_id, found.status == "closed")
+    unknown = _context_for(head, terminal, today=today, card=next_card_number())
+    assert (unknown.person_id, unknown.card_closed) == (None, False)
+    assert card_by_number(card_number=next_card_number()) is None
+    by_code = _context_for(head, terminal, today=today, card=None)
+    assert by_code.card_closed is False
+
+
 def test_purchase_context_takes_the_decile_in_force_today_and_on_the_cycles_first_day():
     """Eligibility follows today's decile; the bonus follows the decile on the cycle's first day."""
     seeded_phases()

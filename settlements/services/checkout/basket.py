@@ -95,6 +95,13 @@ def _check_payer(context: PurchaseContext, *, by_card: bool) -> None:
                 field="card_number",
             )
         raise CheckoutError("payment_code_invalid", "کد خرید نادرست است", field="payment_code")
+    # A closed card is refused before who holds it matters: the bank has closed it.
+    if by_card and context.card_closed:
+        raise CheckoutError(
+            "card_closed",
+            "این کارت از سوی بانک بسته شده است؛ با کارت دیگری به نام سرپرست پرداخت کنید",
+            field="card_number",
+        )
     if by_card and not context.is_head:
         raise CheckoutError(
             "card_not_head", "کالابرگ فقط با کارت سرپرست خانوار پرداخت می‌شود", field="card_number"

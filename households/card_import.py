@@ -1,0 +1,363 @@
+"""Import of the banks' card-owner feed (CSV ``card_number,national_code,status``).
+
+Any card in a registered person's name is stored (keyed hash, BIN and last four only; the file is
+never kept), so a head may pay with any of their cards. It works like the registry import
+(``households.importer``): rows are validated in Python, then each chunk is applied set-based —
+COPY into a staging table, checks as ``SELECT``s over it, one ``INSERT … SELECT … ON CONFLICT``.
+Memory stays flat: a chunk at a time, and duplicates across the file are found in the staging
+table, not in a Python set. Re-running the same file changes nothing.
+
+A card the file gives to another national code than its current owner is moved to the new owner
+(the bank's file is the truth about who holds a card) and the move is logged and reported.
+"""
+
+import csv
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from households.importer import ImportFileError, RowError
+from households.models import CardStatus
+from kalabarg.lib.bulk import analyze, copy_rows
+from kalabarg.lib.identifiers import (
+    IdentifierError,
+    card_hash,
+    mask_card,
+    normalize_card_number,
+    normalize_national_code,
+)
+from kalabarg.lib.persian import to_latin_digits
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("card_number", "national_code", "status")
+STATUSES = frozenset(CardStatus.values)
+STAGE_TABLE = "households_card_import_stage"
+STAGE_COLUMNS = ("chunk", "line", "card_hash", "bin", "last4", "national_code", "status")
+MOVED_CODE = "card_moved"
+
+
+@dataclass(frozen=True)
+class CardMove:
+    """A card the file gives to another person than its current owner (applied, and reported)."""
+
+    line: int
+    masked: str
+    from_national_code: str
+    to_national_code: str
+
+    def as_report_row(self) -> RowError:
+        return RowError(
+            self.line,
+            self.to_national_code,
+            "card_number",
+            MOVED_CODE,
+            f"کارت {self.masked} از کد ملی {self.from_national_code} به این کد ملی منتقل شد",
+        )
+
+
+@dataclass
+class CardImportResult:
+    rows_read: int = 0
+    rows_applied: int = 0
+    cards_changed: int = 0  # cards added, moved or whose status changed (0 on a re-run)
+    errors: list[RowError] = field(default_factory=list)
+    moved: list[CardMove] = field(default_factory=list)
+
+    @property
+    def rows_rejected(self) -> int:
+        return len(self.errors)
+
+    def report_rows(self) -> list[RowError]:
+        """Rejected rows and moved cards, by line: what the error report lists."""
+        return sorted(
+            [*self.errors, *(move.as_report_row() for move in self.moved)],
+            key=lambda row: row.line,
+        )
+
+
+class _RowInvalid(Exception):
+    def __init__(self, field_name: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.code = code
+        self.message = message
+
+
+def _parse_row(values: list[str], key: str) -> tuple[str, str, str, str, str]:
+    """(card hash, BIN, last four, national code, status) of a valid row, or ``_RowInvalid``."""
+    number, national, status = (*values, "", "", "")[:3]
+    try:
+        card = normalize_card_number(number.strip())
+    except IdentifierError as exc:
+        raise _RowInvalid("card_number", exc.code, exc.message) from exc
+    try:
+        national_code = normalize_national_code(national.strip())
+    except IdentifierError as exc:
+        raise _RowInvalid("national_code", exc.code, exc.message) from exc
+    status = status.strip().lower()
+    if status not in STATUSES:
+        raise _RowInvalid("status", "status_invalid", "وضعیت باید active یا closed باشد")
+    return card_hash(card.number, key=key), card.bin, card.last4, national_code, status
+
+
+def _read_rows(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(stream)
+    try:
+        header = [name.strip().lstrip("\ufeff") for name in next(reader, [])]
+        if tuple(header) != COLUMNS:
+            raise ImportFileError(f"سرسطر فایل باید دقیقاً این باشد: {','.join(COLUMNS)}")
+        for values in reader:
+            if values:
+                yield reader.line_num, values
+    except UnicodeDecodeError as exc:
+        raise ImportFileError("فایل باید با کدگذاری UTF-8 ذخیره شده باشد") from exc
+    except csv.Error as exc:
+        raise ImportFileError(f"فایل CSV خراب است (سطر {reader.line_num}): {exc}") from exc
+
+
+def _parsed_chunks(
+    stream: TextIO, result: CardImportResult, chunk_rows: int
+) -> Iterator[list[tuple[object, ...]]]:
+    """Valid rows as staging tuples, ``chunk_rows`` at a time; bad rows go to ``result.errors``."""
+    key = settings.CARD_HASH_KEY
+    chunk: list[tuple[object, ...]] = []
+    number = 0
+    for line, values in _read_rows(stream):
+        result.rows_read += 1
+        try:
+            parsed = _parse_row(values, key)
+        except _RowInvalid as exc:
+            code = to_latin_digits((values[1] if len(values) > 1 else "").strip())
+            result.errors.append(RowError(line, code, exc.field, exc.code, exc.message))
+            continue
+        chunk.append((number, line, *parsed))
+        if len(chunk) >= chunk_rows:
+            yield chunk
+            chunk, number = [], number + 1
+    if chunk:
+        yield chunk
+
+
+def import_bank_cards(
+    *,
+    stream: TextIO,
+    chunk_rows: int = 50_000,
+    progress: Callable[[CardImportResult], None] | None = None,
+    overlap: bool | None = None,
+) -> CardImportResult:
+    """Validate and apply a card-owner CSV. Returns counts, moved cards and rejected rows.
+
+    With ``overlap`` (the default on PostgreSQL outside a caller's transaction) the database
+    work runs on a thread of its own, with its own connection, while this thread reads and
+    checks the next chunk (reading, checking and hashing cost about what the database work
+    does). At most two chunks are in memory at once either way."""
+    result = CardImportResult()
+    if overlap is None:
+        overlap = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if overlap and connection.in_atomic_block:
+        raise ValueError("overlap cannot run inside a transaction")
+    with _Applier(overlap=overlap, result=result) as applier:
+        for chunk in _parsed_chunks(stream, result, chunk_rows):
+            applier.submit(chunk)
+            if progress:
+                progress(result)
+    result.errors.sort(key=lambda error: error.line)
+    if result.cards_changed:
+        analyze("households_bankcard")
+    return result
+
+
+@dataclass
+class _ChunkOutcome:
+    applied: int = 0
+    changed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    moves: list[CardMove] = field(default_factory=list)
+
+
+class _Applier:
+    """Applies chunks in order, here or on one worker thread (its own connection and stage)."""
+
+    def __init__(self, *, overlap: bool, result: CardImportResult) -> None:
+        self.result = result
+        self.pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="cards") if overlap else None
+        )
+        self.pending: Future[_ChunkOutcome] | None = None
+
+    def _run(self, work: Callable[[], _ChunkOutcome]) -> None:
+        self._wait()
+        if self.pool is None:
+            self._merge(work())
+        else:
+            self.pending = self.pool.submit(work)
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self._merge(pending.result())
+
+    def _merge(self, outcome: _ChunkOutcome) -> None:
+        self.result.rows_applied += outcome.applied
+        self.result.cards_changed += outcome.changed
+        self.result.errors.extend(outcome.errors)
+        self.result.moved.extend(outcome.moves)
+
+    def submit(self, rows: list[tuple[object, ...]]) -> None:
+        number = int(str(rows[0][0]))  # the chunk number every staging tuple starts with
+        self._run(lambda: _apply_chunk(number, rows))
+
+    def __enter__(self) -> "_Applier":
+        self._run(_create_stage)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._wait()
+        finally:
+            if self.pool is None:
+                _drop_stage()
+            else:
+                self.pool.submit(_drop_stage_and_close).result()
+                self.pool.shutdown()
+
+
+def _create_stage() -> _ChunkOutcome:
+    """The staging table for the whole file (chunks append; earlier chunks find duplicates)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        cursor.execute(
+            f"""CREATE TEMPORARY TABLE {STAGE_TABLE} (
+                chunk integer NOT NULL, line integer NOT NULL, card_hash varchar(64) NOT NULL,
+                bin varchar(6) NOT NULL, last4 varchar(4) NOT NULL,
+                national_code varchar(10) NOT NULL, status varchar(6) NOT NULL)"""
+        )
+        cursor.execute(f"CREATE INDEX {STAGE_TABLE}_hash ON {STAGE_TABLE} (card_hash, line)")
+    return _ChunkOutcome()
+
+
+def _drop_stage() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+
+
+def _drop_stage_and_close() -> None:
+    try:
+        _drop_stage()
+    finally:
+        connection.close()  # the worker thread's own connection
+
+
+# Set-based statements over one chunk of the staging table (PostgreSQL and SQLite alike;
+# "WHERE TRUE" lets SQLite parse INSERT … SELECT … ON CONFLICT).
+_DUPLICATES = f"""
+SELECT s.line, s.national_code, MIN(d.line) FROM {STAGE_TABLE} s
+JOIN {STAGE_TABLE} d ON d.card_hash = s.card_hash AND d.line < s.line
+WHERE s.chunk = %s GROUP BY s.line, s.national_code
+"""  # noqa: S608
+
+# One pass finds both the rows whose national code nobody has (no new owner) and the cards the
+# file gives to someone other than their current owner (moved, reported).
+_UNKNOWN_AND_MOVED = f"""
+SELECT s.line, s.national_code, n.id, s.bin, s.last4, o.national_code FROM {STAGE_TABLE} s
+LEFT JOIN households_person n ON n.national_code = s.national_code
+LEFT JOIN households_bankcard c ON c.card_hash = s.card_hash
+LEFT JOIN households_person o ON o.id = c.person_id
+WHERE s.chunk = %s AND (n.id IS NULL OR c.person_id <> n.id)
+"""  # noqa: S608
+
+_UPSERT_CARDS = f"""
+INSERT INTO households_bankcard (person_id, card_hash, bin, last4, status, registered_at)
+SELECT p.id, s.card_hash, s.bin, s.last4, s.status, %s
+FROM {STAGE_TABLE} s JOIN households_person p ON p.national_code = s.national_code
+WHERE s.chunk = %s
+ON CONFLICT (card_hash) DO UPDATE SET person_id = excluded.person_id, status = excluded.status
+WHERE households_bankcard.person_id <> excluded.person_id
+    OR households_bankcard.status <> excluded.status
+"""  # noqa: S608
+
+
+def _stage_lines(rows: list[tuple[object, ...]]) -> Iterator[str]:
+    # Every value is digits, hex or a fixed status word: no tab, newline or backslash to escape.
+    for row in rows:
+        yield "\t".join(map(str, row)) + "\n"
+
+
+def _apply_chunk(number: int, rows: list[tuple[object, ...]]) -> _ChunkOutcome:
+    outcome = _ChunkOutcome()
+    postgres = connection.vendor == "postgresql"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if postgres:
+                copy_rows(table=STAGE_TABLE, columns=STAGE_COLUMNS, lines=_stage_lines(rows))
+            else:
+                copy_rows(table=STAGE_TABLE, columns=STAGE_COLUMNS, rows=rows)
+            cursor.execute(_DUPLICATES, [number])
+            duplicates = cursor.fetchall()
+            for line, national_code, first in duplicates:
+                outcome.errors.append(
+                    RowError(
+                        line,
+                        national_code,
+                        "card_number",
+                        "card_duplicate_in_file",
+                        f"این کارت در سطر {first} هم آمده است",
+                    )
+                )
+            if duplicates:
+                # Only a card's first line counts; later lines never apply nor find duplicates.
+                cursor.execute(
+                    f"DELETE FROM {STAGE_TABLE} WHERE chunk = %s AND EXISTS ("  # noqa: S608
+                    f" SELECT 1 FROM {STAGE_TABLE} d WHERE d.card_hash = {STAGE_TABLE}.card_hash"
+                    f" AND d.line < {STAGE_TABLE}.line)",
+                    [number],
+                )
+            cursor.execute(_UNKNOWN_AND_MOVED, [number])
+            unknown = 0
+            for line, national_code, new_owner, bin_, last4, old in cursor.fetchall():
+                if new_owner is None:
+                    unknown += 1
+                    outcome.errors.append(
+                        RowError(
+                            line,
+                            national_code,
+                            "national_code",
+                            "person_unknown",
+                            "این کد ملی در سامانه کالابرگ ثبت نیست؛ نخست فایل خانوارها را بارگذاری کنید",
+                        )
+                    )
+                else:
+                    outcome.moves.append(CardMove(line, mask_card(bin_, last4), old, national_code))
+            cursor.execute(_UPSERT_CARDS, [timezone.now(), number])
+            outcome.changed = max(cursor.rowcount, 0)
+    except DatabaseError as exc:
+        logger.warning("card import chunk refused by the database", exc_info=True)
+        return _ChunkOutcome(
+            errors=[
+                RowError(
+                    int(str(row[1])),
+                    str(row[5]),
+                    "card_number",
+                    "database_refused",
+                    f"پایگاه داده نپذیرفت: {exc}",
+                )
+                for row in rows
+            ]
+        )
+    for move in outcome.moves:
+        logger.warning(
+            "card %s (line %s) moved from national code %s to %s",
+            move.masked,
+            move.line,
+            move.from_national_code,
+            move.to_national_code,
+        )
+    outcome.applied = len(rows) - len(duplicates) - unknown
+    return outcome
