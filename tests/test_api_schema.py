@@ -48,6 +48,7 @@ def test_the_openapi_schema_generates_without_warnings_and_lists_the_pos_error_c
     for code in (
         "idempotency_key_reused",
         "card_not_head",
+        "card_closed",
         "household_not_eligible",
         "reversal_bonus_spent",
         "login_code_invalid",

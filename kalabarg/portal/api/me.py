@@ -70,7 +70,9 @@ class MeApi(APIView):
                             "remaining_rial": serializers.IntegerField(),
                             "bonus_rial": serializers.IntegerField(),
                             "percent": serializers.IntegerField(),
-                            "granted": serializers.BooleanField(),
+                            "granted": serializers.BooleanField(
+                                help_text="a bonus is in force this cycle (not taken back by a reversal)"
+                            ),
                         },
                         allow_null=True,
                     ),
