@@ -24,6 +24,29 @@ def decile_assignment_on(*, household_id: int, on_date: dt.date) -> DecileAssign
     )
 
 
+# The same rule in SQL, for set-based runs and the checkout's one-statement read: the latest row
+# not after the date, ties to the later row (the order of ``decile_assignment_on``; index
+# decile_household_effective_idx).
+def decile_on_sql(*, household: str, on_date: str) -> str:
+    """A correlated subquery: the decile of the household ``household`` (an SQL expression) on
+    ``on_date`` (an SQL expression or placeholder)."""
+    return (
+        f"(SELECT dd.decile FROM households_decileassignment dd WHERE dd.household_id = {household} "
+        f"AND dd.effective_from <= {on_date} "
+        "ORDER BY dd.effective_from DESC, dd.id DESC LIMIT 1)"
+    )
+
+
+# Every household of an id range with its decile on a date (``rn = 1``); parameters: low, high,
+# the date. For chunks of national runs, where one window pass beats a subquery per household.
+DECILES_IN_RANGE_SQL = (
+    "SELECT household_id, decile, ROW_NUMBER() OVER (PARTITION BY household_id "
+    "ORDER BY effective_from DESC, id DESC) "
+    "AS rn FROM households_decileassignment "
+    "WHERE household_id >= %s AND household_id < %s AND effective_from <= %s"
+)
+
+
 def decile_on(*, household_id: int, on_date: dt.date) -> int | None:
     assignment = decile_assignment_on(household_id=household_id, on_date=on_date)
     return assignment.decile if assignment else None

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Q, Sum
 
 from households.models import CardStatus
+from households.selectors import decile_on_sql
 from kalabarg.lib.hot_sql import hot_cursor
 from settlements.models import (
     Account,
@@ -246,12 +247,8 @@ FROM (
     t.api_key_hash AS t_key_hash, st.name AS t_store_name, st.status AS t_store_status,
     cy.id AS cycle_id, cy.phase_id AS cycle_phase_id, cy.starts_on AS cycle_starts_on,
     ph.id AS phase_id, ph.ends_on AS phase_ends_on, ph.min_distinct_items,
-    (SELECT d.decile FROM households_decileassignment d
-      WHERE d.household_id = p.household_id AND d.effective_from <= %(today)s
-      ORDER BY d.effective_from DESC, d.id DESC LIMIT 1) AS decile_today,
-    (SELECT d.decile FROM households_decileassignment d
-      WHERE d.household_id = p.household_id AND d.effective_from <= cy.starts_on
-      ORDER BY d.effective_from DESC, d.id DESC LIMIT 1) AS decile_cycle
+    {decile_today} AS decile_today,
+    {decile_cycle} AS decile_cycle
   FROM (SELECT 1 AS one) base
   LEFT JOIN stores_terminal t ON {terminal}
   LEFT JOIN stores_store st ON st.id = t.store_id
@@ -298,6 +295,8 @@ def purchase_context_sql(*, by_card: bool, by_terminal_code: bool, item_count: i
     sql = _CONTEXT_SQL.format(
         payer=_PAYER_BY_CARD if by_card else _PAYER_BY_HOUSEHOLD,
         terminal=_TERMINAL_BY_CODE if by_terminal_code else _TERMINAL_BY_ID,
+        decile_today=decile_on_sql(household="p.household_id", on_date="%(today)s"),
+        decile_cycle=decile_on_sql(household="p.household_id", on_date="cy.starts_on"),
     )
     if item_count:
         sql = _WITH_PRICES.format(context=sql, prices=prices_in_force_sql(count=item_count))

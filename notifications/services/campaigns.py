@@ -19,6 +19,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from households.models import Household
+from households.selectors import DECILES_IN_RANGE_SQL
 from kalabarg.lib.errors import field_error
 from kalabarg.lib.money import RIALS_PER_TOMAN
 from kalabarg.lib.persian import JALALI_MONTHS, to_persian_digits
@@ -37,12 +38,6 @@ from settlements.models import CreditBasis, Phase
 from settlements.services import rules
 
 DEFAULT_CHUNK_SIZE = 50_000
-
-_LATEST_DECILE = (
-    "SELECT household_id, decile, ROW_NUMBER() OVER (PARTITION BY household_id "
-    "ORDER BY effective_from DESC, id DESC) AS rn FROM households_decileassignment "
-    "WHERE household_id >= %s AND household_id < %s AND effective_from <= %s"
-)
 
 
 def month_label(*, month_key: str) -> str:
@@ -310,7 +305,7 @@ def _insert_sql(campaign: SmsCampaign, low: int, high: int) -> tuple[str, list[A
         sql = (
             f"INSERT INTO notifications_smsmessage ({_INSERT_COLUMNS}) "
             f"SELECT %s, p.id, %s, p.mobile, CASE d.decile {cases} END, 'queued', 0, 0, '', '', '', %s, %s, %s "
-            f"FROM ({_LATEST_DECILE}) d "
+            f"FROM ({DECILES_IN_RANGE_SQL}) d "
             "JOIN households_person p ON p.household_id = d.household_id AND p.is_head "
             f"WHERE d.rn = 1 AND d.decile IN ({in_list}) AND p.mobile <> ''{not_notified} "
             "ON CONFLICT (campaign_id, person_id) DO NOTHING"

@@ -4,7 +4,7 @@ basket reaches the threshold (again, after a reversal took it back)."""
 from django.db import transaction
 
 from settlements.models import Cycle, RunKind
-from settlements.services.runs import execute_work
+from settlements.services.run_work import execute_work
 from settlements.signals import bonus_granted
 
 

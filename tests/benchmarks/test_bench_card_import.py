@@ -9,6 +9,7 @@ flat, the re-import (nothing changes) under 1 minute. Memory: the peak RSS of th
 (``VmHWM`` reset just before it), which must not grow with the file.
 """
 
+import contextlib
 import csv
 import os
 import time
@@ -32,24 +33,20 @@ def _env_int(name: str, default: int) -> int:
 
 def _import_peak_rss_mb() -> float:
     """The peak RSS since :func:`_reset_peak_rss` (Linux), else the process's peak."""
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the process's own peak
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    except OSError:
-        pass
     return peak_rss_mb()
 
 
 def _reset_peak_rss() -> float:
     """Reset the kernel's peak-RSS mark for this process; the RSS now, in MiB."""
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the process's own peak
         Path("/proc/self/clear_refs").write_text("5")
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-    except OSError:
-        pass
     return peak_rss_mb()
 
 

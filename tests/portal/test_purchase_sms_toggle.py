@@ -85,3 +85,11 @@ def test_the_change_needs_the_csrf_token_and_a_signed_in_household(household):
     assert strict.post(URL, {"purchase_sms": "off"}).status_code == 403
     household.refresh_from_db()
     assert household.purchase_sms is True
+
+
+def test_the_choice_stands_once_in_the_page_body_and_the_title_stays_plain(household):
+    client = signed_in_client(household.members.get(is_head=True))
+    page = client.get("/me/household/").content.decode()
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title is not None and title.group(1).strip() == "خانوار — کالابرگ الکترونیک"
+    assert page.count(f'action="{URL}"') == 1

@@ -1,7 +1,7 @@
 """``manage.py expire_phase PHASE_ID``: return the credit still unspent of an expiring phase to the fund after it ends.
 
 Only credit granted under that phase (its cycles' charges and bonuses) is taken, credit being spent
-oldest first; the next phase's credit already in the wallets stays (``runs.UNSPENT_OF_PHASE_SQL``).
+oldest first; the next phase's credit already in the wallets stays (``run_work.UNSPENT_OF_PHASE_SQL``).
 """
 
 from typing import Any
