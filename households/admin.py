@@ -1,7 +1,8 @@
 """Officer admin for the registry: find a household among millions by any member's code or mobile."""
 
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from django import forms
 from django.contrib import admin, messages
@@ -212,41 +213,72 @@ class HouseholdAdmin(admin.ModelAdmin):
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Upload of a registry CSV; small files are applied at once, larger ones need the command."""
-        if not request.user.has_perm("households.change_household"):
-            messages.error(request, "اجازه بارگذاری فایل خانوارها را ندارید")
-            return render(
-                request,
-                "admin/households/household/import.html",
-                {"form": ImportForm(), **self.admin_site.each_context(request)},
-                status=403,
+
+        def apply(stream: TextIO) -> tuple[dict[str, Any], int, str]:
+            result = import_households(stream=stream)
+            report = io.StringIO()
+            write_error_report(errors=result.errors, stream=report)
+            return (
+                {"result": result, "errors": result.errors[:200], "error_csv": report.getvalue()},
+                messages.WARNING if result.errors else messages.SUCCESS,
+                f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
+                f"{result.rows_rejected} سطر رد شد.",
             )
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "بارگذاری فایل خانوارها",
-        }
-        form = ImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                text = io.TextIOWrapper(upload.file, encoding="utf-8", newline="")
-                result = import_households(stream=text)
-            except ImportFileError as exc:
-                form.add_error("file", str(exc))
-            else:
-                report = io.StringIO()
-                write_error_report(errors=result.errors, stream=report)
-                context.update(
-                    result=result, errors=result.errors[:200], error_csv=report.getvalue()
-                )
-                level = messages.WARNING if result.errors else messages.SUCCESS
-                messages.add_message(
-                    request,
-                    level,
-                    f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، {result.rows_rejected} سطر رد شد.",
-                )
-        context["form"] = form
-        return render(request, "admin/households/household/import.html", context)
+
+        return csv_upload_view(
+            self,
+            request,
+            permission="households.change_household",
+            refused="اجازه بارگذاری فایل خانوارها را ندارید",
+            title="بارگذاری فایل خانوارها",
+            template="admin/households/household/import.html",
+            form_class=ImportForm,
+            apply=apply,
+        )
+
+
+def csv_upload_view(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    permission: str,
+    refused: str,
+    title: str,
+    template: str,
+    form_class: type["ImportForm"],
+    apply: Callable[[TextIO], tuple[dict[str, Any], int, str]],
+) -> HttpResponse:
+    """The admin's upload page of a registry-style CSV (households, bank cards): the permission,
+    the size and type checks of ``form_class``, then ``apply`` on the file's text, whose answer
+    is (what the page shows, message level, message); a file the importer refuses whole is an
+    error on the file field."""
+    if not request.user.has_perm(permission):
+        messages.error(request, refused)
+        return render(
+            request,
+            template,
+            {"form": form_class(), **modeladmin.admin_site.each_context(request)},
+            status=403,
+        )
+    context: dict[str, Any] = {
+        **modeladmin.admin_site.each_context(request),
+        "opts": modeladmin.model._meta,
+        "title": title,
+    }
+    form = form_class(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            shown, level, message = apply(
+                io.TextIOWrapper(upload.file, encoding="utf-8", newline="")
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            context.update(shown)
+            messages.add_message(request, level, message)
+    context["form"] = form
+    return render(request, template, context)
 
 
 class ImportForm(forms.Form):
@@ -422,39 +454,26 @@ class BankCardAdmin(admin.ModelAdmin):
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
         """Upload of a card-owner CSV; small files are applied at once, larger ones need the command."""
-        template = "admin/households/bankcard/import.html"
-        if not request.user.has_perm("households.change_bankcard"):
-            messages.error(request, "اجازه بارگذاری فایل کارت‌ها را ندارید")
-            return render(
-                request,
-                template,
-                {"form": CardImportForm(), **self.admin_site.each_context(request)},
-                status=403,
+
+        def apply(stream: TextIO) -> tuple[dict[str, Any], int, str]:
+            result = import_bank_cards(stream=stream, overlap=False)  # small: no thread
+            rows = result.report_rows()
+            report = io.StringIO()
+            write_error_report(errors=rows, stream=report)
+            return (
+                {"result": result, "rows": rows[:200], "report_csv": report.getvalue()},
+                messages.WARNING if result.errors else messages.SUCCESS,
+                f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
+                f"{result.rows_rejected} سطر رد شد، {len(result.moved)} کارت جابه‌جا شد.",
             )
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "بارگذاری فایل کارت‌های بانکی",
-        }
-        form = CardImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                text = io.TextIOWrapper(upload.file, encoding="utf-8", newline="")
-                result = import_bank_cards(stream=text, overlap=False)  # small: no thread
-            except ImportFileError as exc:
-                form.add_error("file", str(exc))
-            else:
-                rows = result.report_rows()
-                report = io.StringIO()
-                write_error_report(errors=rows, stream=report)
-                context.update(result=result, rows=rows[:200], report_csv=report.getvalue())
-                level = messages.WARNING if result.errors else messages.SUCCESS
-                messages.add_message(
-                    request,
-                    level,
-                    f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
-                    f"{result.rows_rejected} سطر رد شد، {len(result.moved)} کارت جابه‌جا شد.",
-                )
-        context["form"] = form
-        return render(request, template, context)
+
+        return csv_upload_view(
+            self,
+            request,
+            permission="households.change_bankcard",
+            refused="اجازه بارگذاری فایل کارت‌ها را ندارید",
+            title="بارگذاری فایل کارت‌های بانکی",
+            template="admin/households/bankcard/import.html",
+            form_class=CardImportForm,
+            apply=apply,
+        )

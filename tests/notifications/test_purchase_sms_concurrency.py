@@ -1,14 +1,12 @@
 """Purchase messages stay exactly once when builders overlap, and while purchases go on
 (PostgreSQL, threads with their own connections)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from notifications.models import SmsKind, SmsMessage
 from notifications.services.purchases import queue_purchase_messages
 from stores.models import Purchase
+from tests.concurrency import in_threads
 from tests.households.factories import make_household
 from tests.settlements.factories import buy, charge, this_month
 
@@ -16,27 +14,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def in_threads(count: int, work) -> list[object]:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # asserted on by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_builders_running_at_once_while_purchases_commit_text_each_purchase_once():

@@ -3,11 +3,9 @@ reversal racing a purchase that crosses the bonus threshold, and the bonus grant
 task and the sweep) racing both. Afterwards at most one bonus is in force, none is left with a
 household under the threshold, and the ledger reconciles."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from households import services as household_services
 from settlements.models import Cycle, EntryKind, JournalEntry, RunKind
@@ -16,6 +14,7 @@ from settlements.services import runs
 from settlements.services.bonus import grant_bonus_if_earned
 from settlements.services.checkout import LineRequest, checkout, reverse_purchase
 from settlements.services.reconcile import reconcile
+from tests.concurrency import in_threads
 from tests.households.factories import make_household, next_card_number
 from tests.settlements.factories import charge, seeded_phases, set_prices, this_month
 from tests.stores.factories import make_terminal
@@ -27,27 +26,6 @@ pytestmark = [
 
 ROUNDS = 12
 THRESHOLD = 2_000_000  # decile 2, one member: credit 2,000,000, threshold 2,000,000
-
-
-def in_threads(work: list) -> list[object]:
-    barrier = threading.Barrier(len(work))
-    results: list[object] = [None] * len(work)
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work[index]()
-        except Exception as exc:  # asserted on by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(len(work))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def in_force(household_id: int, cycle: Cycle) -> int:
@@ -98,7 +76,8 @@ def test_a_reversal_racing_a_crossing_purchase_never_leaves_a_bonus_under_the_th
         def instant(household_id=household_id) -> int:
             return grant_bonus_if_earned(household_id=household_id, cycle=cycle)
 
-        results = in_threads([crossing, reversal, instant])
+        racers = [crossing, reversal, instant]
+        results = in_threads(len(racers), lambda i, racers=racers: racers[i]())
 
         assert not any(isinstance(r, Exception) for r in results), results
         spent = credit_spent_in_cycle(household_id=household_id, cycle=cycle)
@@ -135,10 +114,10 @@ def test_the_instant_task_and_the_sweep_racing_after_a_take_back_grant_one_bonus
     reverse_purchase(terminal=terminal, purchase_id=first["purchase_id"], idempotency_key="rev-1")
     buy("7", "cross-2")
 
-    results = in_threads(
-        [lambda: grant_bonus_if_earned(household_id=household.pk, cycle=cycle)] * 3
-        + [lambda: runs.run_inline(run=runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle))]
-    )
+    racers = [lambda: grant_bonus_if_earned(household_id=household.pk, cycle=cycle)] * 3 + [
+        lambda: runs.run_inline(run=runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=cycle))
+    ]
+    results = in_threads(len(racers), lambda i: racers[i]())
 
     assert in_force(household.pk, cycle) == 1, results
     assert reconcile(verify_digests=False).ok

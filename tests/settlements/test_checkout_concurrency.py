@@ -1,9 +1,6 @@
 """The POS API's promises under real concurrency on PostgreSQL (threads, each its own connection)."""
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from households import services as household_services
@@ -11,6 +8,7 @@ from settlements.models import EntryKind, JournalEntry
 from settlements.selectors import wallet_balance
 from settlements.services.reconcile import reconcile
 from stores.models import Purchase
+from tests.concurrency import in_threads
 from tests.households.factories import make_household, next_card_number
 from tests.settlements.factories import URL, charge, seeded_phases, set_prices, this_month
 from tests.stores.factories import make_terminal_with_key
@@ -19,27 +17,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def in_threads(count: int, work) -> list[object]:
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # asserted on by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.fixture(params=["in_one_call", "in_python"])

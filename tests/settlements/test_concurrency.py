@@ -1,9 +1,6 @@
 """Concurrent money movements against real PostgreSQL, from real threads with their own connections."""
 
-import threading
-
 import pytest
-from django.db import close_old_connections, connection
 
 from settlements.models import AccountKind, EntryKind, JournalEntry, RunChunk, RunKind
 from settlements.selectors import wallet_balance
@@ -17,6 +14,7 @@ from settlements.services.ledger import (
 )
 from settlements.services.reconcile import reconcile
 from settlements.services.runs import execute_chunk, start_run
+from tests.concurrency import in_threads
 from tests.households.factories import make_household
 from tests.settlements.factories import seeded_phases
 
@@ -24,29 +22,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def in_threads(count: int, work) -> list[object]:
-    """Run ``work(i)`` in ``count`` threads started together; return each result or exception."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
-    return results
 
 
 def test_concurrent_debits_never_drive_a_wallet_below_zero_or_lose_an_update():
