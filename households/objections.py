@@ -86,14 +86,21 @@ def accept_objection(
             message="تاریخ اعمال دهک تازه نمی‌تواند پیش از ثبت درخواست بازبینی باشد",
             code="decision_before_objection",
         )
-    assignment = assign_decile(
-        household=locked.household,
-        decile=new_decile,
-        effective_from=effective_from,
-        source=DecileSource.OBJECTION,
-        reason=f"درخواست بازبینی {locked.pk}: {reason}"[:500],
-        created_by=decided_by,
-    )
+    try:
+        assignment = assign_decile(
+            household=locked.household,
+            decile=new_decile,
+            effective_from=effective_from,
+            source=DecileSource.OBJECTION,
+            reason=f"درخواست بازبینی {locked.pk}: {reason}"[:500],
+            created_by=decided_by,
+        )
+    except ValidationError as exc:
+        # The decision's date is the objection's ``new_decile_from``: name that field.
+        errors = getattr(exc, "error_dict", None)
+        if errors is None or "effective_from" not in errors:
+            raise
+        raise ValidationError({"new_decile_from": errors["effective_from"]}) from exc
     locked.status = ObjectionStatus.ACCEPTED
     locked.new_decile = new_decile
     locked.new_decile_from = effective_from

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from households import selectors
+from households import selectors, signals
 from households.models import (
     AccessToken,
     BankCard,
@@ -166,6 +166,10 @@ def assign_decile(
         raise field_error(
             field="reason", message="دلیل تغییر دهک را بنویسید", code="reason_required"
         )
+    # The layers above may refuse the decision (a date in a closed cycle) before anything is written.
+    signals.decile_deciding.send(
+        sender=DecileAssignment, household_id=household.pk, effective_from=effective_from
+    )
     # Rows of one date are ordered by id, so a decision must be the last row of its date. When
     # the same decile and date already stand in the history (unique) behind a later row of
     # another decile, adding nothing would be a silent no-op: refuse it instead.
@@ -186,6 +190,11 @@ def assign_decile(
             ),
             code="decile_date_taken",
         )
+    transaction.on_commit(
+        lambda: signals.decile_decided.send(
+            sender=DecileAssignment, household_id=household.pk, effective_from=effective_from
+        )
+    )
     return assignment
 
 

@@ -6,13 +6,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from notifications.signals import sms_work_ready
-from settlements.signals import bonus_granted
+from settlements.signals import bonus_granted, late_charge_posted
 
 
 def _on_bonus_granted(sender: Any, *, cycle_id: int, low: int, high: int, **kwargs: Any) -> None:
     from notifications import tasks
 
     tasks.enqueue(tasks.sms_queue_bonus_messages, cycle_id, low, high)
+
+
+def _on_late_charge_posted(
+    sender: Any, *, cycle_id: int, low: int, high: int, **kwargs: Any
+) -> None:
+    from notifications import tasks
+
+    tasks.enqueue(tasks.sms_queue_coverage_notices, cycle_id, low, high)
 
 
 def _on_sms_work_ready(
@@ -36,4 +44,7 @@ def _on_sms_work_ready(
 def connect() -> None:
     """Connect the SMS outbox to the events it reacts to."""
     bonus_granted.connect(_on_bonus_granted, dispatch_uid="notifications.bonus_granted")
+    late_charge_posted.connect(
+        _on_late_charge_posted, dispatch_uid="notifications.late_charge_posted"
+    )
     sms_work_ready.connect(_on_sms_work_ready, dispatch_uid="notifications.sms_work_ready")

@@ -11,7 +11,7 @@ from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
-from notifications.services import bonus, campaigns, dispatch, purchases, reports
+from notifications.services import bonus, campaigns, coverage, dispatch, purchases, reports
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,22 @@ def sms_send_message(message_id: int) -> str:
 def sms_queue_bonus_messages(cycle_id: int, low: int, high: int) -> int:
     """Queue the bonus-credited SMS of bonuses just granted (``bonus:<entry id>``) and send them."""
     ids = bonus.queue_bonus_messages(cycle_id=cycle_id, low=low, high=high)
+    for start in range(0, len(ids), 500):
+        enqueue(sms_send_batch, ids[start : start + 500])
+    return len(ids)
+
+
+@shared_task(
+    name="notifications.tasks.sms_queue_coverage_notices",
+    autoretry_for=(OperationalError,),
+    retry_backoff=2,
+    max_retries=5,
+    acks_late=True,
+)
+def sms_queue_coverage_notices(cycle_id: int, low: int, high: int) -> int:
+    """Queue the decile notice of households charged late because they became covered during
+    the cycle (``decile_notice:<phase>:<person>``) and send them."""
+    ids = coverage.queue_coverage_notices(cycle_id=cycle_id, low=low, high=high)
     for start in range(0, len(ids), 500):
         enqueue(sms_send_batch, ids[start : start + 500])
     return len(ids)

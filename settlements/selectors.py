@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from households.models import CardStatus
 from households.selectors import decile_on_sql
@@ -18,6 +19,7 @@ from settlements.models import (
     BalanceRollup,
     CreditBasis,
     Cycle,
+    EntryKind,
     JournalEntry,
     Posting,
 )
@@ -119,6 +121,13 @@ def cycle_spend(*, household_id: int, cycle_id: int, wallet_id: int | None = Non
     return CycleSpend(int(spent), bool(bonuses))
 
 
+def charged_in_cycle(*, household_id: int, cycle_id: int) -> bool:
+    """Whether the household holds the cycle's charge (``entry_household_cycle_idx``)."""
+    return JournalEntry.objects.filter(
+        household_id=household_id, cycle_id=cycle_id, kind=EntryKind.CYCLE_CHARGE
+    ).exists()
+
+
 def bonus_in_force(*, household_id: int, cycle_id: int) -> JournalEntry | None:
     """The household's bonus entry in force in the cycle (see ``BONUS_IN_FORCE_SQL``), if any."""
     found = JournalEntry.objects.raw(
@@ -157,8 +166,9 @@ def bonus_progress(
     *, household_id: int, cycle: Cycle, rule: Entitlement | None = None
 ) -> BonusProgress | None:
     """Credit spent this cycle (net of reversals) against the threshold, and whether a bonus is in
-    force (granted and not taken back): one query."""
-    rule = rule or entitlement(household_id=household_id, cycle=cycle)
+    force (granted and not taken back): one query. The rule is the household's entitlement in the
+    cycle as of today (``rules.entitlement``) unless the caller passes it."""
+    rule = rule or entitlement(household_id=household_id, cycle=cycle, as_of=timezone.localdate())
     if rule is None:
         return None
     spent, granted = cycle_spend(household_id=household_id, cycle_id=cycle.pk)
@@ -224,12 +234,9 @@ SELECT q.*,
   (SELECT b.id FROM settlements_phaseband b
     WHERE b.phase_id = q.phase_id AND q.decile_today BETWEEN b.min_decile AND b.max_decile
     ORDER BY b.min_decile LIMIT 1) AS band_today_id,
-  (SELECT b.bonus_threshold_rial FROM settlements_phaseband b
-    WHERE b.phase_id = q.cycle_phase_id AND q.decile_cycle BETWEEN b.min_decile AND b.max_decile
-    ORDER BY b.min_decile LIMIT 1) AS cycle_threshold_rial,
-  (SELECT b.bonus_amount_rial FROM settlements_phaseband b
-    WHERE b.phase_id = q.cycle_phase_id AND q.decile_cycle BETWEEN b.min_decile AND b.max_decile
-    ORDER BY b.min_decile LIMIT 1) AS cycle_bonus_rial,
+  cb.bonus_threshold_rial AS cycle_threshold_rial, cb.bonus_amount_rial AS cycle_bonus_rial,
+  EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = q.household_id
+    AND e.cycle_id = q.cycle_id AND e.kind = 'cycle_charge') AS charged_in_cycle,
   (SELECT cp.basis FROM settlements_phase cp WHERE cp.id = q.cycle_phase_id) AS cycle_basis,
   (SELECT count(*) FROM households_person m
     WHERE m.household_id = q.household_id AND (m.birth_date IS NULL OR m.birth_date <= q.cycle_starts_on)
@@ -260,6 +267,13 @@ FROM (
     SELECT p2.id FROM settlements_phase p2 WHERE p2.starts_on <= %(today)s
     ORDER BY p2.starts_on DESC LIMIT 1)
 ) q
+LEFT JOIN settlements_phaseband cb ON cb.id = COALESCE(
+  (SELECT b.id FROM settlements_phaseband b
+    WHERE b.phase_id = q.cycle_phase_id AND q.decile_cycle BETWEEN b.min_decile AND b.max_decile
+    ORDER BY b.min_decile LIMIT 1),
+  (SELECT b.id FROM settlements_phaseband b
+    WHERE b.phase_id = q.cycle_phase_id AND q.decile_today BETWEEN b.min_decile AND b.max_decile
+    ORDER BY b.min_decile LIMIT 1))
 """
 
 _TERMINAL_BY_ID = "t.id = %(terminal)s"
@@ -323,7 +337,8 @@ def purchase_context(
     Mirrors ``households.selectors.card_by_number``/``decile_on``, ``rules.phase_on``/``band_for``/
     ``entitlement`` and ``stores.selectors.basket_with_prices``: a decile band is chosen by today's
     decile under today's phase for eligibility, and by the decile on the cycle's first day under
-    the cycle's phase for the bonus.
+    the cycle's phase for the bonus (today's decile when that one is not covered: a household
+    covered during the cycle). A household charged this cycle's credit may spend it all cycle.
     """
     ops = connection.ops
     params: dict[str, Any] = {
@@ -381,7 +396,10 @@ def purchase_context(
         cycle_phase_id=row["cycle_phase_id"],
         phase_id=row["phase_id"] if phase_in_force else None,
         phase_min_distinct_items=row["min_distinct_items"] or 0,
-        eligible_today=phase_in_force and row["band_today_id"] is not None,
+        # Covered today, or charged this cycle's credit (a household that left the covered
+        # deciles during the cycle spends what it was given until the cycle ends).
+        eligible_today=phase_in_force
+        and (row["band_today_id"] is not None or bool(row["charged_in_cycle"])),
         bonus_threshold_rial=threshold,
         bonus_rial=bonus,
         terminal_row=tuple(row[column] for column in _TERMINAL_COLUMNS),

@@ -6,9 +6,14 @@ with ids in ``[low, high)`` (the SMS outbox listens).
 
 ``bonus_threshold_reached(household_id, cycle_id)``: a purchase took the household's credit spend
 in ``cycle_id`` to its bonus threshold (``settlements.receivers`` queues the grant: services never
-import tasks)."""
+import tasks).
+
+``late_charge_posted(cycle_id, low, high)``: households with ids in ``[low, high)`` were charged
+``cycle_id``'s credit after the cycle began, because they became covered during it (the SMS
+outbox sends them the decile notice)."""
 
 from django.dispatch import Signal
 
 bonus_granted = Signal()
 bonus_threshold_reached = Signal()
+late_charge_posted = Signal()

@@ -1,14 +1,15 @@
 """Celery tasks of the money core: thin wrappers that take ids and call a service."""
 
+import datetime as dt
 import logging
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import Cycle, CycleStatus, RunKind
-from settlements.services import bonus, reconcile, rules, runs
+from settlements.services import bonus, coverage, reconcile, rules, runs
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,31 @@ def grant_bonus(household_id: int, cycle_id: int) -> int:
     """Queued on commit by a purchase that may have crossed the bonus threshold."""
     cycle = Cycle.objects.select_related("phase").get(pk=cycle_id)
     return bonus.grant_bonus_if_earned(household_id=household_id, cycle=cycle)
+
+
+@shared_task(
+    name="settlements.tasks.charge_newly_covered",
+    autoretry_for=(OperationalError, IntegrityError),
+    retry_backoff=2,
+    max_retries=5,
+    acks_late=True,
+)
+def charge_newly_covered(household_id: int, effective_from: str) -> int:
+    """Queued on commit by a decile decision: the credit of the open cycles it newly covers.
+
+    A race with the monthly run's chunk ends in a unique-key violation; the retry finds it posted."""
+    return coverage.charge_newly_covered(
+        household_id=household_id, effective_from=dt.date.fromisoformat(effective_from)
+    )
+
+
+@shared_task(
+    name="settlements.tasks.charge_late_entrants", acks_late=True, reject_on_worker_lost=True
+)
+def charge_late_entrants() -> int:
+    """Beat, nightly: the cycle's credit to households covered during it that hold none yet."""
+    entries, _ = coverage.charge_late_entrants()
+    return entries
 
 
 @shared_task(name="settlements.tasks.reconcile_ledger")

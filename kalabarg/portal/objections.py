@@ -7,10 +7,7 @@ from django.db import transaction
 
 from households import objections
 from households.models import Objection
-from kalabarg.lib.errors import field_error
 from kalabarg.portal import notify
-from settlements.models import CycleStatus
-from settlements.services import rules
 
 
 @transaction.atomic
@@ -24,14 +21,8 @@ def accept_objection(
 ) -> Objection:
     """Accept: the new decile goes to the history from ``effective_from``; the filer gets an SMS.
 
-    A closed cycle's money is settled, so a decision may not reach back into one."""
-    cycle = rules.cycle_on(day=effective_from)
-    if cycle is not None and cycle.status == CycleStatus.CLOSED:
-        raise field_error(
-            field="new_decile_from",
-            message="دوره این تاریخ بسته شده است؛ دهک تازه را از دوره جاری به بعد اعمال کنید",
-            code="decision_in_closed_cycle",
-        )
+    A date in a closed cycle is refused by the money core (``settlements.receivers``); the credit
+    of an open cycle the decision newly covers is charged once it commits."""
     decided = objections.accept_objection(
         objection=objection,
         new_decile=new_decile,

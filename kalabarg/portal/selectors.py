@@ -14,7 +14,7 @@ from households import selectors as household_selectors
 from households.models import DecileAssignment, Household, Objection, Person
 from kalabarg.lib.persian import to_persian_digits
 from settlements.models import CreditBasis, Cycle, Phase, PhaseBand
-from settlements.selectors import BonusProgress, bonus_progress, wallet_balance
+from settlements.selectors import BonusProgress, bonus_progress, charged_in_cycle, wallet_balance
 from settlements.services import rules
 from stores.models import Purchase
 
@@ -38,6 +38,8 @@ class Dashboard:
     progress: BonusProgress | None
     recent_purchases: list[Purchase]
     latest_objection: Objection | None
+    # Not covered today but charged this cycle's credit: it may be spent until this day.
+    spendable_until: dt.date | None = None
 
     @property
     def covered(self) -> bool:
@@ -82,8 +84,17 @@ def dashboard(*, person: Person, today: dt.date | None = None) -> Dashboard:
         # Today's decile row is also the one on the cycle's first day when it started by then.
         known = decile.decile if decile and decile.effective_from <= cycle.starts_on else None
         entitlement = rules.entitlement(
-            household_id=household_id, cycle=cycle, decile_on_start=known
+            household_id=household_id, cycle=cycle, decile_on_start=known, as_of=today
         )
+    # A household that left the covered deciles during the cycle still spends what it was charged
+    # (the checkout's rule); asked only of households not covered today.
+    spendable_until = (
+        cycle.ends_on
+        if cycle is not None
+        and band is None
+        and charged_in_cycle(household_id=household_id, cycle_id=cycle.pk)
+        else None
+    )
     progress = (
         bonus_progress(household_id=household_id, cycle=cycle, rule=entitlement)
         if cycle is not None and entitlement is not None
@@ -103,6 +114,7 @@ def dashboard(*, person: Person, today: dt.date | None = None) -> Dashboard:
         progress=progress,
         recent_purchases=list(household_purchases(household_id=household_id)[:RECENT_PURCHASES]),
         latest_objection=household_objections(household_id=household_id).first(),
+        spendable_until=spendable_until,
     )
 
 

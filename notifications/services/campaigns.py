@@ -93,6 +93,13 @@ def _template(kind: str) -> str:
 PER_MEMBER_NOTE = " (به ازای هر نفر از اعضای خانوار)"
 
 
+def personal_notice_key_sql(*, phase_id: int, person: str) -> str:
+    """The dedupe key of a head's personal decile notice in a phase (sent when the household was
+    covered during a cycle, ``notifications.services.coverage``), as SQL; ``person`` is an SQL
+    expression of the person's id. A campaign of the phase leaves out heads who hold one."""
+    return f"'decile_notice:{int(phase_id)}:' || CAST({person} AS varchar(20))"
+
+
 def decile_bodies(*, phase: Phase, deciles: Sequence[int], body_template: str) -> dict[int, str]:
     """The notice's text for each decile, with that decile's amounts from the phase's band."""
     bodies: dict[int, str] = {}
@@ -293,9 +300,12 @@ def _insert_sql(campaign: SmsCampaign, low: int, high: int) -> tuple[str, list[A
             .exclude(pk=campaign.pk)
             .values_list("pk", flat=True)
         )
-        not_notified = ""
+        not_notified = (
+            " AND NOT EXISTS (SELECT 1 FROM notifications_smsmessage m3 WHERE m3.dedupe_key = "
+            f"{personal_notice_key_sql(phase_id=campaign.phase.pk, person='p.id')} AND m3.status <> 'cancelled')"
+        )
         if earlier:
-            not_notified = (
+            not_notified += (
                 " AND NOT EXISTS (SELECT 1 FROM notifications_smsmessage m2 WHERE m2.campaign_id IN ("
                 + ", ".join(str(int(pk)) for pk in earlier)
                 + ") AND m2.person_id = p.id AND m2.status <> 'cancelled')"

@@ -66,9 +66,15 @@ class Entitlement:
 
 
 def entitlement(
-    *, household_id: int, cycle: Cycle, decile_on_start: int | None = None
+    *,
+    household_id: int,
+    cycle: Cycle,
+    decile_on_start: int | None = None,
+    as_of: dt.date | None = None,
 ) -> Entitlement | None:
-    """The household's amounts for ``cycle``: decile on the cycle's first day, the cycle's phase.
+    """The household's amounts for ``cycle``, under the cycle's phase: by its decile on the cycle's
+    first day or, when that one is not covered, by its decile on ``as_of`` (a later day of the
+    cycle: a household covered during it is charged then, ``services.coverage``).
 
     ``decile_on_start`` spares the look-up when the caller already knows that decile."""
     decile = (
@@ -77,6 +83,9 @@ def entitlement(
         else decile_on(household_id=household_id, on_date=cycle.starts_on)
     )
     band = band_for(phase=cycle.phase, decile=decile)
+    if band is None and as_of is not None and as_of > cycle.starts_on:
+        decile = decile_on(household_id=household_id, on_date=min(as_of, cycle.ends_on))
+        band = band_for(phase=cycle.phase, decile=decile)
     if band is None or decile is None:
         return None
     members = members_on(household_id=household_id, day=cycle.starts_on)

@@ -7,6 +7,7 @@ lifecycle (chunks, progress, retries) is ``settlements.services.runs``, and the 
 import datetime as dt
 
 from django.db import connection
+from django.utils import timezone
 
 from households.selectors import DECILES_IN_RANGE_SQL, decile_on_sql
 from settlements.models import (
@@ -42,6 +43,16 @@ def _band_case(phase: Phase, column: str) -> tuple[str, list[int]]:
     if not parts:
         return "0", []
     return "CASE " + " ".join(parts) + " ELSE 0 END", params
+
+
+def _in_bands(phase: Phase, column: str) -> tuple[str, list[int]]:
+    """``(column BETWEEN a AND b OR …)``: whether a decile lies in one of the phase's bands."""
+    bands = list(phase.bands.all())
+    if not bands:
+        return "FALSE", []
+    return "(" + " OR ".join(f"{column} BETWEEN %s AND %s" for _ in bands) + ")", [
+        v for band in bands for v in (band.min_decile, band.max_decile)
+    ]
 
 
 def _factor(phase: Phase) -> str:
@@ -82,6 +93,41 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         return max(cursor.rowcount, 0)
 
 
+def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_date: dt.date) -> int:
+    """The households of ``household_ids`` not yet charged ``cycle`` whose decile on
+    ``decile_date`` (a day of the cycle) lies in one of its phase's bands, with that band's amount.
+
+    For households covered after the cycle's first day (a decision, a late import): the charge has
+    the monthly run's key and its one-per-cycle constraint, so whichever comes first posts it and
+    the other finds it posted. Members are counted on the cycle's first day, as the run counts them.
+    A correlated probe per household (indexed): the set is a few, not a range of the nation."""
+    if not household_ids:
+        return 0
+    phase = cycle.phase
+    amount_case, amount_params = _band_case(phase, "credit_per_cycle_rial")
+    members = _MEMBERS_ON.format(h="h.id")
+    in_list = ", ".join(["%s"] * len(household_ids))
+    sql = (
+        f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
+        f"SELECT x.id, ({amount_case}) * {_factor(phase)}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
+        f"SELECT h.id, {decile_on_sql(household='h.id', on_date='%s')} AS decile, {members} AS members "
+        f"FROM households_household h WHERE h.id IN ({in_list}) "
+        "AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = h.id "
+        "AND e.cycle_id = %s AND e.kind = 'cycle_charge')) x WHERE x.decile IS NOT NULL"
+    )
+    params: list[int | str | dt.date] = [
+        *amount_params,
+        f"charge:{cycle.key}:",
+        decile_date,
+        cycle.starts_on,
+        *household_ids,
+        cycle.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return max(cursor.rowcount, 0)
+
+
 def _bonus_candidates(cycle: Cycle, low: int, high: int) -> tuple[str, list[int | str | dt.date]]:
     """A SELECT of (household, amount, key) for every household in ``[low, high)`` whose credit
     spent on the basket this cycle (net of reversals) reached the threshold and that holds no
@@ -94,12 +140,18 @@ def _bonus_candidates(cycle: Cycle, low: int, high: int) -> tuple[str, list[int 
     bonus_case, bonus_params = _band_case(phase, "bonus_amount_rial")
     threshold_case, threshold_params = _band_case(phase, "bonus_threshold_rial")
     factor = _factor(phase)
+    covered, covered_params = _in_bands(phase, "y.start_decile")
     sql = (
         f"SELECT x.id AS household_id, ({bonus_case}) * {factor} AS amount_rial, "
         "CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) || "
         "CASE WHEN x.taken_back = 0 THEN '' ELSE ':' || CAST(x.taken_back AS varchar(20)) END "
         "AS idempotency_key FROM ("
-        f"SELECT s.household_id AS id, s.spent, {decile_on_sql(household='s.household_id', on_date='%s')} AS decile, "
+        # The decile of the cycle: on its first day, or (for a household covered during the
+        # cycle) on today, or on its last day once it has ended; see rules.entitlement.
+        f"SELECT y.id, y.spent, y.members, y.taken_back, CASE WHEN {covered} THEN y.start_decile "
+        "ELSE y.later_decile END AS decile FROM ("
+        f"SELECT s.household_id AS id, s.spent, {decile_on_sql(household='s.household_id', on_date='%s')} AS start_decile, "
+        f"{decile_on_sql(household='s.household_id', on_date='%s')} AS later_decile, "
         f"{_MEMBERS_ON.format(h='s.household_id')} AS members, "
         "(SELECT COUNT(*) FROM settlements_journalentry e WHERE e.household_id = s.household_id "
         f"AND e.cycle_id = %s AND {BONUS_TAKEN_BACK_SQL}) AS taken_back FROM ("
@@ -111,13 +163,15 @@ def _bonus_candidates(cycle: Cycle, low: int, high: int) -> tuple[str, list[int 
         f"WHERE e.cycle_id = %s AND {SPEND_ENTRY_SQL} "
         "AND e.household_id >= %s AND e.household_id < %s GROUP BY e.household_id) s "
         "WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = s.household_id "
-        f"AND e.cycle_id = %s AND {BONUS_IN_FORCE_SQL})) x "
+        f"AND e.cycle_id = %s AND {BONUS_IN_FORCE_SQL})) y) x "
         f"WHERE x.decile IS NOT NULL AND ({threshold_case}) > 0 AND x.spent >= ({threshold_case}) * {factor}"
     )
     params: list[int | str | dt.date] = [
         *bonus_params,
         f"bonus:{cycle.key}:",
+        *covered_params,
         cycle.starts_on,
+        min(timezone.localdate(), cycle.ends_on),
         cycle.starts_on,
         cycle.pk,
         cycle.pk,

@@ -164,7 +164,8 @@ def test_the_context_reads_a_cards_owner_and_status_as_card_by_number_does(statu
 
 
 def test_purchase_context_takes_the_decile_in_force_today_and_on_the_cycles_first_day():
-    """Eligibility follows today's decile; the bonus follows the decile on the cycle's first day."""
+    """Eligibility follows today's decile; the bonus follows the decile on the cycle's first day,
+    or today's for a household covered during the cycle (as ``rules.entitlement`` as of today)."""
     seeded_phases()
     today = timezone.localdate()
     cycle = rules.ensure_cycle(key=jalali_month_key(today))
@@ -174,11 +175,26 @@ def test_purchase_context_takes_the_decile_in_force_today_and_on_the_cycles_firs
     DecileAssignmentFactory(household=household, decile=4, effective_from=today)
     context = _context_for(head, terminal, today=today, card=None)
     assert context.eligible_today is True
-    expected = rules.entitlement(household_id=household.pk, cycle=cycle)
-    if cycle.starts_on < today:  # decile 9 on the first day: no entitlement in this cycle
-        assert expected is None and context.bonus_threshold_rial is None
-    else:
-        assert context.bonus_threshold_rial == expected.bonus_threshold_rial
+    on_start = rules.entitlement(household_id=household.pk, cycle=cycle)
+    expected = rules.entitlement(household_id=household.pk, cycle=cycle, as_of=today)
+    assert expected is not None and expected.decile == 4
+    if cycle.starts_on < today:  # decile 9 on the first day: covered during the cycle
+        assert on_start is None
+    assert context.bonus_threshold_rial == expected.bonus_threshold_rial
+
+
+def test_purchase_context_of_a_household_that_left_the_covered_deciles_after_its_charge():
+    """Charged this cycle, then decile 9 from today: it may still spend (not covered today)."""
+    seeded_phases()
+    today = timezone.localdate()
+    household = make_household(decile=2)
+    head = household.members.get(is_head=True)
+    terminal = make_terminal()
+    charge(jalali_month_key(today))
+    DecileAssignmentFactory(household=household, decile=9, effective_from=today)
+    assert _context_for(head, terminal, today=today, card=None).eligible_today is True
+    never_charged = make_household(decile=9).members.get(is_head=True)
+    assert _context_for(never_charged, terminal, today=today, card=None).eligible_today is False
 
 
 def test_purchase_context_refuses_a_phase_that_has_ended():

@@ -58,6 +58,8 @@ class MeApi(APIView):
                             "basis": serializers.CharField(allow_null=True),
                             "cash_subsidy_rial": serializers.IntegerField(allow_null=True),
                             "credit_per_cycle_rial": serializers.IntegerField(allow_null=True),
+                            # Not covered today but charged this cycle: spendable until then.
+                            "spendable_until": serializers.DateField(allow_null=True),
                         },
                     ),
                     "balance_rial": serializers.IntegerField(),
@@ -108,6 +110,7 @@ class MeApi(APIView):
                     "basis": d.phase.basis if d.covered and d.phase else None,
                     "cash_subsidy_rial": d.cash_subsidy_rial,
                     "credit_per_cycle_rial": d.credit_per_cycle_rial,
+                    "spendable_until": d.spendable_until,
                 },
                 "balance_rial": d.balance_rial,
                 "bonus": (
