@@ -119,6 +119,20 @@ class DecileAssignmentForm(forms.ModelForm):
             raise ValidationError("دلیل تغییر دهک را بنویسید", code="reason_required")
         return reason
 
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        effective_from = self.cleaned_data.get("effective_from")
+        household_id = self.instance.household_id
+        if self.instance.pk is None and effective_from and household_id:
+            # The service asks the same (a date in a closed cycle is refused): next to the field.
+            try:
+                services.check_decile_decision(
+                    household_id=household_id, effective_from=effective_from
+                )
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
 
 class DecileAssignmentInline(admin.TabularInline):
     """The decile history: past rows are never edited; an officer adds a new row with a reason."""
@@ -198,6 +212,7 @@ class HouseholdAdmin(admin.ModelAdmin):
                 reason=data["reason"],
                 created_by=officer(request),
             ),
+            refused="دهک ثبت نشد",
         )
         return None
 

@@ -146,6 +146,14 @@ def register_household(
     return household
 
 
+def check_decile_decision(*, household_id: int, effective_from: dt.date) -> None:
+    """Raise ``ValidationError`` if a layer above refuses a decile decision of ``household_id``
+    from ``effective_from`` (the money core refuses a date in a closed cycle); forms ask it too."""
+    signals.decile_deciding.send(
+        sender=DecileAssignment, household_id=household_id, effective_from=effective_from
+    )
+
+
 @transaction.atomic
 def assign_decile(
     *,
@@ -166,10 +174,7 @@ def assign_decile(
         raise field_error(
             field="reason", message="دلیل تغییر دهک را بنویسید", code="reason_required"
         )
-    # The layers above may refuse the decision (a date in a closed cycle) before anything is written.
-    signals.decile_deciding.send(
-        sender=DecileAssignment, household_id=household.pk, effective_from=effective_from
-    )
+    check_decile_decision(household_id=household.pk, effective_from=effective_from)
     # Rows of one date are ordered by id, so a decision must be the last row of its date. When
     # the same decile and date already stand in the history (unique) behind a later row of
     # another decile, adding nothing would be a silent no-op: refuse it instead.

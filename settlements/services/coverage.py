@@ -65,6 +65,8 @@ def charge_newly_covered(
     covers the household in it (its decile on the later of the cycle's first day and
     ``effective_from``). Returns the rials charged (0 when nothing was owed or all was charged)."""
     today = today or timezone.localdate()
+    if effective_from > today:
+        return 0  # dated ahead: the nightly sweep charges it on the night it takes effect
     cycles = (
         Cycle.objects.filter(starts_on__lte=today, ends_on__gte=effective_from)
         .exclude(status=CycleStatus.CLOSED)

@@ -5,6 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from households.models import BankCard, DecileAssignment, DecileSource, Household
+from settlements.models import Cycle, CycleStatus
+from settlements.services import rules
 from tests.households.factories import HEADER, make_household, member, next_card_number, row
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +120,21 @@ def test_a_decile_change_without_a_reason_is_refused_next_to_the_field(admin_cli
 
     assert response.status_code == 200
     assert "دلیل تغییر دهک را بنویسید" in response.content.decode()
+    assert household.deciles.count() == 1
+
+
+def test_a_decile_change_dated_in_a_closed_cycle_is_refused_next_to_the_date(admin_client):
+    household = make_household(decile=9)
+    cycle = rules.ensure_cycle(key="1402-06")
+    Cycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.CLOSED)
+
+    response = admin_client.post(
+        reverse("admin:households_household_change", args=[household.pk]),
+        _household_post(household, decile="2", effective_from="2023-09-01", reason="بازبینی"),
+    )
+
+    assert response.status_code == 200
+    assert "دوره این تاریخ بسته شده است" in response.content.decode()
     assert household.deciles.count() == 1
 
 
