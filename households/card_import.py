@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -215,7 +215,8 @@ class _Applier:
         self._run(lambda: _apply_chunk(number, rows))
 
     def __enter__(self) -> "_Applier":
-        self._run(_create_stage)
+        own_connection = self.pool is not None
+        self._run(lambda: _create_stage(own_connection=own_connection))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -229,9 +230,15 @@ class _Applier:
                 self.pool.shutdown()
 
 
-def _create_stage() -> _ChunkOutcome:
-    """The staging table for the whole file (chunks append; earlier chunks find duplicates)."""
+def _create_stage(*, own_connection: bool) -> _ChunkOutcome:
+    """The staging table for the whole file (chunks append; earlier chunks find duplicates),
+    indexed by card (duplicates) and by chunk (each chunk's statements read only its rows)."""
     with connection.cursor() as cursor:
+        if own_connection and connection.vendor == "postgresql":
+            # A file's staging table outgrows the default 8 MB of temporary buffers many times
+            # over; on the import's own new connection (before any temporary table, as
+            # PostgreSQL requires) give it room, or every probe of its index reads the OS cache.
+            cursor.execute("SET temp_buffers = '256MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
         cursor.execute(
             f"""CREATE TEMPORARY TABLE {STAGE_TABLE} (
@@ -240,6 +247,7 @@ def _create_stage() -> _ChunkOutcome:
                 national_code varchar(10) NOT NULL, status varchar(6) NOT NULL)"""
         )
         cursor.execute(f"CREATE INDEX {STAGE_TABLE}_hash ON {STAGE_TABLE} (card_hash, line)")
+        cursor.execute(f"CREATE INDEX {STAGE_TABLE}_chunk ON {STAGE_TABLE} (chunk)")
     return _ChunkOutcome()
 
 
@@ -255,8 +263,9 @@ def _drop_stage_and_close() -> None:
         connection.close()  # the worker thread's own connection
 
 
-# Set-based statements over one chunk of the staging table (PostgreSQL and SQLite alike;
-# "WHERE TRUE" lets SQLite parse INSERT … SELECT … ON CONFLICT).
+# Set-based statements over one chunk of the staging table ("WHERE TRUE" lets SQLite parse
+# INSERT … SELECT … ON CONFLICT). SQLite (the embedded default) runs the look-ups and the upsert
+# as two statements; PostgreSQL as one (``_RESOLVE_AND_UPSERT``).
 _DUPLICATES = f"""
 SELECT s.line, s.national_code, MIN(d.line) FROM {STAGE_TABLE} s
 JOIN {STAGE_TABLE} d ON d.card_hash = s.card_hash AND d.line < s.line
@@ -277,11 +286,57 @@ _UPSERT_CARDS = f"""
 INSERT INTO households_bankcard (person_id, card_hash, bin, last4, status, registered_at)
 SELECT p.id, s.card_hash, s.bin, s.last4, s.status, %s
 FROM {STAGE_TABLE} s JOIN households_person p ON p.national_code = s.national_code
-WHERE s.chunk = %s
+WHERE s.chunk = %s AND NOT EXISTS (
+    SELECT 1 FROM households_bankcard u
+    WHERE u.card_hash = s.card_hash AND u.person_id = p.id AND u.status = s.status)
 ON CONFLICT (card_hash) DO UPDATE SET person_id = excluded.person_id, status = excluded.status
 WHERE households_bankcard.person_id <> excluded.person_id
     OR households_bankcard.status <> excluded.status
 """  # noqa: S608
+
+
+# PostgreSQL: the owner look-ups and the upsert in one statement, so each row's person and card
+# are probed once. ``r`` is read before the upsert writes (one snapshot for the whole statement):
+# its problem rows (no such person, or a card moved) come back, after one row with the count of
+# cards written (``line`` NULL). Unchanged rows are not upserted at all (a re-run writes nothing).
+_RESOLVE_AND_UPSERT = f"""
+WITH r AS MATERIALIZED (
+  SELECT s.line, s.national_code, s.card_hash, s.bin, s.last4, s.status,
+    n.id AS new_owner, c.person_id AS old_owner, c.status AS old_status
+  FROM {STAGE_TABLE} s
+  LEFT JOIN households_person n ON n.national_code = s.national_code
+  LEFT JOIN households_bankcard c ON c.card_hash = s.card_hash
+  WHERE s.chunk = %s
+), written AS (
+  INSERT INTO households_bankcard (person_id, card_hash, bin, last4, status, registered_at)
+  SELECT r.new_owner, r.card_hash, r.bin, r.last4, r.status, %s FROM r
+  WHERE r.new_owner IS NOT NULL
+    AND (r.old_owner IS NULL OR r.old_owner <> r.new_owner OR r.old_status <> r.status)
+  ON CONFLICT (card_hash) DO UPDATE SET person_id = excluded.person_id, status = excluded.status
+  WHERE households_bankcard.person_id <> excluded.person_id
+    OR households_bankcard.status <> excluded.status
+  RETURNING 1
+)
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM written)
+UNION ALL
+SELECT r.line, r.national_code, r.new_owner, r.bin, r.last4,
+  (SELECT o.national_code FROM households_person o WHERE o.id = r.old_owner), NULL
+FROM r WHERE r.new_owner IS NULL OR r.old_owner <> r.new_owner
+"""  # noqa: S608
+
+
+def _resolve_and_upsert(cursor: Any, number: int) -> tuple[list[tuple[Any, ...]], int]:
+    """(rows with no such person or a moved card: line, national code, new owner id, BIN, last
+    four, old owner's national code), and how many cards were written."""
+    if connection.vendor == "postgresql":
+        cursor.execute(_RESOLVE_AND_UPSERT, [number, timezone.now()])
+        rows = cursor.fetchall()
+        written = next(int(row[6]) for row in rows if row[0] is None)
+        return [row[:6] for row in rows if row[0] is not None], written
+    cursor.execute(_UNKNOWN_AND_MOVED, [number])
+    problems = cursor.fetchall()
+    cursor.execute(_UPSERT_CARDS, [timezone.now(), number])
+    return problems, max(cursor.rowcount, 0)
 
 
 def _stage_lines(rows: list[tuple[object, ...]]) -> Iterator[str]:
@@ -319,9 +374,9 @@ def _apply_chunk(number: int, rows: list[tuple[object, ...]]) -> _ChunkOutcome:
                     f" AND d.line < {STAGE_TABLE}.line)",
                     [number],
                 )
-            cursor.execute(_UNKNOWN_AND_MOVED, [number])
+            problems, outcome.changed = _resolve_and_upsert(cursor, number)
             unknown = 0
-            for line, national_code, new_owner, bin_, last4, old in cursor.fetchall():
+            for line, national_code, new_owner, bin_, last4, old in problems:
                 if new_owner is None:
                     unknown += 1
                     outcome.errors.append(
@@ -335,8 +390,6 @@ def _apply_chunk(number: int, rows: list[tuple[object, ...]]) -> _ChunkOutcome:
                     )
                 else:
                     outcome.moves.append(CardMove(line, mask_card(bin_, last4), old, national_code))
-            cursor.execute(_UPSERT_CARDS, [timezone.now(), number])
-            outcome.changed = max(cursor.rowcount, 0)
     except DatabaseError as exc:
         logger.warning("card import chunk refused by the database", exc_info=True)
         return _ChunkOutcome(

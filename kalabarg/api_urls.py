@@ -21,5 +21,6 @@ urlpatterns = [
     path("me/objections/", me.MyObjectionsApi.as_view(), name="me-objections"),
     path("me/objections/<int:objection_id>/", me.MyObjectionApi.as_view(), name="me-objection"),
     path("me/payment-codes/", me.PaymentCodeApi.as_view(), name="me-payment-codes"),
+    path("me/preferences/", me.PreferencesApi.as_view(), name="me-preferences"),
     path("sms/delivery-reports/", DeliveryReportApi.as_view(), name="sms-delivery-reports"),
 ]

@@ -42,6 +42,7 @@ def test_the_openapi_schema_generates_without_warnings_and_lists_the_pos_error_c
         "/api/v1/me/objections/",
         "/api/v1/me/objections/{objection_id}/",
         "/api/v1/me/payment-codes/",
+        "/api/v1/me/preferences/",
         "/api/v1/stores/",
     ):
         assert path in schema

@@ -7,7 +7,7 @@ import pytest
 
 from households.models import Household
 from tests.households.factories import make_household, next_mobile
-from tests.portal.conftest import signed_in_client
+from tests.portal.conftest import api_client, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +93,26 @@ def test_the_choice_stands_once_in_the_page_body_and_the_title_stays_plain(house
     title = re.search(r"<title>(.*?)</title>", page, re.S)
     assert title is not None and title.group(1).strip() == "خانوار — کالابرگ الکترونیک"
     assert page.count(f'action="{URL}"') == 1
+
+
+def test_the_app_api_reads_and_changes_the_choice_for_the_head_only(household):
+    head = household.members.get(is_head=True)
+    member = household.members.filter(is_head=False).first()
+    client = api_client(head)
+
+    assert client.get("/api/v1/me/").json()["household"]["purchase_sms"] is True
+    changed = client.patch("/api/v1/me/preferences/", {"purchase_sms": False}, format="json")
+    assert (changed.status_code, changed.json()) == (200, {"purchase_sms": False})
+    household.refresh_from_db()
+    assert household.purchase_sms is False
+    assert client.get("/api/v1/me/preferences/").json() == {"purchase_sms": False}
+
+    refused = api_client(member).patch(
+        "/api/v1/me/preferences/", {"purchase_sms": True}, format="json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_head")
+    bad = client.patch("/api/v1/me/preferences/", {"purchase_sms": "maybe"}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "purchase_sms"
+    household.refresh_from_db()
+    assert household.purchase_sms is False

@@ -7,6 +7,7 @@ is a 404. Error codes and their HTTP statuses live in ``errors``.
 from kalabarg.portal.api.me import MeApi
 from kalabarg.portal.api.objections import MyObjectionApi, MyObjectionsApi
 from kalabarg.portal.api.payment_codes import PaymentCodeApi
+from kalabarg.portal.api.preferences import PreferencesApi
 from kalabarg.portal.api.purchases import MyPurchaseApi, MyPurchasesApi
 from kalabarg.portal.api.sessions import LoginCodeApi, LogoutApi, TokenApi
 
@@ -19,5 +20,6 @@ __all__ = [
     "MyPurchaseApi",
     "MyPurchasesApi",
     "PaymentCodeApi",
+    "PreferencesApi",
     "TokenApi",
 ]

@@ -40,6 +40,9 @@ class MeApi(APIView):
                             "province": serializers.CharField(),
                             "city": serializers.CharField(),
                             "members": MyMemberOut(many=True),
+                            "purchase_sms": serializers.BooleanField(
+                                help_text="The head is texted after each purchase (me/preferences/)"
+                            ),
                         },
                     ),
                     "decile": inline_serializer(
@@ -98,6 +101,7 @@ class MeApi(APIView):
                     "province": household.province.name,
                     "city": household.city.name,
                     "members": MyMemberOut(members, many=True).data,
+                    "purchase_sms": household.purchase_sms,
                 },
                 "decile": (
                     {"decile": d.decile.decile, "effective_from": d.decile.effective_from}
