@@ -266,6 +266,13 @@ class SmsMessage(models.Model):
                 condition=Q(campaign__isnull=True),
                 name="sms_message_personal_idx",
             ),
+            # The few personal decile notices (households covered during a cycle), which a
+            # decile-notice campaign leaves out head by head.
+            models.Index(
+                fields=["person"],
+                condition=Q(kind="decile_notice", campaign__isnull=True),
+                name="sms_personal_decile_notice_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -300,8 +300,12 @@ def _insert_sql(campaign: SmsCampaign, low: int, high: int) -> tuple[str, list[A
             .exclude(pk=campaign.pk)
             .values_list("pk", flat=True)
         )
+        # A head told by a personal notice of this phase (covered during a cycle) is left out:
+        # read through the small partial index ``sms_personal_decile_notice_idx``, never the
+        # whole outbox (which grows while the campaign builds, faster than its statistics).
         not_notified = (
-            " AND NOT EXISTS (SELECT 1 FROM notifications_smsmessage m3 WHERE m3.dedupe_key = "
+            " AND NOT EXISTS (SELECT 1 FROM notifications_smsmessage m3 WHERE m3.kind = 'decile_notice' "
+            "AND m3.campaign_id IS NULL AND m3.person_id = p.id AND m3.dedupe_key = "
             f"{personal_notice_key_sql(phase_id=campaign.phase.pk, person='p.id')} AND m3.status <> 'cancelled')"
         )
         if earlier:

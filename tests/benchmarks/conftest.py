@@ -1,4 +1,8 @@
-"""Benchmarks run against PostgreSQL only (``make bench``); they print figures, never assert timings."""
+"""Benchmarks run against PostgreSQL only (``make bench``); they print figures, never assert timings.
+
+Each benchmark is a transactional test that empties the database when it ends; they all ask for
+``serialized_rollback`` so that the next one starts with the reference data the migrations load
+(provinces and cities, the phases, the SMS templates), whatever order ``make bench`` runs them in."""
 
 import resource
 

@@ -68,7 +68,7 @@ def write_cards_csv(path: Path, rows: int) -> int:
     return written
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bench_card_import(tmp_path):
     households = _env_int("BENCH_HOUSEHOLDS", 1_000_000)
     rows = _env_int("BENCH_CARD_ROWS", 2 * households)

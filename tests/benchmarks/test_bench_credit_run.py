@@ -45,7 +45,7 @@ def _run_on_worker(
     return time.perf_counter() - started, peak, run
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bench_credit_run():
     households = int(os.environ.get("BENCH_HOUSEHOLDS", "1000000"))
     chunk_size = int(os.environ.get("BENCH_CHUNK_SIZE", "25000"))

@@ -63,7 +63,7 @@ def write_registry_csv(path, rows: int, seed: int = 1) -> int:
     return household
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bench_import_households(tmp_path):
     rows = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
     path = tmp_path / "registry.csv"

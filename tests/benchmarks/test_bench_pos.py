@@ -39,7 +39,7 @@ from tests.stores.factories import make_store, make_terminal_with_key
 from tests.worker import worker_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _free_port() -> int:

@@ -24,7 +24,7 @@ from tests.worker import WorkerProcess, _worker_memory_kib
 pytestmark = [pytest.mark.redis, pytest.mark.celery_worker]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bench_sms(monkeypatch, settings):
     households = int(os.environ.get("BENCH_HOUSEHOLDS", "1000000"))
     chunk_size = int(os.environ.get("BENCH_CHUNK_SIZE", "50000"))

@@ -18,7 +18,7 @@ from tests.benchmarks.conftest import report
 REQUESTS_PER_CASE = 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bench_store_finder():
     count = int(os.environ.get("BENCH_STORES", "260000"))
     started = time.perf_counter()
