@@ -51,17 +51,14 @@ def _url(name: str, default: str, *, schemes: set[str]) -> str:
 
 
 DEBUG = _bool("DEBUG", default=False)
-# The embedded default is for demos and tests only; a real deployment must set its own keys.
-_INSECURE_DEFAULT_KEY = "kalabarg-insecure-development-key-change-me"
-SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_DEFAULT_KEY)
-# Keyed hash for bank-card look-ups. Changing it invalidates every stored card hash.
-CARD_HASH_KEY = env.str("CARD_HASH_KEY", default=SECRET_KEY)
-if (
-    not DEBUG
-    and _bool("REQUIRE_SECURE_KEYS", default=False)
-    and SECRET_KEY == _INSECURE_DEFAULT_KEY
-):
-    raise ImproperlyConfigured("SECRET_KEY must be set when REQUIRE_SECURE_KEYS=1")
+# The embedded default (SQLite, DEBUG) runs on these development keys; a production start (DEBUG
+# off on PostgreSQL) refuses them — see _require_production_key at the end of this file.
+_DEVELOPMENT_SECRET_KEY = "kalabarg-insecure-development-key-change-me"
+_DEVELOPMENT_CARD_HASH_KEY = "kalabarg-insecure-development-card-hash-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+# Keyed hash for bank-card look-ups and payment codes: its own key, so that rotating SECRET_KEY
+# (sessions, signed values) never orphans the stored card hashes. Changing it invalidates them.
+CARD_HASH_KEY = env.str("CARD_HASH_KEY", default="")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -240,7 +237,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 # --- Static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` writes (and WhiteNoise serves from); see the production block below.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -283,3 +281,78 @@ LOGGING = {
 
 # Tests that need real services fail (instead of skipping) when this is set; CI sets it.
 REQUIRE_SERVICES = _bool("REQUIRE_SERVICES", default=False)
+
+# --- Production web (issue 14) ----------------------------------------------------------------
+# Kept in one block so that other changes to the lists above merge cleanly. Every default here is
+# the production-safe one; DEBUG (make demo) relaxes only what plain-HTTP development needs, and
+# the test suite turns SECURE_SSL_REDIRECT off and uses plain static storage (tests/conftest.py).
+
+# A production start is DEBUG off on PostgreSQL: it must bring its own keys.
+_PRODUCTION = not DEBUG and IS_POSTGRES
+_DEVELOPMENT_KEY_MARKERS = ("insecure", "change-me", "changeme", "development", "example")
+_MINIMUM_KEY_LENGTH = 50
+
+
+def _require_production_key(variable: str, value: str) -> None:
+    where = "DEBUG is off and DATABASE_URL is PostgreSQL"
+    if not value:
+        raise ImproperlyConfigured(f"{variable} must be set: {where} (see .env.example)")
+    if any(marker in value.lower() for marker in _DEVELOPMENT_KEY_MARKERS):
+        raise ImproperlyConfigured(f"{variable} is a development value: {where}")
+    if len(value) < _MINIMUM_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"{variable} must be at least {_MINIMUM_KEY_LENGTH} characters: {where}"
+        )
+
+
+if _PRODUCTION:
+    _require_production_key("SECRET_KEY", SECRET_KEY)
+    _require_production_key("CARD_HASH_KEY", CARD_HASH_KEY)
+    if CARD_HASH_KEY == SECRET_KEY:
+        raise ImproperlyConfigured(
+            "CARD_HASH_KEY must differ from SECRET_KEY: rotating SECRET_KEY would orphan card hashes"
+        )
+else:
+    SECRET_KEY = SECRET_KEY or _DEVELOPMENT_SECRET_KEY
+    CARD_HASH_KEY = CARD_HASH_KEY or _DEVELOPMENT_CARD_HASH_KEY
+
+# Static files: WhiteNoise serves what `collectstatic` wrote (make up runs it), under hashed,
+# compressed names cached for a year. Under DEBUG the storage hands out plain names, so
+# `make demo` needs no collectstatic.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Behind the reverse proxy, which terminates TLS and sets X-Forwarded-Proto (it must overwrite
+# any value the client sent). The load balancer's health check stays on plain HTTP.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp 4): only this origin's files; no inline script or style
+# anywhere (templates use classes and static files), no framing, forms post only here.
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}

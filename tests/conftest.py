@@ -31,9 +31,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip(reason)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # WhiteNoise warns at start-up that STATIC_ROOT is missing: the suite never runs collectstatic
+    # (except tests/e2e/test_production_web.py, into a directory of its own).
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if settings.REQUIRE_SERVICES and not (settings.IS_POSTGRES and settings.REDIS_URL):
         raise pytest.UsageError("REQUIRE_SERVICES=1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_client_settings():  # type: ignore[no-untyped-def]
+    """The production defaults minus two things the in-process test client cannot have: the
+    HTTPS redirect (the test client speaks plain HTTP, so every request would get a 301) and the
+    manifest static storage (it needs `collectstatic` first). Subprocesses (gunicorn, workers) get
+    the real settings: tests/e2e/test_production_web.py runs gunicorn exactly as production."""
+    from django.test import override_settings
+
+    storages = {**settings.STORAGES}
+    storages["staticfiles"] = {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+    }
+    with override_settings(SECURE_SSL_REDIRECT=False, STORAGES=storages):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -49,7 +49,11 @@ def test_with_no_environment_the_embedded_default_runs():
 
 def test_database_and_redis_urls_switch_to_the_real_services():
     result = start_django(
-        DATABASE_URL="postgres://u@127.0.0.1:5432/x", REDIS_URL="redis://127.0.0.1:6379/0"
+        DATABASE_URL="postgres://u@127.0.0.1:5432/x",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        # DEBUG off on PostgreSQL is a production start: it needs keys of its own.
+        SECRET_KEY="s" * 50,
+        CARD_HASH_KEY="c" * 50,
     )
 
     assert result.returncode == 0, result.stderr

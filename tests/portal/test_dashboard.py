@@ -40,7 +40,7 @@ def test_balance_and_bonus_progress_in_toman_with_a_bar_and_a_sentence():
     page = signed_in_client(household.members.get(is_head=True)).get("/me/").content.decode()
 
     assert "۳۷۳٬۰۰۰ تومان" in page  # 400,000 − 27,000
-    assert 'role="progressbar"' in page and 'aria-valuenow="6"' in page
+    assert '<progress class="progress-track" max="100" value="6"' in page
     assert 'با <span class="amount">۳۷۳٬۰۰۰ تومان</span> خرید دیگر' in page
     assert "۲۴۰٬۰۰۰ تومان</span> اعتبار مضاعف می‌گیرید" in page
 
