@@ -53,7 +53,7 @@ def _url(name: str, default: str, *, schemes: set[str]) -> str:
 DEBUG = _bool("DEBUG", default=False)
 # The embedded default (SQLite, DEBUG) runs on these development keys; a production start (DEBUG
 # off on PostgreSQL) refuses them — see _require_production_key at the end of this file.
-_DEVELOPMENT_SECRET_KEY = "kalabarg-insecure-development-key-change-me"
+_DEVELOPMENT_SECRET_KEY = "kalabarg-insecure-development-key-change-me"  # noqa: S105 - refused in production
 _DEVELOPMENT_CARD_HASH_KEY = "kalabarg-insecure-development-card-hash-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 # Keyed hash for bank-card look-ups and payment codes: its own key, so that rotating SECRET_KEY

@@ -51,9 +51,7 @@ def _test_client_settings():  # type: ignore[no-untyped-def]
     from django.test import override_settings
 
     storages = {**settings.STORAGES}
-    storages["staticfiles"] = {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-    }
+    storages["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     with override_settings(SECURE_SSL_REDIRECT=False, STORAGES=storages):
         yield
 
