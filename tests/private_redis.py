@@ -69,21 +69,21 @@ class PrivateRedis:
 
 @contextlib.contextmanager
 def publishing_to(url: str) -> Iterator[None]:
-    """This process's Celery app publishes to ``url`` (and the Django cache is untouched)."""
+    """This process's Celery app publishes to ``url`` (and the Django cache is untouched).
+
+    The app's connection pools are swapped, not closed: kombu keeps one pool per broker address
+    in a registry of its own, and a closed pool of the shared broker would be handed back to
+    every later test."""
     from kalabarg.celery import app
 
-    previous = app.conf.broker_url, app.conf.broker_write_url
-
-    def reset_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
-        app.amqp._producer_pool = None
-
+    urls = app.conf.broker_url, app.conf.broker_write_url
+    pools = app._pool, app.amqp._producer_pool
     app.conf.broker_url, app.conf.broker_write_url = url, None
-    reset_pools()
+    app._pool, app.amqp._producer_pool = None, None
     try:
         yield
     finally:
-        app.conf.broker_url, app.conf.broker_write_url = previous
-        reset_pools()
+        if app._pool is not None:
+            app._pool.force_close_all()  # the private broker's own pool, never used again
+        app.conf.broker_url, app.conf.broker_write_url = urls
+        app._pool, app.amqp._producer_pool = pools
