@@ -309,8 +309,9 @@ AUTHENTICATION_BACKENDS = [
 # An officer (staff user) must confirm a TOTP code from an enrolled device to use the admin.
 # Off only for the demo (DEBUG=1), where the admin says so on its login page.
 OFFICER_TOTP_REQUIRED = _bool("OFFICER_TOTP_REQUIRED", default=not DEBUG)
-# The issuer shown by the authenticator app next to the officer's name.
-OTP_TOTP_ISSUER = "کالابرگ الکترونیک"
+# The issuer shown by the authenticator app next to the officer's name (ASCII: some apps garble
+# other scripts, and a shorter URL makes a QR code that fits a terminal).
+OTP_TOTP_ISSUER = "Kalabarg"
 
 # Five failures lock that username *from that address* for an hour: locking by username alone
 # would let anyone lock every officer out; by address alone, a shared office NAT would lock a
