@@ -307,7 +307,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # An officer (staff user) must confirm a TOTP code from an enrolled device to use the admin.
-# Off only for the demo (DEBUG=1), where the admin says so on its login page.
+# Off by default only under DEBUG (the demo); the login page then says it asks for the
+# password only.
 OFFICER_TOTP_REQUIRED = _bool("OFFICER_TOTP_REQUIRED", default=not DEBUG)
 # The issuer shown by the authenticator app next to the officer's name (ASCII: some apps garble
 # other scripts, and a shorter URL makes a QR code that fits a terminal).
@@ -317,10 +318,10 @@ OTP_TOTP_ISSUER = "Kalabarg"
 # would let anyone lock every officer out; by address alone, a shared office NAT would lock a
 # whole office. The TOTP code and the 12-character minimum are what stop spread-out guessing.
 AXES_FAILURE_LIMIT = 5
-AXES_COOLOFF_TIME = 1  # hour (the lockout page says "an hour")
+AXES_COOLOFF_TIME = 1  # hour; the lockout page shows it in minutes
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# A retry while locked out does not restart the hour: the page's "an hour" stays true.
+# A retry while locked out does not restart the hour, so the time the page gives stays true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "admin/officer_locked_out.html"
 # REMOTE_ADDR for now; behind a proxy this becomes the shared client-address helper.

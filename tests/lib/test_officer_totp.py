@@ -150,3 +150,13 @@ def test_the_admin_lists_the_officers_totp_devices(admin_client):
     listing = admin_client.get(reverse("admin:otp_totp_totpdevice_changelist"))
 
     assert listing.status_code == 200 and "clerk" in listing.content.decode()
+
+
+def test_officer_totp_no_qr_prints_the_url_only():
+    make_officer(with_device=False)
+    out = io.StringIO()
+
+    call_command("officer_totp", "clerk", "--no-qr", stdout=out)
+
+    assert "otpauth://totp/Kalabarg%3Aclerk?secret=" in out.getvalue()
+    assert "█" not in out.getvalue() and "▀" not in out.getvalue()
