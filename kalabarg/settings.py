@@ -356,3 +356,56 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- Officers' login (issue 14) ----------------------------------------------------------------
+# The officers' admin login: lockout after repeated failures (django-axes), a TOTP second factor
+# (django-otp) and password validators. Kept in one block, after the lists it extends, so that
+# other settings can change without touching it. See docs/decisions.md, "Officers' login".
+# The admin's AppConfig is swapped for one whose default site is OfficerAdminSite (the TOTP check).
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = (
+    "kalabarg.lib.officer_admin.OfficerAdminConfig"
+)
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "axes"]
+# OTPMiddleware needs request.user (after AuthenticationMiddleware); AxesMiddleware must be last
+# so that it turns a locked-out login into the lockout page whatever the view returned.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+# Axes must come first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# An officer (staff user) must confirm a TOTP code from an enrolled device to use the admin.
+# Off by default only under DEBUG (the demo); the login page then says it asks for the
+# password only.
+OFFICER_TOTP_REQUIRED = _bool("OFFICER_TOTP_REQUIRED", default=not DEBUG)
+# The issuer shown by the authenticator app next to the officer's name (ASCII: some apps garble
+# other scripts, and a shorter URL makes a QR code that fits a terminal).
+OTP_TOTP_ISSUER = "Kalabarg"
+
+# Five failures lock that username *from that address* for an hour: locking by username alone
+# would let anyone lock every officer out; by address alone, a shared office NAT would lock a
+# whole office. The TOTP code and the 12-character minimum are what stop spread-out guessing.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 1  # hour; the lockout page shows it in minutes
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A retry while locked out does not restart the hour, so the time the page gives stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "admin/officer_locked_out.html"
+# REMOTE_ADDR for now; behind a proxy this becomes the shared client-address helper.
+AXES_CLIENT_IP_CALLABLE = "kalabarg.lib.officer_auth.client_ip"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]

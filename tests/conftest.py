@@ -1,10 +1,14 @@
-"""Shared test set-up: service markers that skip locally and fail in CI (REQUIRE_SERVICES=1)."""
+"""Shared test set-up: service markers that skip locally and fail in CI (REQUIRE_SERVICES=1), and
+the test client whose force_login is a whole officer login (password and TOTP code)."""
 
 import importlib.util
 import os
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.http import HttpRequest
+from django.test import Client
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -66,3 +70,45 @@ def _celery_eager_unless_a_real_worker(request: pytest.FixtureRequest):  # type:
     app.conf.task_always_eager = eager
     yield
     app.conf.task_always_eager = previous
+
+
+class OfficerClient(Client):
+    """The test client, where ``force_login`` of an officer stands for a whole admin login.
+
+        ``force_login`` skips the password; with ``OFFICER_TOTP_REQUIRED`` (on in tests, as in
+        production) the admin also wants a confirmed TOTP code, so for a staff user this also marks
+        the session verified by a TOTP device, as the login form does (``login`` checks the password
+    only, like the stock client). The login itself (password,
+        code, lockout) is tested through the form in tests/lib/test_officer_login.py."""
+
+    def login(self, **credentials: Any) -> bool:
+        # django-axes' backend refuses to authenticate without a request (it counts failures
+        # per address); the stock client.login passes none.
+        credentials.setdefault("request", HttpRequest())
+        return super().login(**credentials)
+
+    def force_login(self, user: Any, backend: str | None = None) -> None:
+        super().force_login(user, backend)
+        if not user.is_staff:
+            return
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+
+@pytest.fixture
+def client() -> OfficerClient:
+    return OfficerClient()
+
+
+@pytest.fixture
+def admin_client(db: None, admin_user: Any) -> OfficerClient:
+    officer = OfficerClient()
+    officer.force_login(admin_user)
+    return officer

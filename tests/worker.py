@@ -25,9 +25,13 @@ def worker_database_url() -> str:
 class WorkerProcess:
     """``celery worker`` in its own process group, consuming one private queue."""
 
-    def __init__(self, queue: str | None = None, concurrency: int = 1) -> None:
+    def __init__(
+        self, queue: str | None = None, concurrency: int = 1, broker_url: str | None = None
+    ) -> None:
         self.queue = queue or f"test-{uuid.uuid4().hex[:12]}"
         self.concurrency = concurrency
+        # A private Redis (tests/private_redis.py) as broker and cache, else the settings' one.
+        self.broker_url = broker_url
         self.process: subprocess.Popen[bytes] | None = None
         self.log = Path(tempfile.gettempdir()) / f"kalabarg-worker-{self.queue}.log"
 
@@ -35,8 +39,8 @@ class WorkerProcess:
         env = {
             **os.environ,
             "DATABASE_URL": worker_database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "REDIS_URL": self.broker_url or settings.REDIS_URL,
+            "CELERY_BROKER_URL": self.broker_url or settings.CELERY_BROKER_URL,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "DJANGO_SETTINGS_MODULE": "kalabarg.settings",
         }

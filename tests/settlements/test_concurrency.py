@@ -2,9 +2,9 @@
 
 import pytest
 
-from settlements.models import AccountKind, EntryKind, JournalEntry, RunChunk, RunKind
+from settlements.models import AccountKind, EntryKind, JournalEntry, RunChunk, RunKind, RunStatus
 from settlements.selectors import wallet_balance
-from settlements.services import rules
+from settlements.services import rules, runs
 from settlements.services.ledger import (
     InsufficientBalance,
     Leg,
@@ -16,7 +16,7 @@ from settlements.services.reconcile import reconcile
 from settlements.services.runs import execute_chunk, start_run
 from tests.concurrency import in_threads
 from tests.households.factories import make_household
-from tests.settlements.factories import seeded_phases
+from tests.settlements.factories import buy, charge, seeded_phases, this_month
 
 pytestmark = [
     pytest.mark.postgres,
@@ -81,3 +81,37 @@ def test_one_chunk_executed_by_two_workers_at_once_charges_once():
 
     assert sorted(results) == [False, True]
     assert [wallet_balance(household_id=h.pk) for h in households] == [2_000_000] * 5
+
+
+def test_purchases_at_full_speed_during_a_credit_run_and_a_bonus_sweep_leave_the_ledger_clean():
+    """Issue 14's fault list: shoppers buy while another cycle's credit run and this month's bonus
+    sweep run over the same wallets, each in its own thread and connection."""
+    seeded_phases()
+    households = [make_household(decile=2) for _ in range(24)]
+    this_cycle = charge(this_month())
+    other = rules.ensure_cycle(key="1402-06")
+    charge_run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=other, chunk_size=3)
+    sweep = runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=this_cycle, chunk_size=3)
+
+    def work(index: int) -> object:
+        if index == 0:
+            return runs.run_inline(run=charge_run).status
+        if index == 1:
+            return runs.run_inline(run=sweep).status
+        bought = 0
+        for household in households[index - 2 :: 6]:
+            for _ in range(3):  # one unit priced 300,000 / 400,000 rials, three times
+                buy(household, cycle=this_cycle, base=300_000, current=400_000)
+                bought += 1
+        return bought
+
+    results = in_threads(8, work)
+
+    assert results[:2] == [RunStatus.COMPLETED, RunStatus.COMPLETED], results
+    assert results[2:] == [12, 12, 12, 12, 12, 12], results
+    for cycle in (this_cycle, other):
+        charges = JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE, cycle=cycle)
+        assert charges.count() == charges.values("household_id").distinct().count() == 24
+    assert JournalEntry.objects.filter(kind=EntryKind.PURCHASE).count() == 72
+    report = reconcile(verify_digests=False)
+    assert report.ok, report.breaches

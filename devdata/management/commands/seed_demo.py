@@ -24,6 +24,8 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nDemo data is ready.\n"
             f"  Officer admin:      {creds.admin_url}  user {creds.admin_username}  password {creds.admin_password}\n"
+            "  The officer admin asks for the password only under DEBUG=1 (make demo); elsewhere it\n"
+            f"  also asks for a TOTP code: enrol one with manage.py officer_totp {creds.admin_username}.\n"
             f"  Household portal:   {creds.portal_url}\n"
             f"  Head of household:  national code {creds.head_national_code}, mobile {creds.head_mobile}\n"
             f"  Head's bank card:   {creds.card_number}\n"
