@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from households import services
 from households.models import Person
+from kalabarg.portal.auth import mobile_digest
 
 
 @dataclass
@@ -82,6 +83,7 @@ def signed_in_client(person: Person) -> Client:
     client = Client()
     session = client.session
     session["portal_person_id"] = person.pk
+    session["portal_mobile_digest"] = mobile_digest(person)
     session.save()
     return client
 
