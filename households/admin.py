@@ -416,6 +416,9 @@ class PersonAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Person, form: Any, change: bool) -> None:
+        if change:
+            # Through the service: a new mobile signs out whoever is signed in by the old one.
+            services.change_mobile(person=obj, mobile=form.cleaned_data.get("mobile") or "")
         super().save_model(request, obj, form, change)
         number = form.cleaned_data.get("new_card_number")
         if number:

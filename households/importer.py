@@ -23,7 +23,7 @@ from typing import TextIO
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from households.models import City, Person, Province, Relation
+from households.models import City, LoginCode, Person, Province, Relation
 from kalabarg.lib.bulk import analyze, copy_rows
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
 from kalabarg.lib.persian import JalaliDateError, normalize_text, parse_jalali_date, to_latin_digits
@@ -477,6 +477,25 @@ WHERE households_person.household_id = excluded.household_id AND (
     OR households_person.mobile <> excluded.mobile)
 """  # noqa: S608
 
+# People of this chunk whose registered mobile the upsert below will change (same household,
+# as the upsert's own condition).
+_NEW_MOBILES = f"""
+SELECT p.id FROM {STAGE_TABLE} s
+JOIN households_person p ON p.national_code = s.national_code
+JOIN households_household h ON h.registry_code = s.household_code AND h.id = p.household_id
+WHERE p.mobile <> s.mobile
+"""  # noqa: S608
+
+_REVOKE_TOKENS_OF_NEW_MOBILES = f"""
+UPDATE households_accesstoken SET revoked_at = %s
+WHERE revoked_at IS NULL AND person_id IN ({_NEW_MOBILES})
+"""  # noqa: S608
+
+_KILL_LOGIN_CODES_OF_NEW_MOBILES = f"""
+UPDATE households_logincode SET attempts = %s
+WHERE used_at IS NULL AND expires_at > %s AND person_id IN ({_NEW_MOBILES})
+"""  # noqa: S608
+
 _INSERT_DECILES = f"""
 INSERT INTO households_decileassignment (household_id, decile, effective_from, source, reason, created_at)
 SELECT DISTINCT h.id, s.decile, s.decile_from, 'import', '', %s
@@ -502,6 +521,10 @@ def _apply_rows(rows: list[ParsedRow]) -> None:
         )
         cursor.execute(_UPSERT_HOUSEHOLDS, [now, now])
         cursor.execute(_DEMOTE_HEADS, [now])
+        # Before the upsert changes them: people whose mobile the registry changes are signed
+        # out (tokens revoked, live login codes dead; portal sessions are bound to the mobile).
+        cursor.execute(_REVOKE_TOKENS_OF_NEW_MOBILES, [now])
+        cursor.execute(_KILL_LOGIN_CODES_OF_NEW_MOBILES, [LoginCode.MAX_ATTEMPTS, now])
         cursor.execute(_UPSERT_PEOPLE, [now, now])
         cursor.execute(_INSERT_DECILES, [now])
         if postgres:

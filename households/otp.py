@@ -8,6 +8,7 @@ the SMS itself are the caller's (``kalabarg.portal.login``).
 """
 
 import datetime as dt
+import enum
 import hashlib
 import hmac
 import secrets
@@ -65,8 +66,17 @@ def issue_login_code(*, person: Person) -> tuple[str, LoginCode]:
     return code, record
 
 
-def use_login_code(*, person: Person, code: str) -> bool:
-    """True once for the right, live code of ``person``; a wrong code spends one of five tries."""
+class CodeCheck(enum.Enum):
+    """What a check of a login code found: only a ``WRONG`` code (a live code existed and this
+    was not it) counts against the person's limit; with no live code nothing could be guessed."""
+
+    USED = "used"
+    WRONG = "wrong"
+    NO_LIVE_CODE = "no_live_code"
+
+
+def check_login_code(*, person: Person, code: str) -> CodeCheck:
+    """``USED`` once for the right, live code of ``person``; a wrong code spends one of five tries."""
     now = timezone.now()
     live = LoginCode.objects.filter(
         person=person, used_at__isnull=True, expires_at__gt=now, attempts__lt=LoginCode.MAX_ATTEMPTS
@@ -74,11 +84,18 @@ def use_login_code(*, person: Person, code: str) -> bool:
     record = live.order_by("-created_at", "-id").first()
     candidate = login_code_hash(person_id=person.pk, code=code)
     if record is None:
-        return False
+        return CodeCheck.NO_LIVE_CODE
     if hmac.compare_digest(record.code_hash, candidate):
-        return live.filter(pk=record.pk).update(used_at=now) == 1
+        if live.filter(pk=record.pk).update(used_at=now) == 1:
+            return CodeCheck.USED
+        return CodeCheck.NO_LIVE_CODE  # a concurrent request used or spent it first
     live.filter(pk=record.pk).update(attempts=F("attempts") + 1)
-    return False
+    return CodeCheck.WRONG
+
+
+def use_login_code(*, person: Person, code: str) -> bool:
+    """True once for the right, live code of ``person``; a wrong code spends one of five tries."""
+    return check_login_code(person=person, code=code) is CodeCheck.USED
 
 
 def burn_time_like_a_check(*, code: str) -> None:

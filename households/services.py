@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from households.models import (
     DecileSource,
     Gender,
     Household,
+    LoginCode,
     PaymentCode,
     Person,
     Province,
@@ -333,3 +335,43 @@ def revoke_access_token(*, key: str) -> None:
     AccessToken.objects.filter(key_hash=access_token_hash(key=key), revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def end_sign_ins(*, person_ids: Sequence[int]) -> int:
+    """End what signed these people in, for when their mobile changed: their API tokens are
+    revoked and their live login codes (sent to the old mobile) stop working; their portal
+    sessions end by themselves, being bound to the mobile (``kalabarg.portal.auth``). Returns the
+    number of tokens revoked."""
+    if not person_ids:
+        return 0
+    now = timezone.now()
+    LoginCode.objects.filter(
+        person_id__in=person_ids, used_at__isnull=True, expires_at__gt=now
+    ).update(attempts=LoginCode.MAX_ATTEMPTS)
+    return AccessToken.objects.filter(person_id__in=person_ids, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+
+
+@transaction.atomic
+def change_mobile(*, person: Person, mobile: str) -> Person:
+    """Give ``person`` a new registered mobile (normalized; a head must keep one). If it differs
+    from the stored one, whoever is signed in as them — by the old phone — is signed out."""
+    cleaned = ""
+    if mobile.strip():
+        try:
+            cleaned = normalize_mobile(mobile)
+        except IdentifierError as exc:
+            raise field_error(field="mobile", message=exc.message, code=exc.code) from exc
+    if person.is_head and not cleaned:
+        raise field_error(
+            field="mobile",
+            message="شماره همراه سرپرست خانوار لازم است",
+            code="head_mobile_required",
+        )
+    stored = Person.objects.select_for_update().values_list("mobile", flat=True).get(pk=person.pk)
+    person.mobile = cleaned
+    if stored != cleaned:
+        Person.objects.filter(pk=person.pk).update(mobile=cleaned, updated_at=timezone.now())
+        end_sign_ins(person_ids=[person.pk])
+    return person

@@ -7,6 +7,7 @@ real services. Every variable is listed in ``.env.example``; a malformed value s
 with ``ImproperlyConfigured`` instead of being silently ignored.
 """
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -250,6 +251,25 @@ SESSION_SAVE_EVERY_REQUEST = True  # makes SESSION_COOKIE_AGE an idle timeout
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 LOGIN_URL = "/admin/login/"
+
+# Trusted proxies and login limits (issue 14). X-Forwarded-For is believed only from these
+# direct peers (addresses or CIDR ranges, comma-separated): the per-IP login limits then count
+# the real client, not the proxy (kalabarg.lib.client_address).
+TRUSTED_PROXIES = [
+    entry.strip()
+    for entry in env.str("TRUSTED_PROXIES", default="127.0.0.1").split(",")
+    if entry.strip()
+]
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must be IP addresses or networks, comma-separated; got {_proxy!r}"
+        ) from _exc
+# Wrong payment codes a terminal may send in an hour before its payment-code purchases are
+# refused (429 payment_code_attempts_exceeded): 8 digits cannot be guessed 10 at a time.
+PAYMENT_CODE_MAX_FAILURES_PER_HOUR = _int("PAYMENT_CODE_MAX_FAILURES_PER_HOUR", 10, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -67,6 +67,7 @@ POS_ERROR_CODES = {
     "item_inactive": 422,
     "below_min_items": 422,
     "idempotency_key_reused": 422,
+    "payment_code_attempts_exceeded": 429,
 }
 
 PosError = error_schema(
@@ -149,6 +150,8 @@ def _refusal(error: CheckoutError) -> ApiError:
     )
     if error.code == "request_in_progress":
         api_error.retry_after = 1  # type: ignore[attr-defined]
+    elif error.retry_after:
+        api_error.retry_after = error.retry_after  # type: ignore[attr-defined]
     return api_error
 
 
@@ -218,7 +221,10 @@ class PurchaseApi(APIView):
                 ),
             },
         ),
-        responses={201: PurchaseOutput, **{code: PosError for code in (400, 401, 403, 409, 422)}},
+        responses={
+            201: PurchaseOutput,
+            **{code: PosError for code in (400, 401, 403, 409, 422, 429)},
+        },
         examples=[
             OpenApiExample(
                 "rice and cheese by card",

@@ -200,6 +200,12 @@ class Terminal(models.Model):
     status_reason = models.CharField("دلیل وضعیت", max_length=500, blank=True)
     api_key_hash = models.CharField("درهم‌سازی کلید", max_length=64, blank=True, editable=False)
     api_key_issued_at = models.DateTimeField("صدور کلید", null=True, blank=True, editable=False)
+    # Set when the terminal has sent PAYMENT_CODE_MAX_FAILURES_PER_HOUR wrong payment codes in an
+    # hour: its payment-code purchases are refused until then (the count itself is in the cache;
+    # this is the officers' flag, written only on the failure path).
+    payment_code_blocked_until = models.DateTimeField(
+        "توقف کد خرید تا", null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField("ثبت", auto_now_add=True)
 
     class Meta:
@@ -212,6 +218,14 @@ class Terminal(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="suspended") | ~Q(status_reason=""),
                 name="terminal_suspension_has_reason",
+            ),
+        ]
+        indexes = [
+            # The admin's "payment codes blocked" filter reads only the few flagged terminals.
+            models.Index(
+                fields=["payment_code_blocked_until"],
+                name="terminal_pcode_blocked_idx",
+                condition=Q(payment_code_blocked_until__isnull=False),
             ),
         ]
 

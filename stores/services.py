@@ -349,6 +349,12 @@ def terminal_refusal(*, terminal: Terminal) -> TerminalRefusal | None:
     return None
 
 
+def flag_payment_code_attempts(*, terminal_id: int, until: dt.datetime) -> None:
+    """Show officers that terminal ``terminal_id`` is refused payment codes until ``until`` (it
+    sent too many wrong ones); one UPDATE, on the failure path only."""
+    Terminal.objects.filter(pk=terminal_id).update(payment_code_blocked_until=until)
+
+
 @transaction.atomic
 def set_terminal_status(*, terminal: Terminal, status: str, reason: str = "") -> Terminal:
     """Suspend (with a reason) or reactivate a terminal; a suspended terminal's requests are refused."""

@@ -55,6 +55,7 @@ def test_the_openapi_schema_generates_without_warnings_and_lists_the_pos_error_c
         "login_code_invalid",
         "resend_too_soon",
         "objection_already_open",
+        "payment_code_attempts_exceeded",
     ):
         assert code in schema
 

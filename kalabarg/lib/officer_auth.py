@@ -22,15 +22,16 @@ from django_otp.forms import OTPAuthenticationFormMixin
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kalabarg.lib.client_address import client_address
+
 LOGIN_TEMPLATE = "admin/officer_login.html"
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address axes locks a username from: REMOTE_ADDR (the app is reached directly).
-
-    Behind a reverse proxy every request would share the proxy's address; this is the one place
-    to switch to the shared client-address helper (TRUSTED_PROXIES) when it exists."""
-    return request.META.get("REMOTE_ADDR")
+    """The address axes locks a username from: the client behind a trusted proxy
+    (``kalabarg.lib.client_address``, ``TRUSTED_PROXIES``), as every per-IP limit counts it."""
+    address = client_address(meta=request.META)
+    return None if address == "unknown" else address  # axes stores it in an IP address field
 
 
 def totp_required() -> bool:

@@ -21,6 +21,7 @@ import enum
 import itertools
 import json
 import logging
+import re
 import threading
 import urllib.error
 import urllib.parse
@@ -88,8 +89,18 @@ class SmsGateway(Protocol):
 _CONSOLE_IDS = itertools.count(1)
 
 
+# Runs of four or more digits (Latin or Persian): login codes and the like.
+_CODE_LIKE = re.compile(r"\d{4,}")
+
+
+def mask_codes(body: str) -> str:
+    """``body`` with every run of four or more digits replaced by as many ``*``."""
+    return _CODE_LIKE.sub(lambda match: "*" * len(match.group()), body)
+
+
 class ConsoleGateway:
-    """The embedded default: prints each message (for demos: the login code appears in the log)."""
+    """The embedded default: prints each message. Codes are masked unless ``DEBUG`` is on (a
+    demo on a developer's machine needs to read its login code; a server's log must not hold it)."""
 
     max_batch = 500
 
@@ -100,7 +111,8 @@ class ConsoleGateway:
         results = []
         for message in messages:
             provider_id = f"console-{next(_CONSOLE_IDS)}"
-            print(f"[SMS from {self.sender} to {message.mobile}] {message.body}", flush=True)
+            body = message.body if settings.DEBUG else mask_codes(message.body)
+            print(f"[SMS from {self.sender} to {message.mobile}] {body}", flush=True)
             results.append(SendResult(message.local_id, Outcome.SENT, provider_id))
         return results
 

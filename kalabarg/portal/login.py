@@ -5,12 +5,16 @@ Used by the web pages and the app API alike, so both get the same rules:
 - The answer never says whether a national code exists or the mobile matches: a request for a
   code gets the same message, status and (nearly) the same work either way; a wrong code, an
   expired one, a used one and one that has had its five tries all get the same refusal.
-- Rate limits in the cache (Redis in production) per IP address and per national code, counted
-  for every national code alike, existing or not; a new code for the same national code and
-  mobile waits 60 seconds.
+- Rate limits in the cache (Redis in production), keyed so that a stranger cannot lock a person
+  out: requests for a code count per IP address and per (national code, mobile) pair — a
+  wrong mobile fills only its own pair's bucket, never the person's own; tries of a code count
+  per IP address, and against the person only when a live code (sent to their own mobile) was
+  tried and was wrong. Counted alike for every national code, existing or not. A new code for
+  the same national code and mobile waits 60 seconds.
 - Only the code's keyed hash is stored (``households.otp``); the SMS goes out after commit.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -19,12 +23,14 @@ from households.models import Person
 from households.otp import (
     LOGIN_CODE_DIGITS,
     LOGIN_CODE_TTL,
+    CodeCheck,
     burn_time_like_a_check,
+    check_login_code,
     issue_login_code,
     may_log_in,
-    use_login_code,
 )
 from kalabarg.lib import ratelimit
+from kalabarg.lib.client_address import client_address
 from kalabarg.lib.errors import field_error
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
 from kalabarg.lib.persian import to_latin_digits, to_persian_digits
@@ -35,9 +41,13 @@ CODE_TTL_SECONDS = int(LOGIN_CODE_TTL.total_seconds())
 
 # Requests for a code: a person needs a few a day; an attacker spraying national codes from one
 # address or one national code from many addresses runs into one of these.
-REQUESTS_PER_NATIONAL_CODE = ratelimit.Limit("otp-request-nc", 5, 60 * 60)
+# Keyed by the pair, not the national code alone: requests with wrong mobiles (anyone can send
+# them) never use up the person's own (national code, right mobile) allowance.
+REQUESTS_PER_PAIR = ratelimit.Limit("otp-request-pair", 5, 60 * 60)
 REQUESTS_PER_IP = ratelimit.Limit("otp-request-ip", 20, 60 * 60)
-# Tries of a code: five per code (in the database), and these across codes.
+# Tries of a code: five per code (in the database), and these across codes. The per-person one
+# counts only wrong tries of a live code — one that went to the person's own mobile — so guesses
+# sent while the person has no code cannot lock them out.
 VERIFICATIONS_PER_NATIONAL_CODE = ratelimit.Limit("otp-verify-nc", 10, 60 * 60)
 VERIFICATIONS_PER_IP = ratelimit.Limit("otp-verify-ip", 40, 60 * 60)
 
@@ -96,7 +106,10 @@ def _wait_message(seconds: int) -> str:
 
 
 def _limited(limit: ratelimit.Limit, subject: str) -> None:
-    verdict = ratelimit.hit(limit, subject)
+    _refused_if(ratelimit.hit(limit, subject))
+
+
+def _refused_if(verdict: ratelimit.Verdict) -> None:
     if not verdict.allowed:
         raise LoginRefused(
             "too_many_requests",
@@ -120,7 +133,7 @@ def request_login_code(*, national_code: str, mobile: str, ip: str) -> CodeReque
             "کد ورود تازه فرستاده شده است. " + _wait_message(wait),
             retry_after=wait,
         )
-    _limited(REQUESTS_PER_NATIONAL_CODE, code_nc)
+    _limited(REQUESTS_PER_PAIR, f"{code_nc}:{clean_mob}")
     person = Person.objects.filter(national_code=code_nc).first()
     if person is not None and person.mobile == clean_mob and may_log_in(person=person):
         with transaction.atomic():
@@ -136,16 +149,20 @@ def verify_login_code(*, national_code: str, code: str, ip: str) -> Person:
     code_nc = clean_national_code(value=national_code)
     clean = clean_code(value=code)
     _limited(VERIFICATIONS_PER_IP, ip)
-    _limited(VERIFICATIONS_PER_NATIONAL_CODE, code_nc)
+    _refused_if(ratelimit.exceeded(VERIFICATIONS_PER_NATIONAL_CODE, code_nc))
     person = Person.objects.select_related("household").filter(national_code=code_nc).first()
     if person is not None and may_log_in(person=person):
-        if use_login_code(person=person, code=clean):
+        found = check_login_code(person=person, code=clean)
+        if found is CodeCheck.USED:
             return person
+        if found is CodeCheck.WRONG:
+            ratelimit.hit(VERIFICATIONS_PER_NATIONAL_CODE, code_nc)
     else:
         burn_time_like_a_check(code=clean)
     raise LoginRefused("login_code_invalid", CODE_INVALID_MESSAGE)
 
 
-def client_ip(*, meta: dict[str, object]) -> str:
-    """The client's address as the web server saw it (the proxy in front must set it)."""
-    return str(meta.get("REMOTE_ADDR") or "unknown")
+def client_ip(*, meta: Mapping[str, object]) -> str:
+    """The client's address for the per-IP limits: ``X-Forwarded-For`` only from a trusted proxy
+    (``kalabarg.lib.client_address``)."""
+    return client_address(meta=meta)

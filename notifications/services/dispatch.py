@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from kalabarg.lib.sms import Outcome, OutgoingSms, SendResult, SmsGateway, get_gateway
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
+from notifications.services.personal import SECRET_PLACEHOLDERS, secret_body_key
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Claimed:
     mobile: str
     body: str
     attempts: int
+    kind: str = ""
 
     @property
     def local_id(self) -> str:
@@ -73,7 +75,7 @@ def _claim(where: str, params: Sequence[Any], limit: int) -> tuple[list[Claimed]
         f"UPDATE {TABLE} SET status = 'sending', attempts = attempts + 1, lease_until = %s, "
         f"updated_at = %s WHERE id IN (SELECT id FROM {TABLE} WHERE {where} "
         f"AND status = 'queued' AND next_attempt_at <= %s ORDER BY next_attempt_at LIMIT %s{lock}) "
-        "RETURNING id, generation, mobile, body, attempts"
+        "RETURNING id, generation, mobile, body, attempts, kind"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [token, now, *params, now, limit])
@@ -166,23 +168,57 @@ def throttle(*, count: int) -> None:
         time.sleep(max(0.0, 1 - (now - int(now))) + 0.001)
 
 
+SECRET_EXPIRED = "secret_expired"  # noqa: S105 (an error code, not a password)
+
+
+def bodies_to_send(*, claimed: Sequence[Claimed]) -> dict[str, str | None]:
+    """The body to send for each claimed message with a masked stored body (a login code), by
+    local id, from its short-lived cache entry; ``None`` where the entry has expired (the code is
+    dead: the message fails rather than sending a masked or stale code)."""
+    secret = [c for c in claimed if c.kind in SECRET_PLACEHOLDERS]
+    if not secret:
+        return {}
+    found = cache.get_many([secret_body_key(message_id=c.id) for c in secret])
+    return {c.local_id: found.get(secret_body_key(message_id=c.id)) for c in secret}
+
+
 def send_claimed(
     *, gateway: SmsGateway, claimed: Sequence[Claimed], token: dt.datetime
 ) -> tuple[int, int, int]:
     """Throttle, call the gateway for the whole batch, record the outcomes."""
     if not claimed:
         return 0, 0, 0
-    throttle(count=len(claimed))
-    outgoing = [OutgoingSms(c.local_id, c.mobile, c.body) for c in claimed]
-    try:
-        results = gateway.send(outgoing)
-    except Exception as exc:  # a bug in a gateway must not strand the batch in "sending"
-        logger.exception("SMS gateway raised")
-        results = [
-            SendResult(m.local_id, Outcome.TRANSIENT, "", "gateway_error", str(exc)[:200])
-            for m in outgoing
-        ]
-    return record_results(claimed=claimed, results=results, token=token)
+    secret_bodies = bodies_to_send(claimed=claimed)
+    expired = [
+        SendResult(local_id, Outcome.PERMANENT, "", SECRET_EXPIRED, "کد پیش از فرستادن منقضی شد")
+        for local_id, body in secret_bodies.items()
+        if body is None
+    ]
+    sendable = [c for c in claimed if secret_bodies.get(c.local_id, c.body) is not None]
+    outgoing = [
+        OutgoingSms(c.local_id, c.mobile, secret_bodies.get(c.local_id) or c.body) for c in sendable
+    ]
+    results: list[SendResult] = []
+    if outgoing:
+        throttle(count=len(outgoing))
+        try:
+            results = gateway.send(outgoing)
+        except Exception as exc:  # a bug in a gateway must not strand the batch in "sending"
+            logger.exception("SMS gateway raised")
+            results = [
+                SendResult(m.local_id, Outcome.TRANSIENT, "", "gateway_error", str(exc)[:200])
+                for m in outgoing
+            ]
+    recorded = record_results(claimed=claimed, results=results + expired, token=token)
+    sent = {result.local_id for result in results if result.outcome == Outcome.SENT}
+    sent_secrets = [
+        secret_body_key(message_id=c.id)
+        for c in sendable
+        if c.local_id in secret_bodies and c.local_id in sent
+    ]
+    if sent_secrets:
+        cache.delete_many(sent_secrets)  # sent: the code now lives only on the person's phone
+    return recorded
 
 
 def requeue_expired_leases(*, campaign_id: int | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,6 +13,19 @@ from households.models import Person
 from notifications import templating
 from notifications.models import MessageStatus, SmsKind, SmsMessage, SmsTemplate
 from notifications.signals import announce_on_commit
+
+# Placeholders whose values must never rest in the outbox, the admin or a log: the stored body has
+# them masked, and the real body waits in the cache (Redis in production, shared by the web
+# processes and the SMS workers) only as long as the secret is good for. The dispatcher sends
+# these kinds from that entry, and fails a message whose entry has expired instead of sending a
+# masked or stale code (``dispatch.bodies_to_send``).
+SECRET_PLACEHOLDERS: dict[str, tuple[str, ...]] = {SmsKind.LOGIN_CODE: ("code",)}
+MASK = "******"
+
+
+def secret_body_key(*, message_id: int) -> str:
+    """The cache key of the body to send for a message whose stored body is masked."""
+    return f"sms:secret-body:{message_id}"
 
 
 def render_for(*, kind: str, context: Mapping[str, object]) -> str:
@@ -49,7 +63,12 @@ def render_for(*, kind: str, context: Mapping[str, object]) -> str:
 
 
 def send_personal_sms(
-    *, person: Person, kind: str, context: dict[str, object], dedupe_key: str
+    *,
+    person: Person,
+    kind: str,
+    context: dict[str, object],
+    dedupe_key: str,
+    secret_ttl_seconds: int = 120,
 ) -> SmsMessage:
     """Queue one SMS to ``person`` and send it once the caller's transaction commits.
 
@@ -62,6 +81,10 @@ def send_personal_sms(
       returns the existing message and sends nothing new.
     - The message is sent by the Celery task ``notifications.tasks.sms_send_message`` on the
       ``sms`` queue, enqueued with ``transaction.on_commit`` (eagerly under the embedded default).
+
+    - For a kind with secret placeholders (``SECRET_PLACEHOLDERS``: the login code) the stored
+      body has them masked (``******``) and the real body is kept in the cache for
+      ``secret_ttl_seconds`` (the secret's life), where the dispatcher reads it to send.
 
     Raises ``ValidationError`` (codes ``sms_no_mobile``, ``sms_template_missing``,
     ``sms_context_missing``, ``sms_template_has_link``, ``sms_kind_unknown``).
@@ -86,6 +109,12 @@ def send_personal_sms(
             }
         )
     body = render_for(kind=kind, context=context)
+    secrets = SECRET_PLACEHOLDERS.get(kind, ())
+    stored_body = (
+        render_for(kind=kind, context={**context, **dict.fromkeys(secrets, MASK)})
+        if secrets
+        else body
+    )
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -93,7 +122,7 @@ def send_personal_sms(
                 person=person,
                 kind=kind,
                 mobile=person.mobile,
-                body=body,
+                body=stored_body,
                 status=MessageStatus.QUEUED,
                 dedupe_key=dedupe_key,
                 next_attempt_at=now,
@@ -103,6 +132,9 @@ def send_personal_sms(
     except IntegrityError:
         # A concurrent call with the same key won the race: its message is the one.
         return SmsMessage.objects.get(dedupe_key=dedupe_key)
+    if secrets:
+        # Before the commit that lets the task run, so the worker always finds it while it lives.
+        cache.set(secret_body_key(message_id=message.pk), body, timeout=secret_ttl_seconds)
     enqueue_message(message_id=message.pk)
     return message
 

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from kalabarg.lib import admin_display as show
@@ -58,11 +59,35 @@ class TerminalForm(forms.ModelForm):
         return cleaned
 
 
+class PaymentCodeBlockedFilter(admin.SimpleListFilter):
+    """Terminals refused payment codes now (too many wrong ones this hour), or ever flagged."""
+
+    title = "کد خرید نادرست"
+    parameter_name = "payment_code_blocked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("now", "اکنون متوقف"), ("ever", "تاکنون متوقف‌شده")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Terminal]) -> QuerySet[Terminal]:
+        if self.value() == "now":
+            return queryset.filter(payment_code_blocked_until__gt=timezone.now())
+        if self.value() == "ever":
+            return queryset.filter(payment_code_blocked_until__isnull=False)
+        return queryset
+
+
 @admin.register(Terminal)
 class TerminalAdmin(admin.ModelAdmin):
     form = TerminalForm
-    list_display = ["terminal_id", "store", "psp_name", "status", "api_key_issued_at_display"]
-    list_filter = ["status"]
+    list_display = [
+        "terminal_id",
+        "store",
+        "psp_name",
+        "status",
+        "api_key_issued_at_display",
+        "payment_code_blocked_display",
+    ]
+    list_filter = ["status", PaymentCodeBlockedFilter]
     search_fields = ["terminal_id"]  # shows the box; get_search_results decides what the term is
     search_help_text = "شناسه ۸ رقمی پایانه یا بخشی از نام فروشگاه"
     list_select_related = ["store"]
@@ -82,6 +107,7 @@ class TerminalAdmin(admin.ModelAdmin):
             "status",
             "status_reason",
             "api_key_issued_at_display",
+            "payment_code_blocked_display",
             "created_at_display",
         ]
 
@@ -95,6 +121,7 @@ class TerminalAdmin(admin.ModelAdmin):
             "status",
             "status_reason",
             "api_key_issued_at_display",
+            "payment_code_blocked_display",
             "created_at_display",
         ]
 
@@ -115,6 +142,15 @@ class TerminalAdmin(admin.ModelAdmin):
     @admin.display(description="صدور کلید", ordering="api_key_issued_at")
     def api_key_issued_at_display(self, terminal: Terminal) -> str:
         return show.when(terminal.api_key_issued_at) if terminal.api_key_hash else "کلیدی صادر نشده"
+
+    @admin.display(description="کد خرید نادرست", ordering="payment_code_blocked_until")
+    def payment_code_blocked_display(self, terminal: Terminal) -> str:
+        until = terminal.payment_code_blocked_until
+        if until is None:
+            return "—"
+        if until > timezone.now():
+            return f"⚠ متوقف تا {show.when(until)}: بیش از حد مجاز کد خرید نادرست"
+        return f"پیش‌تر متوقف شد (تا {show.when(until)})"
 
     @admin.display(description="ثبت")
     def created_at_display(self, terminal: Terminal) -> str:

@@ -27,7 +27,9 @@ from django.utils import timezone
 from devdata.households import generate_households
 from devdata.purchases import generate_purchases
 from devdata.stores import generate_stores
+from households.models import Person
 from kalabarg.lib.persian import jalali_month_key
+from kalabarg.portal.auth import mobile_digest
 from settlements.models import RunKind
 from settlements.services import rules, runs
 from tests.benchmarks.conftest import peak_rss_mb, report
@@ -45,6 +47,7 @@ def _percentile(values: list[float], share: float) -> float:
 def _client_for(person_id: int) -> Client:
     session = SessionStore()
     session["portal_person_id"] = person_id
+    session["portal_mobile_digest"] = mobile_digest(Person.objects.only("mobile").get(pk=person_id))
     session.create()
     client = Client()
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key

@@ -50,8 +50,6 @@ def _production_env(static_root: Path) -> dict[str, str]:
     env.update(
         STATIC_ROOT=str(static_root),
         CELERY_TASK_ALWAYS_EAGER="1",
-        SECRET_KEY=env.get("SECRET_KEY") or "e2e-secret-" + "s" * 50,
-        CARD_HASH_KEY=env.get("CARD_HASH_KEY") or "e2e-card-hash-" + "c" * 50,
         LOG_LEVEL="WARNING",
     )
     env.pop("REDIS_URL", None)
@@ -66,7 +64,8 @@ def gunicorn(tmp_path: Path) -> Iterator[str]:
 
     static_root = tmp_path / "static"
     env = _production_env(static_root)
-    # The test process's card hashes must match the server's.
+    # The server must read the sessions and card hashes this process writes: the same keys.
+    env["SECRET_KEY"] = settings.SECRET_KEY
     env["CARD_HASH_KEY"] = settings.CARD_HASH_KEY
     collected = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
@@ -167,14 +166,10 @@ def _sign_in(context, base: str, cookie_name: str, session_key: str) -> None:  #
     )
 
 
-def _portal_session(person_id: int) -> str:
-    from django.contrib.sessions.backends.db import SessionStore
+def _portal_session(person) -> str:  # type: ignore[no-untyped-def]
+    from tests.portal.conftest import signed_in_client
 
-    session = SessionStore()
-    session["portal_person_id"] = person_id
-    session.save()
-    assert session.session_key is not None
-    return session.session_key
+    return signed_in_client(person).cookies["sessionid"].value
 
 
 def _admin_session() -> str:
@@ -254,7 +249,7 @@ def test_every_portal_admin_and_api_docs_page_keeps_the_content_security_policy(
         console += page.console_violations
         page.close()
 
-    _sign_in(browser_context, gunicorn, "sessionid", _portal_session(head.pk))
+    _sign_in(browser_context, gunicorn, "sessionid", _portal_session(head))
     for path in portal_pages:
         page, _ = _open(browser_context, gunicorn + path)
         assert page.url == gunicorn + path, f"{path}: signed in, not sent to the login page"

@@ -96,3 +96,23 @@ def test_an_officer_unlocks_another_in_the_admin(client, admin_client):
 
     response = admin_login(client, username="clerk", token=totp_token(device))
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_behind_the_trusted_proxy_the_lockout_counts_the_client_not_the_proxy(settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    _, device = make_officer()
+    attacker = Client(HTTP_X_FORWARDED_FOR="203.0.113.9")
+    for _ in range(5):
+        admin_login(attacker, username="clerk", password="nope", ip="127.0.0.1")
+
+    # The officer's own browser reaches the same proxy from another address
+    own = admin_login(
+        Client(HTTP_X_FORWARDED_FOR="198.51.100.7"),
+        username="clerk",
+        token=totp_token(device),
+        ip="127.0.0.1",
+    )
+    again = admin_login(attacker, username="clerk", token=totp_token(device), ip="127.0.0.1")
+
+    assert own.status_code == 302
+    assert again.status_code == 429

@@ -202,11 +202,13 @@ def test_a_new_code_waits_sixty_seconds_and_then_replaces_the_old_one(sms_outbox
     )
 
 
-def test_code_requests_are_limited_per_national_code_whether_or_not_it_exists(sms_outbox):
+def test_code_requests_are_limited_per_national_code_and_mobile_whether_or_not_it_exists(
+    sms_outbox,
+):
     from kalabarg.lib import ratelimit
 
     for national_code in (head_of(make_household()).national_code, next_national_code()):
-        limit = login_service.REQUESTS_PER_NATIONAL_CODE.limit
+        limit = login_service.REQUESTS_PER_PAIR.limit
         for attempt in range(limit):
             ratelimit.clear_hold("otp-resend", f"{national_code}:09120000000")
             login_service.request_login_code(
@@ -236,19 +238,56 @@ def test_code_requests_are_limited_per_ip_address(client):
 
 
 def test_code_tries_are_limited_per_national_code_across_codes(sms_outbox):
+    from kalabarg.lib import ratelimit
+
     head = head_of(make_household())
     limit = login_service.VERIFICATIONS_PER_NATIONAL_CODE.limit
     for attempt in range(limit):
+        if attempt % 5 == 0:  # a code dies after five wrong tries: the person asks for a new one
+            ratelimit.clear_hold("otp-resend", f"{head.national_code}:{head.mobile}")
+            login_service.request_login_code(
+                national_code=head.national_code, mobile=head.mobile, ip=f"10.2.0.{attempt}"
+            )
+        wrong = "000000" if sms_outbox.login_code(head.mobile) != "000000" else "111111"
         with pytest.raises(login_service.LoginRefused) as refused:
             login_service.verify_login_code(
-                national_code=head.national_code, code="000000", ip=f"10.1.0.{attempt}"
+                national_code=head.national_code, code=wrong, ip=f"10.1.0.{attempt}"
             )
         assert refused.value.code == "login_code_invalid"
+    ratelimit.clear_hold("otp-resend", f"{head.national_code}:{head.mobile}")
+    login_service.request_login_code(
+        national_code=head.national_code, mobile=head.mobile, ip="10.2.1.1"
+    )
 
     with pytest.raises(login_service.LoginRefused) as refused:
-        login_service.verify_login_code(national_code=head.national_code, code="000000", ip="x")
+        login_service.verify_login_code(
+            national_code=head.national_code, code=sms_outbox.login_code(head.mobile), ip="x"
+        )
 
     assert refused.value.code == "too_many_requests"
+
+
+def test_wrong_mobiles_and_guesses_without_a_code_do_not_lock_the_person_out(sms_outbox):
+    head = head_of(make_household())
+    for attempt in range(50):
+        login_service.request_login_code(
+            national_code=head.national_code, mobile=next_mobile(), ip=f"10.3.{attempt}.1"
+        )
+        with pytest.raises(login_service.LoginRefused) as refused:
+            login_service.verify_login_code(
+                national_code=head.national_code, code="123456", ip=f"10.4.{attempt}.1"
+            )
+        assert refused.value.code == "login_code_invalid"
+    assert len(sms_outbox) == 0
+
+    login_service.request_login_code(
+        national_code=head.national_code, mobile=head.mobile, ip="10.5.0.1"
+    )
+    person = login_service.verify_login_code(
+        national_code=head.national_code, code=sms_outbox.login_code(head.mobile), ip="10.5.0.1"
+    )
+
+    assert person == head
 
 
 def test_an_adult_member_with_a_mobile_may_log_in_but_a_child_may_not(sms_outbox):
@@ -309,3 +348,60 @@ def test_session_cookies_are_http_only_same_site_and_secure_outside_debug():
     assert settings.SESSION_COOKIE_SAMESITE == "Lax"
     assert settings.SESSION_COOKIE_SECURE is (not settings.DEBUG)
     assert settings.SESSION_SAVE_EVERY_REQUEST and settings.SESSION_COOKIE_AGE == 15 * 60
+
+
+def _post_login_from(client, *, peer: str, forwarded_for: str):
+    return client.post(
+        LOGIN,
+        {"national_code": next_national_code(), "mobile": next_mobile()},
+        REMOTE_ADDR=peer,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_escape_the_ip_limit(
+    client, settings
+):
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    limit = login_service.REQUESTS_PER_IP.limit
+    for attempt in range(limit):
+        response = _post_login_from(client, peer="203.0.113.9", forwarded_for=f"1.2.3.{attempt}")
+        assert response.status_code == 302
+
+    response = _post_login_from(client, peer="203.0.113.9", forwarded_for="1.2.4.1")
+
+    assert response.status_code == 429
+
+
+def test_two_clients_behind_the_trusted_proxy_have_separate_ip_limits(client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    limit = login_service.REQUESTS_PER_IP.limit
+    for _ in range(limit):
+        response = _post_login_from(client, peer="10.0.0.1", forwarded_for="198.51.100.1")
+        assert response.status_code == 302
+    refused = _post_login_from(client, peer="10.0.0.1", forwarded_for="198.51.100.1")
+
+    other = _post_login_from(client, peer="10.0.0.1", forwarded_for="198.51.100.2")
+
+    assert (refused.status_code, other.status_code) == (429, 302)
+
+
+def test_the_app_api_counts_the_client_behind_the_trusted_proxy(settings):
+    from rest_framework.test import APIClient
+
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    api = APIClient()
+    limit = login_service.REQUESTS_PER_IP.limit
+
+    def ask(client_address: str) -> int:
+        return api.post(
+            "/api/v1/auth/otp/",
+            {"national_code": next_national_code(), "mobile": next_mobile()},
+            format="json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR=client_address,
+        ).status_code
+
+    statuses = [ask("198.51.100.1") for _ in range(limit + 1)]
+
+    assert statuses[-2:] == [202, 429] and ask("198.51.100.2") == 202

@@ -11,6 +11,7 @@ from django.utils import timezone
 from kalabarg.lib.persian import jalali_month_key
 from settlements.selectors import PurchaseContext, purchase_context
 from settlements.services import rules
+from settlements.services.checkout import payment_code_attempts
 from settlements.services.checkout.answers import with_receipt
 from settlements.services.checkout.basket import (
     PurchaseRequest,
@@ -136,7 +137,15 @@ def checkout(
         context = read_context(request=request)
     if in_one_call:
         return _purchase_in_one_call(request=request, context=context)
-    return _purchase_in_python(request=request, context=context)
+    if by_card:
+        return _purchase_in_python(request=request, context=context)
+    payment_code_attempts.refuse_if_blocked(terminal_id=confirmed.pk)
+    try:
+        return _purchase_in_python(request=request, context=context)
+    except CheckoutError as refusal:
+        if refusal.code in payment_code_attempts.FAILURES:
+            payment_code_attempts.count_failure(terminal_id=confirmed.pk)
+        raise
 
 
 def _purchase_in_one_call(*, request: PurchaseRequest, context: PurchaseContext) -> CheckoutResult:
