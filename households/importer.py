@@ -26,7 +26,13 @@ from django.utils import timezone
 from households.models import City, Person, Province, Relation
 from kalabarg.lib.bulk import analyze, copy_rows
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
-from kalabarg.lib.persian import JalaliDateError, normalize_text, parse_jalali_date, to_latin_digits
+from kalabarg.lib.persian import (
+    JalaliDateError,
+    latin_number,
+    normalize_text,
+    parse_jalali_date,
+    to_latin_digits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +200,8 @@ def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow
         raise _RowInvalid("mobile", "head_mobile_required", "شماره همراه سرپرست خانوار لازم است")
     province_id = ref.province_id(value("province"))
     city_id = ref.city_id(province_id, value("city"))
-    decile_raw = to_latin_digits(value("decile"))
-    if not decile_raw.isdigit() or not 1 <= int(decile_raw) <= 10:
+    decile = latin_number(value("decile"), max_digits=2)
+    if decile is None or not 1 <= decile <= 10:
         raise _RowInvalid("decile", "decile_out_of_range", "دهک باید عددی از ۱ تا ۱۰ باشد")
     try:
         decile_from = parse_jalali_date(value("decile_effective_from"))
@@ -215,7 +221,7 @@ def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow
         mobile=mobile,
         province_id=province_id,
         city_id=city_id,
-        decile=int(decile_raw),
+        decile=decile,
         decile_from=decile_from,
     )
 

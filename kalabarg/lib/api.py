@@ -170,6 +170,42 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return handled
 
 
+# --- Query parameters: the boundary where bad input becomes a 400, never a 500 ----------------
+
+QUERY_TEXT_MAX_LENGTH = 200
+
+
+def query_text(params: Any, name: str, *, max_length: int = QUERY_TEXT_MAX_LENGTH) -> str:
+    """The text of query parameter ``name`` ("" when absent); a NUL or other control character
+    (PostgreSQL refuses NUL in text, so it would be a 500) or more than ``max_length`` characters
+    is the 400 ``<name>_invalid``."""
+    from kalabarg.lib.persian import has_control_characters
+
+    raw = str(params.get(name, ""))
+    if has_control_characters(raw):
+        raise ApiError(f"{name}_invalid", "این مقدار نویسه‌های نامعتبر دارد", field=name)
+    if len(raw) > max_length:
+        raise ApiError(f"{name}_invalid", f"این مقدار بیش از {max_length} نویسه است", field=name)
+    return raw
+
+
+def query_positive_int(params: Any, name: str, *, default: int, maximum: int) -> int:
+    """Query parameter ``name`` as a whole number from 1, capped at ``maximum``; Latin, Persian
+    and Arabic-Indic digits are numbers, anything else (``²``, ``-1``, ``1.5``) is the 400
+    ``<name>_invalid``."""
+    from kalabarg.lib.persian import latin_number
+
+    raw = str(params.get(name, "")).strip()
+    if not raw:
+        return default
+    value = latin_number(raw)
+    if value is None or value < 1:
+        raise ApiError(
+            f"{name}_invalid", "شماره صفحه یا اندازه صفحه باید عددی مثبت باشد", field=name
+        )
+    return min(value, maximum)
+
+
 class NoCountPagination:
     """Page-number pagination that never counts the whole result (fast on big tables).
 
@@ -180,20 +216,10 @@ class NoCountPagination:
     max_page_size = 100
 
     def paginate(self, queryset: Any, request: Any) -> tuple[list[Any], dict[str, Any]]:
-        from kalabarg.lib.persian import to_latin_digits
-
-        def number(name: str, default: int, maximum: int) -> int:
-            raw = to_latin_digits(request.query_params.get(name, "")).strip()
-            if not raw:
-                return default
-            if not raw.isdigit() or int(raw) < 1:
-                raise ApiError(
-                    f"{name}_invalid", "شماره صفحه یا اندازه صفحه باید عددی مثبت باشد", field=name
-                )
-            return min(int(raw), maximum)
-
-        page = number("page", 1, 10_000)
-        size = number("page_size", self.page_size, self.max_page_size)
+        page = query_positive_int(request.query_params, "page", default=1, maximum=10_000)
+        size = query_positive_int(
+            request.query_params, "page_size", default=self.page_size, maximum=self.max_page_size
+        )
         offset = (page - 1) * size
         rows = list(queryset[offset : offset + size + 1])
         has_next = len(rows) > size
