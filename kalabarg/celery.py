@@ -9,7 +9,6 @@ Queues:
 """
 
 import os
-
 from typing import Any
 
 from celery import Celery

@@ -10,10 +10,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kalabarg.lib.api import ApiError
+from kalabarg.lib.api import ApiError, error_schema
 from notifications.services import reports
 
 SECRET_HEADER = "X-SMS-Webhook-Secret"  # noqa: S105 (a header name, not a secret)
+
+# Every refusal of the webhook, with its HTTP status (documented in the schema).
+DELIVERY_REPORT_ERROR_CODES = {
+    "validation_error": 400,
+    "parse_error": 400,
+    "sms_webhook_unauthorized": 401,
+}
+DeliveryReportError = error_schema(
+    "DeliveryReportError",
+    field_error_name="DeliveryReportFieldError",
+    codes=DELIVERY_REPORT_ERROR_CODES,
+)
 
 
 class DeliveryReportApi(APIView):
@@ -40,9 +52,21 @@ class DeliveryReportApi(APIView):
         updated = serializers.IntegerField()
         unknown = serializers.IntegerField()
 
+    class FormReport(serializers.Serializer):
+        """One report as a Kavenegar-style form post."""
+
+        messageid = serializers.CharField(max_length=64)
+        status = serializers.IntegerField(min_value=0, max_value=1000)
+
     @extend_schema(
-        request=Input,
-        responses={200: Output},
+        operation_id="sms_delivery_reports",
+        tags=["sms"],
+        request={"application/json": Input, "application/x-www-form-urlencoded": FormReport},
+        responses={
+            200: Output,
+            400: DeliveryReportError,
+            401: DeliveryReportError,
+        },
         parameters=[OpenApiParameter(SECRET_HEADER, str, OpenApiParameter.HEADER, required=True)],
         summary="گزارش تحویل پیامک‌ها (از سامانه پیامک)",
     )

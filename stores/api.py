@@ -10,7 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from households.models import City, Province
-from kalabarg.lib.api import ApiError, NoCountPagination, error_schema, query_text
+from kalabarg.lib.api import (
+    PAGE_PARAMETERS,
+    QUERY_TEXT_MAX_LENGTH,
+    ApiError,
+    NoCountPagination,
+    error_schema,
+    query_text,
+)
 from kalabarg.lib.persian import latin_number, normalize_text, to_latin_digits
 from stores import selectors
 from stores.auth import TerminalApiKeyAuthentication
@@ -65,13 +72,22 @@ class StoreFinderApi(APIView):
         operation_id="store_finder",
         tags=["stores"],
         parameters=[
-            OpenApiParameter("province", str, description="province code (01–31) or Persian name"),
             OpenApiParameter(
-                "city", str, description="city id or Persian name (within the province)"
+                "province",
+                {"type": "string", "maxLength": QUERY_TEXT_MAX_LENGTH},
+                description="province code (01–31) or Persian name",
             ),
-            OpenApiParameter("q", str, description="part of the store's name"),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
+            OpenApiParameter(
+                "city",
+                {"type": "string", "maxLength": QUERY_TEXT_MAX_LENGTH},
+                description="city id or Persian name (within the province)",
+            ),
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": QUERY_TEXT_MAX_LENGTH},
+                description="part of the store's name (the first 64 characters count)",
+            ),
+            *PAGE_PARAMETERS,
         ],
         responses={
             200: inline_serializer(

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -67,6 +67,35 @@ def error_schema(
             ),
         },
     )
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that refuses a JSON number or boolean instead of turning ``0`` into ``"0"``
+    (the document says string; a client sending a number has a bug worth hearing about)."""
+
+    default_error_messages = {"invalid": "این مقدار باید متن باشد"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        # An empty string is refused ("blank"), so the document says so: minLength 1.
+        if not kwargs.get("allow_blank", False):
+            kwargs.setdefault("min_length", 1)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean field that takes only JSON ``true``/``false`` (DRF also takes 0, 1, "yes")."""
+
+    default_error_messages = {"invalid": "این مقدار باید true یا false باشد"}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class ApiError(exceptions.APIException):
@@ -207,6 +236,15 @@ def query_positive_int(params: Any, name: str, *, default: int, maximum: int) ->
             f"{name}_invalid", "شماره صفحه یا اندازه صفحه باید عددی مثبت باشد", field=name
         )
     return min(value, maximum)
+
+
+# The schema of the two page parameters: whole numbers from 1 (Persian digits too); a larger
+# page_size is capped at 100, not refused.
+_POSITIVE_NUMBER = {"type": "integer", "minimum": 1}
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", _POSITIVE_NUMBER, description="from 1; at most 10,000"),
+    OpenApiParameter("page_size", _POSITIVE_NUMBER, description="from 1; more than 100 is 100"),
+]
 
 
 class NoCountPagination:
