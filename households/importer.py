@@ -33,6 +33,7 @@ from kalabarg.lib.persian import (
     parse_jalali_date,
     to_latin_digits,
 )
+from kalabarg.lib.spreadsheet import write_rows
 
 logger = logging.getLogger(__name__)
 
@@ -549,7 +550,7 @@ def _apply_chunk(rows: list[ParsedRow], result: ImportResult) -> None:
 
 
 def write_error_report(*, errors: Iterable[RowError], stream: TextIO) -> None:
-    writer = csv.writer(stream)
-    writer.writerow(["line", "national_code", "field", "code", "message"])
-    for error in errors:
-        writer.writerow([error.line, error.national_code, error.field, error.code, error.message])
+    """The rejected rows as CSV for officers; cells copied from the file (a national code, a
+    message quoting a value) are neutralised so a spreadsheet does not run them as formulas."""
+    rows = ((e.line, e.national_code, e.field, e.code, e.message) for e in errors)
+    write_rows(stream, [("line", "national_code", "field", "code", "message"), *rows])
