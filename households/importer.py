@@ -525,9 +525,12 @@ def _apply_chunk(rows: list[ParsedRow], result: ImportResult) -> None:
         _apply_rows(rows)
         result.rows_applied += len(rows)
         return
-    except DatabaseError:
+    except DatabaseError as exc:
+        # Not the exception's text: PostgreSQL's DETAIL quotes the row (a national code, a
+        # mobile); the row-by-row retry below reports each row's error to the officers.
         logger.warning(
-            "import chunk refused by the database; retrying household by household", exc_info=True
+            "import chunk refused by the database (%s); retrying household by household",
+            type(exc).__name__,
         )
     by_household: dict[str, list[ParsedRow]] = {}
     for row in rows:

@@ -14,4 +14,9 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         record.task_id = task_id_var.get()
+        request = getattr(record, "request", None)
+        if request is not None and hasattr(request, "path"):
+            # Django's "Bad Request: …" lines carry the request, whose repr has the query string
+            # (an officer's search by national code or mobile): keep the method and path only.
+            record.request = f"{request.method} {request.path}"
         return True
