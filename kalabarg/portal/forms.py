@@ -61,7 +61,7 @@ class StoreFinderForm(forms.Form):
         city_field.queryset = cities_for(province)
         self.fields["q"].widget.attrs.update({"autocomplete": "off", "enterkeyhint": "search"})
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         # The page is a hidden input, so its error would show nowhere: say it above the form.
         if "page" in self.errors:
             for message in self.errors.pop("page"):
