@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -69,6 +70,10 @@ def error_schema(
     )
 
 
+# At least one character that is not white space, and no NUL (refused by DRF and by PostgreSQL).
+_SOME_TEXT_WITHOUT_NUL = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
 class StrictCharField(serializers.CharField):
     """A string field that refuses a JSON number or boolean instead of turning ``0`` into ``"0"``
     (the document says string; a client sending a number has a bug worth hearing about)."""
@@ -76,13 +81,22 @@ class StrictCharField(serializers.CharField):
     default_error_messages = {"invalid": "این مقدار باید متن باشد"}
 
     def __init__(self, **kwargs: Any) -> None:
-        # An empty string is refused ("blank"), so the document says so: minLength 1.
-        if not kwargs.get("allow_blank", False):
-            kwargs.setdefault("min_length", 1)
         super().__init__(**kwargs)
+        if not self.allow_blank:
+            # Refused anyway (blank after trimming, or a NUL): the pattern puts it in the document.
+            self.validators.append(RegexValidator(_SOME_TEXT_WITHOUT_NUL, code="blank"))
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer field that takes only a JSON integer (DRF also takes "10", 10.0 and true)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
 

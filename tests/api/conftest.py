@@ -27,6 +27,7 @@ def wsgi_in_test_transaction() -> Iterator[None]:
 def api_world(wsgi_in_test_transaction, settings):  # type: ignore[no-untyped-def]
     """A household with credit, a card and a token; a POS terminal with its key; basket prices."""
     settings.SMS_BACKEND = "memory"
+    settings.SMS_WEBHOOK_SECRET = "contract-test-secret"
     seeded_phases()
     household = HouseholdFactory(decile=4)
     head = household.members.get()
@@ -39,5 +40,6 @@ def api_world(wsgi_in_test_transaction, settings):  # type: ignore[no-untyped-de
         "head": head,
         "card": card,
         "terminal_key": key,
+        "webhook_secret": settings.SMS_WEBHOOK_SECRET,
         "household_token": lambda: household_services.issue_access_token(person=head)[0],
     }
