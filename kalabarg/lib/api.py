@@ -236,15 +236,15 @@ def query_text(params: Any, name: str, *, max_length: int = QUERY_TEXT_MAX_LENGT
 
 
 def query_positive_int(params: Any, name: str, *, default: int, maximum: int) -> int:
-    """Query parameter ``name`` as a whole number from 1, capped at ``maximum``; Latin, Persian
-    and Arabic-Indic digits are numbers, anything else (``²``, ``-1``, ``1.5``) is the 400
-    ``<name>_invalid``."""
+    """Query parameter ``name`` as a whole number from 1 (``default`` when absent), capped at
+    ``maximum``; Latin, Persian and Arabic-Indic digits are numbers, anything else (``²``, ``-1``,
+    ``1.5``, an empty value) is the 400 ``<name>_invalid``."""
     from kalabarg.lib.persian import latin_number
 
-    raw = str(params.get(name, "")).strip()
-    if not raw:
+    if name not in params:
         return default
-    value = latin_number(raw)
+    # Present but empty (``?page=``) is no number either: the document says integer.
+    value = latin_number(str(params.get(name)))
     if value is None or value < 1:
         raise ApiError(
             f"{name}_invalid", "شماره صفحه یا اندازه صفحه باید عددی مثبت باشد", field=name
@@ -254,9 +254,10 @@ def query_positive_int(params: Any, name: str, *, default: int, maximum: int) ->
 
 # The schema of the two page parameters: whole numbers from 1 (Persian digits too); a larger
 # page_size is capped at 100, not refused.
-_POSITIVE_NUMBER = {"type": "integer", "minimum": 1}
+# Up to 18 digits is a number (``latin_number``); a larger page or page_size is capped, not refused.
+_POSITIVE_NUMBER = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
 PAGE_PARAMETERS = [
-    OpenApiParameter("page", _POSITIVE_NUMBER, description="from 1; at most 10,000"),
+    OpenApiParameter("page", _POSITIVE_NUMBER, description="from 1; more than 10,000 is 10,000"),
     OpenApiParameter("page_size", _POSITIVE_NUMBER, description="from 1; more than 100 is 100"),
 ]
 

@@ -43,7 +43,9 @@ def test_an_over_long_store_finder_filter_is_a_400(name):
 
 
 @pytest.mark.parametrize("name", ["page", "page_size"])
-@pytest.mark.parametrize("value", ["²", "۲²", "①", "٣.٥", "-1", "0", "abc", "9" * 5_000, "\x00"])
+@pytest.mark.parametrize(
+    "value", ["²", "۲²", "①", "٣.٥", "-1", "0", "abc", "9" * 5_000, "\x00", "", " "]
+)
 def test_a_page_that_is_not_a_positive_whole_number_is_a_400(name, value):
     response = APIClient().get(FINDER_URL, {name: value})
 
