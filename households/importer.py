@@ -26,7 +26,14 @@ from django.utils import timezone
 from households.models import City, LoginCode, Person, Province, Relation
 from kalabarg.lib.bulk import analyze, copy_rows
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
-from kalabarg.lib.persian import JalaliDateError, normalize_text, parse_jalali_date, to_latin_digits
+from kalabarg.lib.persian import (
+    JalaliDateError,
+    latin_number,
+    normalize_text,
+    parse_jalali_date,
+    to_latin_digits,
+)
+from kalabarg.lib.spreadsheet import write_rows
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +201,8 @@ def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow
         raise _RowInvalid("mobile", "head_mobile_required", "شماره همراه سرپرست خانوار لازم است")
     province_id = ref.province_id(value("province"))
     city_id = ref.city_id(province_id, value("city"))
-    decile_raw = to_latin_digits(value("decile"))
-    if not decile_raw.isdigit() or not 1 <= int(decile_raw) <= 10:
+    decile = latin_number(value("decile"), max_digits=2)
+    if decile is None or not 1 <= decile <= 10:
         raise _RowInvalid("decile", "decile_out_of_range", "دهک باید عددی از ۱ تا ۱۰ باشد")
     try:
         decile_from = parse_jalali_date(value("decile_effective_from"))
@@ -215,7 +222,7 @@ def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow
         mobile=mobile,
         province_id=province_id,
         city_id=city_id,
-        decile=int(decile_raw),
+        decile=decile,
         decile_from=decile_from,
     )
 
@@ -541,9 +548,12 @@ def _apply_chunk(rows: list[ParsedRow], result: ImportResult) -> None:
         _apply_rows(rows)
         result.rows_applied += len(rows)
         return
-    except DatabaseError:
+    except DatabaseError as exc:
+        # Not the exception's text: PostgreSQL's DETAIL quotes the row (a national code, a
+        # mobile); the row-by-row retry below reports each row's error to the officers.
         logger.warning(
-            "import chunk refused by the database; retrying household by household", exc_info=True
+            "import chunk refused by the database (%s); retrying household by household",
+            type(exc).__name__,
         )
     by_household: dict[str, list[ParsedRow]] = {}
     for row in rows:
@@ -566,7 +576,7 @@ def _apply_chunk(rows: list[ParsedRow], result: ImportResult) -> None:
 
 
 def write_error_report(*, errors: Iterable[RowError], stream: TextIO) -> None:
-    writer = csv.writer(stream)
-    writer.writerow(["line", "national_code", "field", "code", "message"])
-    for error in errors:
-        writer.writerow([error.line, error.national_code, error.field, error.code, error.message])
+    """The rejected rows as CSV for officers; cells copied from the file (a national code, a
+    message quoting a value) are neutralised so a spreadsheet does not run them as formulas."""
+    rows = ((e.line, e.national_code, e.field, e.code, e.message) for e in errors)
+    write_rows(stream, [("line", "national_code", "field", "code", "message"), *rows])

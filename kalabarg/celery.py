@@ -9,9 +9,13 @@ Queues:
 """
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from kombu import Queue
+
+from kalabarg.lib.logcontext import task_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kalabarg.settings")
 
@@ -23,3 +27,23 @@ app.conf.task_routes = {
     "notifications.tasks.*": {"queue": "sms"},
 }
 app.autodiscover_tasks()
+
+
+_task_tokens: dict[str, Any] = {}
+
+
+@task_prerun.connect
+def _log_task_id(task_id: str | None = None, **_: Any) -> None:
+    """Every log line of a task carries its id (the log filter reads this contextvar)."""
+    if task_id:
+        _task_tokens[task_id] = task_id_var.set(task_id)
+
+
+@task_postrun.connect
+def _forget_task_id(task_id: str | None = None, **_: Any) -> None:
+    token = _task_tokens.pop(task_id or "", None)
+    if token is not None:
+        try:
+            task_id_var.reset(token)
+        except ValueError:  # postrun in another context than prerun (not in a worker's pool)
+            task_id_var.set("-")

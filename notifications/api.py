@@ -4,16 +4,52 @@ import hmac
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from kalabarg.lib.api import ApiError
+from kalabarg.lib.api import ApiError, StrictCharField, StrictIntegerField, error_schema
 from notifications.services import reports
 
 SECRET_HEADER = "X-SMS-Webhook-Secret"  # noqa: S105 (a header name, not a secret)
+
+# Every refusal of the webhook, with its HTTP status (documented in the schema).
+DELIVERY_REPORT_ERROR_CODES = {
+    "validation_error": 400,
+    "parse_error": 400,
+    "sms_webhook_unauthorized": 401,
+}
+DeliveryReportError = error_schema(
+    "DeliveryReportError",
+    field_error_name="DeliveryReportFieldError",
+    codes=DELIVERY_REPORT_ERROR_CODES,
+)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "maxLength": 64, "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$"},
+            {"type": "integer", "minimum": 0, "maximum": 10**18},
+        ]
+    }
+)
+class MessageIdField(serializers.CharField):
+    """The gateway's message id: text, or a number as some gateways send it in JSON."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        if isinstance(data, int) and not 0 <= data <= 10**18:
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class DeliveryReportApi(APIView):
@@ -21,8 +57,8 @@ class DeliveryReportApi(APIView):
     pending). A report for an unknown id, or for a message already final, changes nothing."""
 
     class Report(serializers.Serializer):
-        messageid = serializers.CharField(max_length=64)
-        status = serializers.IntegerField(min_value=0, max_value=1000)
+        messageid = MessageIdField(max_length=64)
+        status = StrictIntegerField(min_value=0, max_value=1000)
 
     class Input(serializers.Serializer):
         reports = serializers.ListField(min_length=1, max_length=1000)
@@ -40,9 +76,27 @@ class DeliveryReportApi(APIView):
         updated = serializers.IntegerField()
         unknown = serializers.IntegerField()
 
+    class FormReport(serializers.Serializer):
+        """One report as a Kavenegar-style form post."""
+
+        messageid = StrictCharField(max_length=64)
+        status = serializers.IntegerField(min_value=0, max_value=1000)
+
     @extend_schema(
-        request=Input,
-        responses={200: Output},
+        operation_id="sms_delivery_reports",
+        tags=["sms"],
+        request={
+            "application/json": inline_serializer(
+                "DeliveryReportsIn",
+                {"reports": serializers.ListField(child=Report(), min_length=1, max_length=1000)},
+            ),
+            "application/x-www-form-urlencoded": FormReport,
+        },
+        responses={
+            200: Output,
+            400: DeliveryReportError,
+            401: DeliveryReportError,
+        },
         parameters=[OpenApiParameter(SECRET_HEADER, str, OpenApiParameter.HEADER, required=True)],
         summary="گزارش تحویل پیامک‌ها (از سامانه پیامک)",
     )
@@ -56,11 +110,15 @@ class DeliveryReportApi(APIView):
                 status_code=status.HTTP_401_UNAUTHORIZED,
             )
         data = request.data
-        if hasattr(data, "getlist") and "messageid" in data:  # one Kavenegar-style form report
-            data = {"reports": [{"messageid": data.get("messageid"), "status": data.get("status")}]}
-        serializer = self.Input(data=data)
-        serializer.is_valid(raise_exception=True)
+        if hasattr(data, "getlist"):  # one Kavenegar-style form report: every value is text
+            form = self.FormReport(data=data)
+            form.is_valid(raise_exception=True)
+            checked = [form.validated_data]
+        else:
+            serializer = self.Input(data=data)
+            serializer.is_valid(raise_exception=True)
+            checked = serializer.validated_data["reports"]
         outcome = reports.apply_provider_statuses(
-            statuses=[(r["messageid"], r["status"]) for r in serializer.validated_data["reports"]]
+            statuses=[(r["messageid"], r["status"]) for r in checked]
         )
         return Response(self.Output({"updated": outcome.updated, "unknown": outcome.unknown}).data)

@@ -35,6 +35,7 @@ IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 POS_ERROR_CODES = {
     **TERMINAL_REFUSAL_STATUS,
     "validation_error": 400,
+    "parse_error": 400,  # a body that is not JSON
     "idempotency_key_required": 400,
     "idempotency_key_invalid": 400,
     "payer_required": 400,
@@ -55,6 +56,7 @@ POS_ERROR_CODES = {
     "not_authenticated": 401,
     "household_not_eligible": 403,
     "purchase_not_found": 404,
+    "not_found": 404,  # a path that names no purchase at all (``/purchases/abc/reversal/``)
     "item_not_priced": 409,
     "purchase_already_reversed": 409,
     "reversal_too_late": 409,

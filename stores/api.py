@@ -10,8 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from households.models import City, Province
-from kalabarg.lib.api import ApiError, NoCountPagination, error_schema
-from kalabarg.lib.persian import normalize_text, to_latin_digits
+from kalabarg.lib.api import (
+    PAGE_PARAMETERS,
+    QUERY_TEXT_MAX_LENGTH,
+    ApiError,
+    NoCountPagination,
+    error_schema,
+    query_text,
+)
+from kalabarg.lib.persian import latin_number, normalize_text, to_latin_digits
 from stores import selectors
 from stores.auth import TerminalApiKeyAuthentication
 
@@ -65,13 +72,22 @@ class StoreFinderApi(APIView):
         operation_id="store_finder",
         tags=["stores"],
         parameters=[
-            OpenApiParameter("province", str, description="province code (01–31) or Persian name"),
             OpenApiParameter(
-                "city", str, description="city id or Persian name (within the province)"
+                "province",
+                {"type": "string", "maxLength": QUERY_TEXT_MAX_LENGTH},
+                description="province code (01–31) or Persian name",
             ),
-            OpenApiParameter("q", str, description="part of the store's name"),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
+            OpenApiParameter(
+                "city",
+                {"type": "string", "maxLength": QUERY_TEXT_MAX_LENGTH},
+                description="city id or Persian name (within the province)",
+            ),
+            OpenApiParameter(
+                "q",
+                {"type": "string", "maxLength": QUERY_TEXT_MAX_LENGTH},
+                description="part of the store's name (the first 64 characters count)",
+            ),
+            *PAGE_PARAMETERS,
         ],
         responses={
             200: inline_serializer(
@@ -96,23 +112,27 @@ class StoreFinderApi(APIView):
 
 def resolve_store_filters(params: Any) -> dict[str, Any]:
     """Turn ``province``, ``city`` and ``q`` into ids and text; an unknown place is a 400, not an empty list."""
-    province_raw = normalize_text(to_latin_digits(params.get("province", "")))
-    city_raw = normalize_text(to_latin_digits(params.get("city", "")))
-    query = normalize_text(params.get("q", ""))[:64]
+    province_raw = normalize_text(to_latin_digits(query_text(params, "province")))
+    city_raw = normalize_text(to_latin_digits(query_text(params, "city")))
+    query = normalize_text(query_text(params, "q"))[:64]
     province = None
     if province_raw:
-        province = Province.objects.filter(
-            code=province_raw.zfill(2) if province_raw.isdigit() else None
-        ).first()
+        province_code = latin_number(province_raw, max_digits=2)
+        province = (
+            Province.objects.filter(code=f"{province_code:02d}").first()
+            if province_code is not None
+            else None
+        )
         province = province or Province.objects.filter(name=province_raw).first()
         if province is None:
             raise ApiError("province_unknown", "چنین استانی پیدا نشد", field="province")
     city = None
     if city_raw:
         cities = City.objects.filter(province=province) if province else City.objects.all()
+        city_id = latin_number(city_raw, max_digits=9)
         city = (
-            cities.filter(pk=int(city_raw)).first()
-            if city_raw.isdigit()
+            cities.filter(pk=city_id).first()
+            if city_id is not None
             else cities.filter(name=city_raw).first()
         )
         if city is None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.http import Http404
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,6 +28,9 @@ GENERIC_MESSAGES = {
     "throttled": "درخواست‌ها بیش از حد مجاز است؛ کمی بعد دوباره تلاش کنید",
     "parse_error": "بدنه درخواست JSON معتبر نیست",
     "unsupported_media_type": "نوع محتوای درخواست پشتیبانی نمی‌شود",
+    "bad_request": "درخواست درست نیست",
+    "request_too_large": "درخواست بیش از اندازه بزرگ است",
+    "server_error": "خطایی در سامانه رخ داد؛ کمی بعد دوباره تلاش کنید",
 }
 
 
@@ -64,6 +68,48 @@ def error_schema(
             ),
         },
     )
+
+
+# At least one character that is not white space, and no NUL (refused by DRF and by PostgreSQL).
+_SOME_TEXT_WITHOUT_NUL = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that refuses a JSON number or boolean instead of turning ``0`` into ``"0"``
+    (the document says string; a client sending a number has a bug worth hearing about)."""
+
+    default_error_messages = {"invalid": "این مقدار باید متن باشد"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not self.allow_blank:
+            # Refused anyway (blank after trimming, or a NUL): the pattern puts it in the document.
+            self.validators.append(RegexValidator(_SOME_TEXT_WITHOUT_NUL, code="blank"))
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer field that takes only a JSON integer (DRF also takes "10", 10.0 and true)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean field that takes only JSON ``true``/``false`` (DRF also takes 0, 1, "yes")."""
+
+    default_error_messages = {"invalid": "این مقدار باید true یا false باشد"}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class ApiError(exceptions.APIException):
@@ -170,6 +216,52 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return handled
 
 
+# --- Query parameters: the boundary where bad input becomes a 400, never a 500 ----------------
+
+QUERY_TEXT_MAX_LENGTH = 200
+
+
+def query_text(params: Any, name: str, *, max_length: int = QUERY_TEXT_MAX_LENGTH) -> str:
+    """The text of query parameter ``name`` ("" when absent); a NUL or other control character
+    (PostgreSQL refuses NUL in text, so it would be a 500) or more than ``max_length`` characters
+    is the 400 ``<name>_invalid``."""
+    from kalabarg.lib.persian import has_control_characters
+
+    raw = str(params.get(name, ""))
+    if has_control_characters(raw):
+        raise ApiError(f"{name}_invalid", "این مقدار نویسه‌های نامعتبر دارد", field=name)
+    if len(raw) > max_length:
+        raise ApiError(f"{name}_invalid", f"این مقدار بیش از {max_length} نویسه است", field=name)
+    return raw
+
+
+def query_positive_int(params: Any, name: str, *, default: int, maximum: int) -> int:
+    """Query parameter ``name`` as a whole number from 1 (``default`` when absent), capped at
+    ``maximum``; Latin, Persian and Arabic-Indic digits are numbers, anything else (``²``, ``-1``,
+    ``1.5``, an empty value) is the 400 ``<name>_invalid``."""
+    from kalabarg.lib.persian import latin_number
+
+    if name not in params:
+        return default
+    # Present but empty (``?page=``) is no number either: the document says integer.
+    value = latin_number(str(params.get(name)))
+    if value is None or value < 1:
+        raise ApiError(
+            f"{name}_invalid", "شماره صفحه یا اندازه صفحه باید عددی مثبت باشد", field=name
+        )
+    return min(value, maximum)
+
+
+# The schema of the two page parameters: whole numbers from 1 (Persian digits too); a larger
+# page_size is capped at 100, not refused.
+# Up to 18 digits is a number (``latin_number``); a larger page or page_size is capped, not refused.
+_POSITIVE_NUMBER = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", _POSITIVE_NUMBER, description="from 1; more than 10,000 is 10,000"),
+    OpenApiParameter("page_size", _POSITIVE_NUMBER, description="from 1; more than 100 is 100"),
+]
+
+
 class NoCountPagination:
     """Page-number pagination that never counts the whole result (fast on big tables).
 
@@ -180,20 +272,10 @@ class NoCountPagination:
     max_page_size = 100
 
     def paginate(self, queryset: Any, request: Any) -> tuple[list[Any], dict[str, Any]]:
-        from kalabarg.lib.persian import to_latin_digits
-
-        def number(name: str, default: int, maximum: int) -> int:
-            raw = to_latin_digits(request.query_params.get(name, "")).strip()
-            if not raw:
-                return default
-            if not raw.isdigit() or int(raw) < 1:
-                raise ApiError(
-                    f"{name}_invalid", "شماره صفحه یا اندازه صفحه باید عددی مثبت باشد", field=name
-                )
-            return min(int(raw), maximum)
-
-        page = number("page", 1, 10_000)
-        size = number("page_size", self.page_size, self.max_page_size)
+        page = query_positive_int(request.query_params, "page", default=1, maximum=10_000)
+        size = query_positive_int(
+            request.query_params, "page_size", default=self.page_size, maximum=self.max_page_size
+        )
         offset = (page - 1) * size
         rows = list(queryset[offset : offset + size + 1])
         has_next = len(rows) > size

@@ -44,6 +44,24 @@ def to_persian_digits(text: object) -> str:
     return str(text).translate(_TO_PERSIAN)
 
 
+def latin_number(text: str, *, max_digits: int = 18) -> int | None:
+    """Whole number typed in Latin, Persian or Arabic-Indic digits; ``None`` for anything else.
+
+    ``str.isdigit()`` also accepts superscripts and other digit-like characters (``²``) that
+    ``int()`` then refuses, so the test is "ASCII digits after the Persian ones are mapped".
+    More than ``max_digits`` digits is no number here (and beyond 4,300 ``int()`` raises)."""
+    digits = to_latin_digits(text).strip()
+    if not (digits and len(digits) <= max_digits and digits.isascii() and digits.isdigit()):
+        return None
+    return int(digits)
+
+
+def has_control_characters(text: str) -> bool:
+    """True for NUL and the other C0 controls but tab/newline: PostgreSQL refuses NUL in text,
+    and no name, address or search a person types contains the others."""
+    return any(ord(char) < 32 and char not in "\t\n\r" for char in text)
+
+
 def normalize_text(text: str) -> str:
     """Arabic ي/ك to Persian ی/ک, drop tatweel, fold runs of white space."""
     return " ".join(text.translate(_ARABIC_LETTERS).split())

@@ -3,12 +3,25 @@
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from households.models import City, Province
+from kalabarg.lib.persian import has_control_characters
+
+
+class TypedChoiceModelField(forms.ModelChoiceField):
+    """A model choice whose value a person (or a crafted link) typed: a NUL or other control
+    character is refused as "not in the list" before it reaches the database, which would
+    refuse NUL with an error (a 500) instead of "no such row"."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and has_control_characters(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
 
 class StoreFinderForm(forms.Form):
-    province = forms.ModelChoiceField(
+    province = TypedChoiceModelField(
         Province.objects.order_by("name"),
         to_field_name="code",
         required=False,
@@ -16,7 +29,7 @@ class StoreFinderForm(forms.Form):
         empty_label="همه استان‌ها",
         error_messages={"invalid_choice": "این استان در فهرست نیست؛ از فهرست انتخاب کنید"},
     )
-    city = forms.ModelChoiceField(
+    city = TypedChoiceModelField(
         City.objects.none(),
         required=False,
         label="شهر",
@@ -24,19 +37,43 @@ class StoreFinderForm(forms.Form):
         error_messages={"invalid_choice": "این شهر در استان انتخاب‌شده نیست؛ از فهرست انتخاب کنید"},
     )
     q = forms.CharField(
-        required=False, max_length=64, label="نام فروشگاه", help_text="بخشی از نام فروشگاه، اختیاری"
+        required=False,
+        max_length=64,
+        label="نام فروشگاه",
+        help_text="بخشی از نام فروشگاه، اختیاری",
+        error_messages={
+            "null_characters_not_allowed": "نام فروشگاه نویسه‌های نامعتبر دارد",
+            "max_length": "نام فروشگاه حداکثر ۶۴ نویسه است",
+        },
     )
     page = forms.IntegerField(
-        required=False, min_value=1, max_value=10_000, widget=forms.HiddenInput
+        required=False,
+        min_value=1,
+        max_value=10_000,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "شماره صفحه باید عددی مثبت باشد"},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        code = self.data.get("province") if self.is_bound else None
-        province = Province.objects.filter(code=code).first() if code else None
+        province = province_by_code(self.data.get("province") if self.is_bound else None)
         city_field: Any = self.fields["city"]
         city_field.queryset = cities_for(province)
         self.fields["q"].widget.attrs.update({"autocomplete": "off", "enterkeyhint": "search"})
+
+    def clean(self) -> dict[str, Any] | None:
+        # The page is a hidden input, so its error would show nowhere: say it above the form.
+        if "page" in self.errors:
+            for message in self.errors.pop("page"):
+                self.add_error(None, message)
+        return super().clean()
+
+
+def province_by_code(code: str | None) -> Province | None:
+    """The province of a two-digit code from a form or link; None for anything else (NUL too)."""
+    if not code or has_control_characters(code):
+        return None
+    return Province.objects.filter(code=code).first()
 
 
 def cities_for(province: Province | None) -> Any:

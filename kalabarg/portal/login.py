@@ -94,7 +94,7 @@ def clean_mobile(*, value: str) -> str:
 
 def clean_code(*, value: str) -> str:
     code = "".join(to_latin_digits(value or "").split())
-    if len(code) != LOGIN_CODE_DIGITS or not code.isdigit():
+    if len(code) != LOGIN_CODE_DIGITS or not (code.isascii() and code.isdigit()):
         raise field_error(
             field="code", message="کد ورود ۶ رقم است؛ آن را از پیامک بخوانید", code="code_format"
         )

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from households.models import ObjectionStatus, Person, Province
+from households.models import ObjectionStatus, Person
 from households.objections import file_objection
 from households.services import create_payment_code
 from kalabarg.lib.identifiers import mask_mobile
-from kalabarg.lib.persian import to_latin_digits
+from kalabarg.lib.persian import latin_number
 from kalabarg.portal import login as login_service
 from kalabarg.portal import selectors as portal_selectors
 from kalabarg.portal.api.errors import ME_ERROR_CODES
@@ -32,6 +32,7 @@ from kalabarg.portal.forms import (
     PurchaseSmsForm,
     StoreFinderForm,
     cities_for,
+    province_by_code,
 )
 from kalabarg.portal.login import LoginRefused, client_ip
 from kalabarg.portal.preferences import set_purchase_sms
@@ -84,7 +85,7 @@ def store_finder(request: HttpRequest) -> HttpResponse:
 @require_GET
 def city_options(request: HttpRequest) -> HttpResponse:
     """The city ``<option>``s of a province, swapped in by htmx when the province changes."""
-    province = Province.objects.filter(code=request.GET.get("province", "")).first()
+    province = province_by_code(request.GET.get("province", ""))
     return render(request, "portal/_city_options.html", {"cities": cities_for(province)})
 
 
@@ -219,10 +220,10 @@ def _person(request: HttpRequest) -> Person:
 
 
 def _page_number(request: HttpRequest) -> int:
-    raw = to_latin_digits(request.GET.get("page", "1")).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+    number = latin_number(request.GET.get("page", "1"))
+    if number is None or not 1 <= number <= 10_000:
         raise Http404("صفحه پیدا نشد")
-    return int(raw)
+    return number
 
 
 @household_login_required

@@ -11,6 +11,7 @@ from kalabarg.portal import login as login_service
 # Every refusal of the household API, with its HTTP status (documented in the schema).
 ME_ERROR_CODES = {
     "validation_error": 400,
+    "parse_error": 400,  # a body that is not JSON
     "national_code_required": 400,
     "national_code_not_digits": 400,
     "national_code_length": 400,

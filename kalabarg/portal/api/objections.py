@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from households.auth import HouseholdTokenAuthentication, request_person
 from households.models import ObjectionCategory
 from households.objections import file_objection
-from kalabarg.lib.api import ApiError, NoCountPagination
+from kalabarg.lib.api import ApiError, NoCountPagination, StrictCharField
 from kalabarg.portal import selectors
 from kalabarg.portal.api.errors import error_responses
 from kalabarg.portal.api.paging import PAGE_PARAMETERS, page_schema
@@ -41,7 +41,7 @@ class MyObjectionsApi(APIView):
 
     class ObjectionInSerializer(serializers.Serializer):
         category = serializers.ChoiceField(choices=ObjectionCategory.choices)
-        description = serializers.CharField(max_length=1000)
+        description = StrictCharField(max_length=1000)
 
     @extend_schema(
         operation_id="me_objections",

@@ -2,10 +2,12 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("page_size", int)]
+from kalabarg.lib.api import PAGE_PARAMETERS
+
+__all__ = ["PAGE_PARAMETERS", "page_schema"]
 
 
 def page_schema(name: str, result: Any) -> Any:

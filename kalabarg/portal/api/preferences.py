@@ -8,13 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from households.auth import HouseholdTokenAuthentication, request_person
-from kalabarg.lib.api import ApiError
+from kalabarg.lib.api import ApiError, StrictBooleanField
 from kalabarg.portal.api.errors import error_responses
 from kalabarg.portal.preferences import set_purchase_sms
 
 
 class PreferencesIn(serializers.Serializer):
-    purchase_sms = serializers.BooleanField(
+    purchase_sms = StrictBooleanField(
         help_text="Text the head after each purchase and reversal (store, credit used, balance)"
     )
 
@@ -44,8 +44,11 @@ class PreferencesApi(APIView):
     )
     def patch(self, request: Request) -> Response:
         person = request_person(request)
-        incoming = PreferencesIn(data=request.data)
+        # PATCH: a field left out keeps its value (the document makes every field optional).
+        incoming = PreferencesIn(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
+        if "purchase_sms" not in incoming.validated_data:
+            return Response({"purchase_sms": person.household.purchase_sms})
         enabled = incoming.validated_data["purchase_sms"]
         if not set_purchase_sms(person=person, enabled=enabled):
             raise ApiError(

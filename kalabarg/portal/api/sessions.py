@@ -15,6 +15,7 @@ from households.services import (
     issue_access_token,
     revoke_access_token,
 )
+from kalabarg.lib.api import StrictCharField
 from kalabarg.portal import login as login_service
 from kalabarg.portal.api.errors import client_ip, error_responses, refusal_error
 
@@ -28,8 +29,8 @@ class LoginCodeApi(APIView):
     permission_classes = [permissions.AllowAny]
 
     class LoginCodeInSerializer(serializers.Serializer):
-        national_code = serializers.CharField(max_length=20)
-        mobile = serializers.CharField(max_length=20)
+        national_code = StrictCharField(max_length=20)
+        mobile = StrictCharField(max_length=20)
 
     @extend_schema(
         operation_id="auth_otp_request",
@@ -76,8 +77,8 @@ class TokenApi(APIView):
     permission_classes = [permissions.AllowAny]
 
     class TokenInSerializer(serializers.Serializer):
-        national_code = serializers.CharField(max_length=20)
-        code = serializers.CharField(max_length=12, help_text="the 6 digits from the SMS")
+        national_code = StrictCharField(max_length=20)
+        code = StrictCharField(max_length=12, help_text="the 6 digits from the SMS")
 
     @extend_schema(
         operation_id="auth_token",
