@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.http import HttpRequest
-from django.test import Client
+from django.test import Client, override_settings
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -39,6 +39,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # WhiteNoise warns at start-up that STATIC_ROOT is missing: the suite never runs collectstatic
     # (except tests/e2e/test_production_web.py, into a directory of its own).
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+    _test_client_settings.enable()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _test_client_settings.disable()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -46,18 +51,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError("REQUIRE_SERVICES=1 needs DATABASE_URL (PostgreSQL) and REDIS_URL")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _test_client_settings():  # type: ignore[no-untyped-def]
-    """The production defaults minus two things the in-process test client cannot have: the
-    HTTPS redirect (the test client speaks plain HTTP, so every request would get a 301) and the
-    manifest static storage (it needs `collectstatic` first). Subprocesses (gunicorn, workers) get
-    the real settings: tests/e2e/test_production_web.py runs gunicorn exactly as production."""
-    from django.test import override_settings
-
-    storages = {**settings.STORAGES}
-    storages["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    with override_settings(SECURE_SSL_REDIRECT=False, STORAGES=storages):
-        yield
+# The production defaults minus two things the in-process test client cannot have: the HTTPS
+# redirect (the test client speaks plain HTTP, so every request would get a 301) and the manifest
+# static storage (it needs `collectstatic` first). Enabled from pytest_configure, before
+# collection, because some modules request pages at import (tests/api/test_contract.py loads the
+# OpenAPI document). Subprocesses (gunicorn, workers) get the real settings:
+# tests/e2e/test_production_web.py runs gunicorn exactly as production.
+_test_client_settings = override_settings(
+    SECURE_SSL_REDIRECT=False,
+    STORAGES={
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    },
+)
 
 
 @pytest.fixture(autouse=True)
