@@ -84,6 +84,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     str,
     location=OpenApiParameter.HEADER,
     required=True,
+    pattern=IDEMPOTENCY_KEY.pattern,  # what _idempotency_key enforces, so clients can see it
     description="1–64 of A–Z a–z 0–9 _ . : -; the same key and body again returns the original answer",
 )
 

@@ -73,3 +73,24 @@ def test_swagger_ui_is_served_from_our_own_static_files_not_a_cdn(client):
 @pytest.mark.django_db
 def test_the_schema_endpoint_answers(client):
     assert client.get("/api/schema/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_served_document_links_a_purchase_to_its_reversal_and_a_list_to_its_items(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+
+    def links(path: str, method: str, status: str) -> dict:
+        return paths[path][method]["responses"][status]["links"]
+
+    assert links("/api/v1/pos/purchases/", "post", "201")["ReverseThePurchase"] == {
+        "operationId": "pos_purchase_reversal",
+        "parameters": {"purchase_id": "$response.body#/purchase_id"},
+    }
+    assert links("/api/v1/me/objections/", "post", "201")["GetTheObjection"] == {
+        "operationId": "me_objection",
+        "parameters": {"objection_id": "$response.body#/id"},
+    }
+    assert links("/api/v1/me/purchases/", "get", "200")["GetTheNewestPurchase"] == {
+        "operationId": "me_purchase",
+        "parameters": {"purchase_id": "$response.body#/results/0/id"},
+    }
