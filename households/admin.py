@@ -234,7 +234,12 @@ class HouseholdAdmin(admin.ModelAdmin):
             report = io.StringIO()
             write_error_report(errors=result.errors, stream=report)
             return (
-                {"result": result, "errors": result.errors[:200], "error_csv": report.getvalue()},
+                {
+                    "result": result,
+                    "rows": result.errors[:200],
+                    "report_csv": report.getvalue(),
+                    "report_name": "import-errors.csv",
+                },
                 messages.WARNING if result.errors else messages.SUCCESS,
                 f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
                 f"{result.rows_rejected} سطر رد شد.",
@@ -479,7 +484,12 @@ class BankCardAdmin(admin.ModelAdmin):
             report = io.StringIO()
             write_error_report(errors=rows, stream=report)
             return (
-                {"result": result, "rows": rows[:200], "report_csv": report.getvalue()},
+                {
+                    "result": result,
+                    "rows": rows[:200],
+                    "report_csv": report.getvalue(),
+                    "report_name": "card-import-report.csv",
+                },
                 messages.WARNING if result.errors else messages.SUCCESS,
                 f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
                 f"{result.rows_rejected} سطر رد شد، {len(result.moved)} کارت جابه‌جا شد.",

@@ -8,7 +8,7 @@ per table. Re-running the same file changes nothing. A chunk the database still 
 re-applied one household at a time, so one bad household never blocks the rest and no row is
 ever half-applied.
 
-One module on purpose (a little over 500 lines): it is one pipeline — read, validate, check,
+One module on purpose (over 500 lines): it is one pipeline — read, validate, check,
 stage, apply — whose steps share the row types and the staging table, and a reader follows a
 row through it from top to bottom.
 """
@@ -23,7 +23,8 @@ from typing import TextIO
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from households.models import City, LoginCode, Person, Province, Relation
+from households.models import City, Person, Province, Relation
+from households.services import end_sign_ins
 from kalabarg.lib.bulk import analyze, copy_rows
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
 from kalabarg.lib.persian import (
@@ -493,16 +494,6 @@ JOIN households_household h ON h.registry_code = s.household_code AND h.id = p.h
 WHERE p.mobile <> s.mobile
 """  # noqa: S608
 
-_REVOKE_TOKENS_OF_NEW_MOBILES = f"""
-UPDATE households_accesstoken SET revoked_at = %s
-WHERE revoked_at IS NULL AND person_id IN ({_NEW_MOBILES})
-"""  # noqa: S608
-
-_KILL_LOGIN_CODES_OF_NEW_MOBILES = f"""
-UPDATE households_logincode SET attempts = %s
-WHERE used_at IS NULL AND expires_at > %s AND person_id IN ({_NEW_MOBILES})
-"""  # noqa: S608
-
 _INSERT_DECILES = f"""
 INSERT INTO households_decileassignment (household_id, decile, effective_from, source, reason, created_at)
 SELECT DISTINCT h.id, s.decile, s.decile_from, 'import', '', %s
@@ -529,9 +520,9 @@ def _apply_rows(rows: list[ParsedRow]) -> None:
         cursor.execute(_UPSERT_HOUSEHOLDS, [now, now])
         cursor.execute(_DEMOTE_HEADS, [now])
         # Before the upsert changes them: people whose mobile the registry changes are signed
-        # out (tokens revoked, live login codes dead; portal sessions are bound to the mobile).
-        cursor.execute(_REVOKE_TOKENS_OF_NEW_MOBILES, [now])
-        cursor.execute(_KILL_LOGIN_CODES_OF_NEW_MOBILES, [LoginCode.MAX_ATTEMPTS, now])
+        # out, as when an officer changes it (``services.end_sign_ins``; a chunk has few).
+        cursor.execute(_NEW_MOBILES)
+        end_sign_ins(person_ids=[row[0] for row in cursor.fetchall()])
         cursor.execute(_UPSERT_PEOPLE, [now, now])
         cursor.execute(_INSERT_DECILES, [now])
         if postgres:
