@@ -55,3 +55,19 @@ def phase_for_notices() -> Phase:
         bonus_threshold_rial=2_500_000, bonus_amount_rial=1_500_000, cash_subsidy_rial=0,
     )  # fmt: skip
     return phase
+
+
+def point_sms_at(*, monkeypatch, settings, worker, gateway_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Send this test's SMS through ``worker``'s private queue to the fake HTTP gateway at
+    ``gateway_url``, with short leases and small batches (the worker inherits the environment)."""
+    settings.SMS_QUEUE = worker.queue
+    for name, value in {
+        "SMS_QUEUE": worker.queue,
+        "SMS_BACKEND": "http",
+        "SMS_HTTP_URL": gateway_url,
+        "SMS_LEASE_SECONDS": "3",
+        "SMS_BATCH_SIZE": "20",
+        "SMS_RATE_PER_SECOND": "100000",
+        "SMS_HTTP_TIMEOUT_SECONDS": "5",
+    }.items():
+        monkeypatch.setenv(name, value)

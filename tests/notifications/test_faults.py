@@ -5,7 +5,6 @@ campaign sends every recipient exactly one message at the gateway."""
 import collections
 
 import pytest
-from django.conf import settings
 
 from devdata.fake_sms_gateway import FakeGateway
 from devdata.households import generate_households
@@ -13,7 +12,7 @@ from households.models import Person
 from notifications.defaults import ensure_default_templates
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
 from notifications.services import campaigns
-from tests.notifications.factories import phase_for_notices
+from tests.notifications.factories import phase_for_notices, point_sms_at
 from tests.private_redis import PrivateRedis, publishing_to
 from tests.worker import WorkerProcess, wait_for
 
@@ -25,23 +24,15 @@ pytestmark = [
 ]
 
 
-def test_the_broker_restarted_mid_campaign_loses_no_message_and_repeats_none(monkeypatch):
+def test_the_broker_restarted_mid_campaign_loses_no_message_and_repeats_none(monkeypatch, settings):
     generate_households(households=1500, seed=41, writers=1)
     ensure_default_templates()
     phase = phase_for_notices()
     with FakeGateway(port=0, latency_ms=120) as fake, PrivateRedis() as broker:
         worker = WorkerProcess(broker_url=broker.url)
-        monkeypatch.setattr(settings, "SMS_QUEUE", worker.queue)
-        for name, value in {
-            "SMS_QUEUE": worker.queue,
-            "SMS_BACKEND": "http",
-            "SMS_HTTP_URL": fake.url,
-            "SMS_LEASE_SECONDS": "3",
-            "SMS_BATCH_SIZE": "20",
-            "SMS_RATE_PER_SECOND": "100000",
-            "SMS_HTTP_TIMEOUT_SECONDS": "5",
-        }.items():
-            monkeypatch.setenv(name, value)
+        point_sms_at(
+            monkeypatch=monkeypatch, settings=settings, worker=worker, gateway_url=fake.url
+        )
         worker.start()
         try:
             with publishing_to(broker.url):

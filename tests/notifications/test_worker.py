@@ -11,7 +11,7 @@ from households.models import Person
 from notifications.defaults import ensure_default_templates
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
 from notifications.services import campaigns
-from tests.notifications.factories import phase_for_notices
+from tests.notifications.factories import phase_for_notices, point_sms_at
 from tests.worker import WorkerProcess, wait_for
 
 pytestmark = [
@@ -28,17 +28,9 @@ def test_a_worker_killed_mid_campaign_loses_no_message_and_repeats_none(monkeypa
     phase = phase_for_notices()
     with FakeGateway(port=0, latency_ms=120) as fake:
         worker = WorkerProcess()
-        settings.SMS_QUEUE = worker.queue
-        for name, value in {
-            "SMS_QUEUE": worker.queue,
-            "SMS_BACKEND": "http",
-            "SMS_HTTP_URL": fake.url,
-            "SMS_LEASE_SECONDS": "3",
-            "SMS_BATCH_SIZE": "20",
-            "SMS_RATE_PER_SECOND": "100000",
-            "SMS_HTTP_TIMEOUT_SECONDS": "5",
-        }.items():
-            monkeypatch.setenv(name, value)
+        point_sms_at(
+            monkeypatch=monkeypatch, settings=settings, worker=worker, gateway_url=fake.url
+        )
         worker.start()
         try:
             campaign = campaigns.start_decile_notices(
