@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "settlements",
     "notifications",
     "kalabarg.portal",
+    "kalabarg.backoffice",
+    "kalabarg.audit",
     "devdata",
 ]
 
