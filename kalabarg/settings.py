@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "kalabarg.lib",
+    "approvals",
     "households",
     "stores",
     "settlements",
