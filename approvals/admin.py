@@ -73,7 +73,7 @@ class ChangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     paginator = CappedCountPaginator
     list_per_page = 50
     change_form_template = "admin/approvals/changerequest/change_form.html"
-    fields: list[str] = [
+    shown = (
         "number",
         "kind_display",
         "summary",
@@ -86,8 +86,9 @@ class ChangeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "decided_at_display",
         "decision_reason",
         "result_display",
-    ]
-    readonly_fields = fields
+    )
+    fields = shown
+    readonly_fields = shown
 
     @admin.display(description="شماره", ordering="id")
     def number(self, change: ChangeRequest) -> str:
