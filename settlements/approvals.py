@@ -3,7 +3,8 @@
 - ``phase``: a new phase with its bands, or a change of a phase no money moved under and of its
   bands: the payload holds the phase's fields and the full list of bands (and, for a change,
   what they were when asked). Applied with ``rules.save_phase`` in the approval's transaction;
-  until then ``rules.phase_on`` cannot see it.
+  until then ``rules.phase_on`` cannot see it. Deleting a phase nothing refers to yet is a
+  ``phase`` request too (``{"delete": true}``, applied with ``rules.delete_phase``).
 - ``run_start``: starting a cycle's charge or a phase's expiry from the admin. Applied with
   ``runs.launch_run``: the chunks are queued when the approval commits, or run at once when
   Celery is eager (the embedded demo). Resuming a run that was started is not a new request.
@@ -14,7 +15,7 @@ Registered when the app starts (``SettlementsConfig.ready``); the admin proposes
 import datetime as dt
 from typing import Any
 
-from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import User
 from django.db import DatabaseError
 from django.utils.html import format_html, format_html_join
@@ -96,6 +97,11 @@ def phase_payload(
     }
 
 
+def deletion_payload(*, phase: Phase) -> dict[str, Any]:
+    """What a request to delete ``phase`` keeps: the phase as it was when asked."""
+    return {"delete": True, "before": _phase_fields(phase)}
+
+
 def _phase_of(change: ChangeRequest) -> Phase | None:
     if not change.target_id:
         return None
@@ -119,11 +125,28 @@ def _phase_arguments(change: ChangeRequest) -> dict[str, Any]:
 
 
 def _check_phase(change: ChangeRequest) -> None:
-    rules.validate_phase(phase=_phase_of(change), **_phase_arguments(change))
+    phase = _phase_of(change)
+    if change.payload.get("delete"):
+        if phase is None:
+            raise field_error(field="phase", message="این مرحله پیدا نشد", code="no_target")
+        rules.validate_phase_deletion(phase=phase)
+        return
+    rules.validate_phase(phase=phase, **_phase_arguments(change))
 
 
 def _apply_phase(change: ChangeRequest, checker: User) -> Applied:
     before = _phase_of(change)
+    if change.payload.get("delete") and before is not None:
+        LogEntry.objects.log_actions(
+            user_id=checker.pk,
+            queryset=[before],
+            action_flag=DELETION,
+            change_message=f"تأیید درخواست شماره {to_persian_digits(change.pk)} — "
+            f"درخواست‌دهنده: {change.maker.get_username()}",
+            single_object=True,
+        )
+        rules.delete_phase(phase=before)
+        return Applied(result={"مرحله حذف‌شده": before.name})
     phase = rules.save_phase(phase=before, **_phase_arguments(change))
     if before is None:
         LogEntry.objects.log_actions(
@@ -182,19 +205,20 @@ def _phase_values(fields: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _describe_phase(change: ChangeRequest) -> list[tuple[str, str]]:
     """The proposed phase and its bands; for a change, each value that differs beside the old."""
-    proposed = _phase_values(change.payload)
     before = change.payload.get("before")
     phase = Phase.objects.filter(pk=change.target_id).first() if change.target_id else None
+    gone = f"«{before['name']}» (دیگر نیست)" if before else "مرحله تازه"
     rows: list[tuple[str, str]] = [
-        (
-            "مرحله",
-            show.change_link(phase, phase.name) if phase else "مرحله تازه",
-        )
+        ("مرحله", show.change_link(phase, phase.name) if phase else gone)
     ]
     if phase is None and change.result.get(RESULT_PHASE):
         made = Phase.objects.filter(pk=change.result[RESULT_PHASE]).first()
         if made is not None:
             rows = [("مرحله", show.change_link(made, made.name))]
+    if change.payload.get("delete"):
+        rows.append(("درخواست", "حذف این مرحله و بازه‌های دهک آن"))
+        return rows + (_phase_values(before) if before else [])
+    proposed = _phase_values(change.payload)
     if not before:
         return rows + proposed
     old = dict(_phase_values(before))

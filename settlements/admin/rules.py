@@ -7,7 +7,8 @@ is a new phase from a date.
 Four-eyes: saving a new phase, or a change of a phase and its bands, records one request
 (``settlements.approvals.PHASE``: the phase's fields and every band) after the forms' own checks;
 ``rules.save_phase`` writes it when a second officer approves. The phase list shows the requests
-waiting (the draft phases), and a phase's page the one about it. Expiring an ended phase's unspent
+waiting (the draft phases), and a phase's page the one about it. Deleting a phase nothing refers
+to yet is a request as well. Expiring an ended phase's unspent
 credit is a request too (``settlements.approvals.RUN_START``).
 """
 
@@ -30,7 +31,7 @@ from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import DecileField, JalaliDateField, RialField
 from kalabarg.lib.persian import normalize_text, to_persian_digits
 from settlements.admin.runs import can_run, confirm_run, propose_run, refusal
-from settlements.approvals import PHASE, phase_payload
+from settlements.approvals import PHASE, deletion_payload, phase_payload
 from settlements.models import Phase, PhaseBand, RunKind, UnspentPolicy
 from settlements.services import rules
 
@@ -420,6 +421,20 @@ class PhaseAdmin(admin.ModelAdmin):
         if phase is not None and _phase_locked(request, phase):
             self.message_user(
                 request, PHASE_LOCKED_NOTICE + "؛ این مرحله حذف نمی‌شود.", messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:settlements_phase_change", args=[phase.pk]))
+        if (
+            phase is not None
+            and request.method == "POST"
+            and self.has_delete_permission(request, phase)
+        ):
+            # Four-eyes: the confirmation records a request; the phase goes on its approval.
+            propose(
+                request,
+                kind=PHASE,
+                summary=f"حذف مرحله «{phase.name}»",
+                payload=deletion_payload(phase=phase),
+                target=phase,
             )
             return HttpResponseRedirect(reverse("admin:settlements_phase_change", args=[phase.pk]))
         return super().delete_view(request, object_id, extra_context)
