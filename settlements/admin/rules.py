@@ -29,6 +29,7 @@ from approvals.models import ChangeRequest, RequestStatus
 from approvals.proposing import pending_notice, propose
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import DecileField, JalaliDateField, RialField
+from kalabarg.lib.admin_reason import reason_field
 from kalabarg.lib.persian import normalize_text, to_persian_digits
 from settlements.admin.runs import can_run, confirm_run, propose_run, refusal
 from settlements.approvals import PHASE, deletion_payload, phase_payload
@@ -59,6 +60,11 @@ class PhaseForm(forms.ModelForm):
         label="تا تاریخ",
         required=False,
         help_text="تاریخ شمسی، مانند ۱۴۰۲/۰۶/۳۱؛ خالی بگذارید تا مرحله تا آغاز مرحله بعد ادامه یابد.",
+    )
+    reason = reason_field(
+        label="دلیل یا مستند این تغییر",
+        required_message="دلیل یا مستند این تغییر (مانند شماره مصوبه) را بنویسید",
+        help_text="با نام شما در درخواست ثبت می‌شود؛ تغییر پس از تأیید کارشناس دیگری اعمال می‌شود.",
     )
 
     class Meta:
@@ -260,6 +266,7 @@ class PhaseAdmin(admin.ModelAdmin):
         "basis",
         "unspent_policy",
         "min_distinct_items",
+        "reason",
     ]
     shown_fields = [
         "name",
@@ -319,8 +326,9 @@ class PhaseAdmin(admin.ModelAdmin):
         for formset in formsets:  # nothing saved: the admin's change message lists no rows
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         phase = Phase.objects.get(pk=form.instance.pk) if change else None
+        changed = [field for field in form.changed_data if field != "reason"]
         if phase is not None and not (
-            form.has_changed() or any(formset.has_changed() for formset in formsets)
+            changed or any(formset.has_changed() for formset in formsets)
         ):
             self.message_user(request, "تغییری وارد نشده بود؛ درخواستی ثبت نشد.", messages.INFO)
             return
@@ -338,6 +346,7 @@ class PhaseAdmin(admin.ModelAdmin):
             summary=f"تغییر مرحله «{phase.name}»" if phase else f"مرحله تازه «{name}»",
             payload=phase_payload(phase=phase, fields=data, bands=bands),
             target=phase,
+            reason=data["reason"],
         )
 
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:

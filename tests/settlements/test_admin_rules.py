@@ -49,6 +49,7 @@ def _phase_post(phase_fields: dict[str, str], bands: list[dict], existing=None) 
         "basis": "per_member",
         "unspent_policy": "carry_over",
         "min_distinct_items": "0",
+        "reason": "مصوبه هیئت وزیران",
         **phase_fields,
     }
     data.update(_band_rows(bands, existing))

@@ -65,14 +65,14 @@ def _reject(client: OfficerClient, change: ChangeRequest, reason: str) -> Any:
 # --- Phases and bands -----------------------------------------------------------------------------
 
 
-def _band(low: int, high: int, credit: str = "2000000") -> dict[str, str]:
+def _band(low: int, high: int, credit: str = "2000000", cash: str = "0") -> dict[str, str]:
     return {
         "min_decile": str(low),
         "max_decile": str(high),
         "credit_per_cycle_rial": credit,
         "bonus_threshold_rial": "2000000",
         "bonus_amount_rial": "1200000",
-        "cash_subsidy_rial": "0",
+        "cash_subsidy_rial": cash,
     }
 
 
@@ -85,6 +85,7 @@ def _phase_post(bands: list[dict[str, str]], existing: list[Any] | None = None, 
         "basis": "per_member",
         "unspent_policy": "carry_over",
         "min_distinct_items": "0",
+        "reason": "مصوبه هیئت وزیران",
         "bands-TOTAL_FORMS": str(len(bands)),
         "bands-INITIAL_FORMS": str(len(existing)),
         "bands-MIN_NUM_FORMS": "0",
@@ -115,6 +116,7 @@ def test_a_new_phase_is_a_request_that_phase_on_cannot_see_until_a_second_office
 
     assert asked.status_code == 302
     change = ChangeRequest.objects.get(kind="phase", status=RequestStatus.PENDING)
+    assert change.maker_reason == "مصوبه هیئت وزیران"
     assert not Phase.objects.filter(name="مرحله سوم").exists()
     assert rules.phase_on(day=IN_1409) == two
 
@@ -224,6 +226,37 @@ def test_the_forms_still_refuse_overlapping_bands_and_nothing_is_asked():
     )
 
     assert response.status_code == 200
+    assert not ChangeRequest.objects.exists()
+
+
+def test_a_phase_request_without_a_reason_is_refused_next_to_the_field():
+    seeded_phases()
+
+    response = _logged_in(_phase_maker()).post(
+        reverse("admin:settlements_phase_add"), _phase_post([_band(1, 3)], reason=" ")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["reason"] == [
+        "دلیل یا مستند این تغییر (مانند شماره مصوبه) را بنویسید"
+    ]
+    assert not ChangeRequest.objects.exists()
+
+
+def test_saving_a_phase_page_without_a_change_asks_for_nothing():
+    _, two = seeded_phases()
+    bands = list(two.bands.order_by("min_decile"))
+
+    _logged_in(_phase_maker()).post(
+        reverse("admin:settlements_phase_change", args=[two.pk]),
+        _phase_post(
+            [_band(b.min_decile, b.max_decile, cash=str(b.cash_subsidy_rial)) for b in bands],
+            bands,
+            name=two.name,
+            starts_on="۱۴۰۲/۰۶/۰۱",
+        ),
+    )
+
     assert not ChangeRequest.objects.exists()
 
 
