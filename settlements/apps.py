@@ -7,6 +7,8 @@ class SettlementsConfig(AppConfig):
 
     def ready(self) -> None:
         # A purchase that reaches the bonus threshold announces it; the receiver queues the grant.
-        from settlements import receivers
+        # A new or changed phase and starting a run wait for a second officer.
+        from settlements import approvals, receivers
 
         receivers.connect()
+        approvals.register_kinds()

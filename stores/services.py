@@ -204,6 +204,28 @@ def register_store(
     )
 
 
+def validate_new_sheba(*, store: Store, sheba: str) -> str:
+    """The rules of ``change_store_sheba`` without the write; returns the normalised Sheba."""
+    normalized = _normalized("sheba", sheba, normalize_sheba)
+    if normalized == store.sheba:
+        raise field_error(
+            field="sheba",
+            message="این شماره شبا همان شبای کنونی فروشگاه است",
+            code="sheba_unchanged",
+        )
+    return normalized
+
+
+@transaction.atomic
+def change_store_sheba(*, store: Store, sheba: str) -> Store:
+    """Pay ``store`` to another Sheba from now on. Four-eyes: the admin records a ``store_sheba``
+    request (``stores.approvals``) and this runs when a second officer approves it."""
+    store = Store.objects.select_for_update().get(pk=store.pk)
+    store.sheba = validate_new_sheba(store=store, sheba=sheba)
+    store.save(update_fields=["sheba"])
+    return store
+
+
 @transaction.atomic
 def connect_store(*, store: Store, by: User | None) -> Store:
     """Connect a pending or suspended store; its terminals can sell again if they are active."""

@@ -1,4 +1,8 @@
-"""Cycles (one a Jalali month): created by the services; officers start their charge and bonus sweep here."""
+"""Cycles (one a Jalali month): created by the services; officers start their charge and bonus sweep here.
+
+A charge started here is a request for a second officer (four-eyes: it moves the month's credit);
+the bonus sweep starts at once, as the nightly sweep does (it grants only bonuses already earned).
+"""
 
 from typing import Any
 
@@ -6,9 +10,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from kalabarg.lib import admin_display as show
@@ -23,6 +27,7 @@ from settlements.admin.runs import (
     can_run,
     confirm_run,
     month_name,
+    propose_run,
     refusal,
     run_page,
     start_and_report,
@@ -179,13 +184,17 @@ class CycleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return None
 
         def proceed(reason: str) -> HttpResponse | None:
+            if kind == RunKind.CYCLE_CHARGE:  # four-eyes: starts when a second officer approves
+                propose_run(request, kind=kind, cycle=cycle, phase=None, reason=reason)
+                return None
             run = start_and_report(self, request, kind=kind, cycle=cycle, phase=None, reason=reason)
             return run_page(run) if run is not None else None
 
         month = month_name(cycle)
         intro = (
             f"اعتبار دوره {to_persian_digits(cycle.key)} ({month}) برای همه خانوارهای مشمول شارژ می‌شود. "
-            "خانواری که پیش‌تر در این دوره شارژ شده دوباره شارژ نمی‌شود."
+            "خانواری که پیش‌تر در این دوره شارژ شده دوباره شارژ نمی‌شود. شارژ پس از تأیید "
+            "کارشناس دیگری آغاز می‌شود."
             if kind == RunKind.CYCLE_CHARGE
             else f"اعتبار مضاعف دوره {to_persian_digits(cycle.key)} ({month}) به هر خانواری که به "
             "آستانه رسیده و هنوز آن را نگرفته داده می‌شود."
@@ -200,7 +209,9 @@ class CycleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             proceed=proceed,
         )
 
-    @admin.action(description="شارژ اعتبار این دوره", permissions=["run"])
+    @admin.action(
+        description="درخواست شارژ اعتبار این دوره (با تأیید کارشناس دیگر)", permissions=["run"]
+    )
     def charge_cycle(self, request: HttpRequest, queryset: QuerySet[Cycle]) -> HttpResponse | None:
         return self._one_cycle(request, queryset, kind=RunKind.CYCLE_CHARGE, action="charge_cycle")
 
@@ -209,7 +220,8 @@ class CycleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return self._one_cycle(request, queryset, kind=RunKind.BONUS_SWEEP, action="sweep_bonus")
 
     def charge_view(self, request: HttpRequest) -> HttpResponse:
-        """Start the charge of a cycle by its key (the cycle is created under its month's phase)."""
+        """Ask for the charge of a cycle by its key (the cycle is created under its month's phase);
+        it starts when a second officer approves the request."""
         if not can_run(request):
             raise PermissionDenied
         form = ChargeByKeyForm(request.POST or None)
@@ -220,20 +232,19 @@ class CycleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error("key", errors_for(exc, "cycle"))
             else:
-                run = start_and_report(
-                    self,
+                change = propose_run(
                     request,
                     kind=RunKind.CYCLE_CHARGE,
                     cycle=cycle,
                     phase=None,
                     reason=form.cleaned_data["reason"].strip(),
                 )
-                if run is not None:
-                    return run_page(run)
+                if change is not None:
+                    return HttpResponseRedirect(reverse("admin:settlements_cycle_changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "شارژ اعتبار یک دوره",
+            "title": "درخواست شارژ اعتبار یک دوره",
             "form": form,
         }
         return TemplateResponse(request, "admin/settlements/cycle/charge.html", context)

@@ -3,6 +3,13 @@
 A phase's rules are edited here until money moves under it; from then on the phase and its
 bands are read-only and cannot be deleted (``rules.phase_has_moved_money``): a change of rules
 is a new phase from a date.
+
+Four-eyes: saving a new phase, or a change of a phase and its bands, records one request
+(``settlements.approvals.PHASE``: the phase's fields and every band) after the forms' own checks;
+``rules.save_phase`` writes it when a second officer approves. The phase list shows the requests
+waiting (the draft phases), and a phase's page the one about it. Deleting a phase nothing refers
+to yet is a request as well. Expiring an ended phase's unspent
+credit is a request too (``settlements.approvals.RUN_START``).
 """
 
 import datetime as dt
@@ -17,15 +24,22 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from approvals import services as approval_services
+from approvals.models import ChangeRequest, RequestStatus
+from approvals.proposing import pending_notice, propose
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import DecileField, JalaliDateField, RialField
+from kalabarg.lib.admin_reason import reason_field
 from kalabarg.lib.persian import normalize_text, to_persian_digits
-from settlements.models import Phase, PhaseBand
+from settlements.admin.runs import can_run, confirm_run, propose_run, refusal
+from settlements.approvals import PHASE, deletion_payload, phase_payload
+from settlements.models import Phase, PhaseBand, RunKind, UnspentPolicy
 from settlements.services import rules
 
-PHASE_LOCKED_NOTICE = (
-    "پس از جابه‌جایی پول با قواعد این مرحله، تغییر آن ممکن نیست؛ مرحله تازه‌ای از تاریخ دیگری بسازید"
-)
+# The phase list shows at most this many requests waiting (new phases and changes).
+MAX_PENDING_SHOWN = 50
+
+PHASE_LOCKED_NOTICE = rules.PHASE_PINNED
 
 
 def _phase_locked(request: HttpRequest, phase: Phase | None) -> bool:
@@ -46,6 +60,11 @@ class PhaseForm(forms.ModelForm):
         label="تا تاریخ",
         required=False,
         help_text="تاریخ شمسی، مانند ۱۴۰۲/۰۶/۳۱؛ خالی بگذارید تا مرحله تا آغاز مرحله بعد ادامه یابد.",
+    )
+    reason = reason_field(
+        label="دلیل یا مستند این تغییر",
+        required_message="دلیل یا مستند این تغییر (مانند شماره مصوبه) را بنویسید",
+        help_text="با نام شما در درخواست ثبت می‌شود؛ تغییر پس از تأیید کارشناس دیگری اعمال می‌شود.",
     )
 
     class Meta:
@@ -70,6 +89,17 @@ class PhaseForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.instance.pk:
+            waiting = approval_services.pending_for(target=self.instance, kind=PHASE)
+            if waiting is not None:
+                self.add_error(
+                    None,
+                    ValidationError(
+                        f"تغییر دیگری از این مرحله (درخواست شماره {to_persian_digits(waiting.pk)}) "
+                        "در انتظار تأیید است؛ نخست آن تأیید یا رد شود",
+                        code="change_already_pending",
+                    ),
+                )
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on is not None and ends_on is not None and ends_on < starts_on:
             self.add_error(
@@ -228,6 +258,7 @@ class PhaseAdmin(admin.ModelAdmin):
         "deciles_display",
     ]
     inlines = [PhaseBandInline]
+    actions = ["expire_phase"]
     editable_fields = [
         "name",
         "starts_on",
@@ -235,6 +266,7 @@ class PhaseAdmin(admin.ModelAdmin):
         "basis",
         "unspent_policy",
         "min_distinct_items",
+        "reason",
     ]
     shown_fields = [
         "name",
@@ -266,6 +298,110 @@ class PhaseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return not _phase_locked(request, obj) and super().has_delete_permission(request, obj)
 
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        return can_run(request)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        waiting = (
+            ChangeRequest.objects.filter(kind=PHASE, status=RequestStatus.PENDING)
+            .select_related("maker")
+            .order_by("made_at", "id")[:MAX_PENDING_SHOWN]
+        )
+        context = {
+            **(extra_context or {}),
+            "pending_phase_requests": list(waiting),
+            "phase_requests_url": reverse("admin:approvals_changerequest_changelist")
+            + f"?kind={PHASE}&status__exact={RequestStatus.PENDING}",
+        }
+        return super().changelist_view(request, context)
+
+    # --- Four-eyes: the validated forms become a request; nothing is written here --------------
+
+    def save_model(self, request: HttpRequest, obj: Phase, form: Any, change: bool) -> None:
+        return None  # ``save_related`` records the request: it sees the bands too
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        for formset in formsets:  # nothing saved: the admin's change message lists no rows
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        phase = Phase.objects.get(pk=form.instance.pk) if change else None
+        changed = [field for field in form.changed_data if field != "reason"]
+        if phase is not None and not (
+            changed or any(formset.has_changed() for formset in formsets)
+        ):
+            self.message_user(request, "تغییری وارد نشده بود؛ درخواستی ثبت نشد.", messages.INFO)
+            return
+        bands = [
+            inline.cleaned_data
+            for formset in formsets
+            for inline in formset.forms
+            if inline.cleaned_data and not inline.cleaned_data.get("DELETE")
+        ]
+        data = form.cleaned_data
+        name = data["name"]
+        propose(
+            request,
+            kind=PHASE,
+            summary=f"تغییر مرحله «{phase.name}»" if phase else f"مرحله تازه «{name}»",
+            payload=phase_payload(phase=phase, fields=data, bands=bands),
+            target=phase,
+            reason=data["reason"],
+        )
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None  # the request is the record; the approval writes the phase's history
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None  # the phase form's: the request is the record, as for a new phase
+
+    def response_add(
+        self, request: HttpRequest, obj: Phase, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # The phase list shows the new phase's request among the phases waiting for approval.
+        return HttpResponseRedirect(reverse("admin:settlements_phase_changelist"))
+
+    def response_change(self, request: HttpRequest, obj: Phase) -> HttpResponse:
+        # The phase's page says that a change of it waits for approval, with a link to it.
+        return HttpResponseRedirect(reverse("admin:settlements_phase_change", args=[obj.pk]))
+
+    @admin.action(
+        description="درخواست ابطال اعتبار خرج‌نشده این مرحله (با تأیید کارشناس دیگر)",
+        permissions=["run"],
+    )
+    def expire_phase(self, request: HttpRequest, queryset: QuerySet[Phase]) -> HttpResponse | None:
+        chosen = list(queryset[:2])
+        if len(chosen) != 1:
+            self.message_user(
+                request,
+                "برای ابطال دقیقاً یک مرحله را انتخاب کنید؛ درخواستی ثبت نشد.",
+                messages.ERROR,
+            )
+            return None
+        phase = chosen[0]
+        refused = refusal(kind=RunKind.EXPIRY, cycle=None, phase=phase)
+        if refused:
+            self.message_user(request, f"{refused} درخواستی ثبت نشد.", messages.ERROR)
+            return None
+
+        def proceed(reason: str) -> None:
+            propose_run(request, kind=RunKind.EXPIRY, cycle=None, phase=phase, reason=reason)
+
+        return confirm_run(
+            self,
+            request,
+            objects=[phase],
+            action="expire_phase",
+            title="درخواست ابطال اعتبار خرج‌نشده مرحله",
+            intro=(
+                f"اعتبار خرج‌نشده‌ای که در مرحله «{phase.name}» داده شده "
+                f"({UnspentPolicy.EXPIRE.label}) از کیف خانوارها به صندوق طرح بازمی‌گردد؛ "
+                "اعتبار مرحله‌های بعد دست نمی‌خورد. پس از تأیید کارشناس دیگری اجرا می‌شود. "
+                "دلیل را بنویسید:"
+            ),
+            proceed=proceed,
+        )
+
     def changeform_view(
         self,
         request: HttpRequest,
@@ -283,6 +419,7 @@ class PhaseAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "phase_locked": locked,
             "locked_notice": PHASE_LOCKED_NOTICE,
+            "pending_notice": pending_notice(phase, kind=PHASE) if phase is not None else "",
         }
         return super().changeform_view(request, object_id, form_url, context)
 
@@ -293,6 +430,20 @@ class PhaseAdmin(admin.ModelAdmin):
         if phase is not None and _phase_locked(request, phase):
             self.message_user(
                 request, PHASE_LOCKED_NOTICE + "؛ این مرحله حذف نمی‌شود.", messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:settlements_phase_change", args=[phase.pk]))
+        if (
+            phase is not None
+            and request.method == "POST"
+            and self.has_delete_permission(request, phase)
+        ):
+            # Four-eyes: the confirmation records a request; the phase goes on its approval.
+            propose(
+                request,
+                kind=PHASE,
+                summary=f"حذف مرحله «{phase.name}»",
+                payload=deletion_payload(phase=phase),
+                target=phase,
             )
             return HttpResponseRedirect(reverse("admin:settlements_phase_change", args=[phase.pk]))
         return super().delete_view(request, object_id, extra_context)

@@ -1,8 +1,11 @@
 """Batch runs (charge, bonus sweep, expiry): started and resumed by officers, watched here.
 
-Runs are started and resumed through ``settlements.services.runs.launch_run`` after the officer
-gives a reason (who, when and why is kept in the run's history); the run's page shows its
-progress, counts and failures, and refreshes itself while the run is live.
+Starting a cycle's charge or a phase's expiry is a request for a second officer
+(``settlements.approvals.RUN_START``, with the reason): ``propose_run``. On approval the run is
+started through ``settlements.services.runs.launch_run``. The bonus sweep (it grants only what
+the rules already owe, as the nightly sweep does) and resuming a run already started go through
+``launch_run`` at once (``start_and_report``). Who, when and why is kept in the run's history;
+the run's page shows its progress, counts and failures, and refreshes itself while the run is live.
 """
 
 from typing import Any, cast
@@ -19,22 +22,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from approvals.models import ChangeRequest
+from approvals.proposing import propose
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_paging import CappedCountPaginator
 from kalabarg.lib.admin_readonly import ReadOnlyAdminMixin
 from kalabarg.lib.admin_reason import confirm_with_reason
-from kalabarg.lib.persian import JALALI_MONTHS, jalali, to_persian_digits
+from kalabarg.lib.persian import to_persian_digits
 from settlements import tasks
+from settlements.approvals import RUN_START, month_name, run_payload, run_target_label
 from settlements.models import CreditRun, Cycle, Phase, RunChunk, RunKind, RunStatus
 from settlements.services import runs
 
 # A run's page lists at most this many unfinished or failed chunks.
 MAX_CHUNKS_SHOWN = 200
-
-
-def month_name(cycle: Cycle) -> str:
-    month = jalali(cycle.starts_on)
-    return f"{JALALI_MONTHS[month.month - 1]} {to_persian_digits(month.year)}"
 
 
 # --- Starting a run from the admin ---------------------------------------------------------------
@@ -64,6 +65,20 @@ def refusal(*, kind: str, cycle: Cycle | None, phase: Phase | None) -> str | Non
     except ValidationError as exc:
         return "؛ ".join(exc.messages)
     return None
+
+
+def propose_run(
+    request: HttpRequest, *, kind: str, cycle: Cycle | None, phase: Phase | None, reason: str
+) -> ChangeRequest | None:
+    """Record a request to start a run; it starts when a second officer approves it."""
+    return propose(
+        request,
+        kind=RUN_START,
+        summary=f"{RunKind(kind).label} {run_target_label(cycle=cycle, phase=phase)}",
+        payload=run_payload(kind=kind, cycle=cycle, phase=phase),
+        target=cycle if cycle is not None else phase,
+        reason=reason,
+    )
 
 
 def start_and_report(

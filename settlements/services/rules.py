@@ -1,6 +1,7 @@
 """Programme rules as data: which phase and band apply to a household on a date, and cycles."""
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jdatetime
@@ -8,8 +9,16 @@ from django.db import IntegrityError, transaction
 
 from households.selectors import decile_on
 from kalabarg.lib.errors import field_error
-from kalabarg.lib.persian import to_latin_digits
-from settlements.models import CreditBasis, Cycle, CycleStatus, JournalEntry, Phase, PhaseBand
+from kalabarg.lib.persian import normalize_text, to_latin_digits, to_persian_digits
+from settlements.models import (
+    CreditBasis,
+    Cycle,
+    CycleStatus,
+    JournalEntry,
+    Phase,
+    PhaseBand,
+    UnspentPolicy,
+)
 
 
 def phase_on(*, day: dt.date, prefetch_bands: bool = False) -> Phase | None:
@@ -157,3 +166,212 @@ def cycle_on(*, day: dt.date) -> Cycle | None:
 def phase_has_moved_money(*, phase: Phase) -> bool:
     """A phase that money moved under is pinned: change it by a new phase from a date."""
     return phase.pk is not None and JournalEntry.objects.filter(phase=phase).exists()
+
+
+# --- Writing a phase and its bands (four-eyes: on approval of a ``phase`` request) ---------------
+
+PHASE_PINNED = (
+    "پس از جابه‌جایی پول با قواعد این مرحله، تغییر آن ممکن نیست؛ مرحله تازه‌ای از تاریخ دیگری بسازید"
+)
+
+
+@dataclass(frozen=True)
+class BandRule:
+    """The amounts of a phase for deciles ``min_decile``..``max_decile`` (whole rials)."""
+
+    min_decile: int
+    max_decile: int
+    credit_per_cycle_rial: int
+    bonus_threshold_rial: int
+    bonus_amount_rial: int
+    cash_subsidy_rial: int = 0
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_bands(*, bands: Sequence[BandRule]) -> None:
+    """Deciles 1..10, low before high, whole non-negative amounts, a threshold above zero, and no
+    decile in two bands (a household's rule must be one band)."""
+    taken: list[BandRule] = []
+    for band in bands:
+        if not all(_whole(value) for value in (band.min_decile, band.max_decile)) or not (
+            1 <= band.min_decile <= 10 and 1 <= band.max_decile <= 10
+        ):
+            raise field_error(
+                field="bands", message="دهک باید عددی از ۱ تا ۱۰ باشد", code="decile_out_of_range"
+            )
+        if band.min_decile > band.max_decile:
+            raise field_error(
+                field="bands",
+                message="«تا دهک» نباید از «از دهک» کوچک‌تر باشد",
+                code="band_deciles_reversed",
+            )
+        amounts = (
+            band.credit_per_cycle_rial,
+            band.bonus_threshold_rial,
+            band.bonus_amount_rial,
+            band.cash_subsidy_rial,
+        )
+        if not all(_whole(amount) and amount >= 0 for amount in amounts):
+            raise field_error(
+                field="bands",
+                message="مبلغ باید عدد صحیح نامنفی ریال باشد",
+                code="band_amount_invalid",
+            )
+        if band.bonus_threshold_rial <= 0:
+            raise field_error(
+                field="bands",
+                message="آستانه اعتبار مضاعف باید بیشتر از صفر باشد",
+                code="band_threshold_not_positive",
+            )
+        clash = next(
+            (
+                other
+                for other in taken
+                if band.min_decile <= other.max_decile and other.min_decile <= band.max_decile
+            ),
+            None,
+        )
+        if clash is not None:
+            raise field_error(
+                field="bands",
+                message=(
+                    f"بازه دهک {to_persian_digits(band.min_decile)} تا "
+                    f"{to_persian_digits(band.max_decile)} با بازه دهک "
+                    f"{to_persian_digits(clash.min_decile)} تا {to_persian_digits(clash.max_decile)} "
+                    "هم‌پوشانی دارد؛ هر دهک فقط در یک بازه باشد"
+                ),
+                code="band_overlap",
+            )
+        taken.append(band)
+
+
+def validate_phase(
+    *,
+    phase: Phase | None,
+    name: str,
+    starts_on: dt.date,
+    ends_on: dt.date | None,
+    basis: str,
+    unspent_policy: str,
+    min_distinct_items: int,
+    bands: Sequence[BandRule],
+) -> None:
+    """Every rule of ``save_phase`` without the write (asked again when it writes): a phase that
+    money moved under is not changed, dates in order, one phase per start date, sane bands."""
+    if phase is not None and phase_has_moved_money(phase=phase):
+        raise field_error(field="phase", message=PHASE_PINNED, code="phase_pinned")
+    if not normalize_text(name):
+        raise field_error(field="name", message="نام مرحله را وارد کنید", code="name_required")
+    if ends_on is not None and ends_on < starts_on:
+        raise field_error(
+            field="ends_on",
+            message="پایان مرحله نباید پیش از آغاز آن باشد",
+            code="phase_ends_before_start",
+        )
+    others = Phase.objects.filter(starts_on=starts_on)
+    if phase is not None:
+        others = others.exclude(pk=phase.pk)
+    other = others.first()
+    if other is not None:
+        raise field_error(
+            field="starts_on",
+            message=f"مرحله «{other.name}» از همین تاریخ آغاز می‌شود؛ تاریخ دیگری برگزینید",
+            code="phase_start_taken",
+        )
+    if basis not in CreditBasis.values:
+        raise field_error(field="basis", message="مبنای اعتبار معتبر نیست", code="basis_invalid")
+    if unspent_policy not in UnspentPolicy.values:
+        raise field_error(
+            field="unspent_policy",
+            message="سیاست اعتبار خرج‌نشده معتبر نیست",
+            code="unspent_policy_invalid",
+        )
+    if not _whole(min_distinct_items) or not 0 <= min_distinct_items <= 32767:
+        raise field_error(
+            field="min_distinct_items",
+            message="حداقل تعداد اقلام باید عدد صحیح نامنفی باشد",
+            code="min_distinct_items_invalid",
+        )
+    validate_bands(bands=bands)
+
+
+@transaction.atomic
+def save_phase(
+    *,
+    phase: Phase | None,
+    name: str,
+    starts_on: dt.date,
+    ends_on: dt.date | None,
+    basis: str,
+    unspent_policy: str,
+    min_distinct_items: int,
+    bands: Sequence[BandRule],
+) -> Phase:
+    """Create a phase (``phase`` None) or rewrite one that no money moved under, with exactly
+    ``bands`` as its bands, in one transaction. Four-eyes: the admin records a ``phase`` request
+    (``settlements.approvals``) and this runs when a second officer approves it."""
+    if phase is not None:
+        phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    validate_phase(
+        phase=phase,
+        name=name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        basis=basis,
+        unspent_policy=unspent_policy,
+        min_distinct_items=min_distinct_items,
+        bands=bands,
+    )
+    phase = phase or Phase()
+    phase.name = normalize_text(name)
+    phase.starts_on = starts_on
+    phase.ends_on = ends_on
+    phase.basis = basis
+    phase.unspent_policy = unspent_policy
+    phase.min_distinct_items = min_distinct_items
+    try:
+        with transaction.atomic():
+            phase.save()
+    except IntegrityError:  # another phase took the start date since the check
+        raise field_error(
+            field="starts_on",
+            message="مرحله دیگری از همین تاریخ آغاز می‌شود؛ تاریخ دیگری برگزینید",
+            code="phase_start_taken",
+        ) from None
+    phase.bands.all().delete()
+    PhaseBand.objects.bulk_create(
+        PhaseBand(
+            phase=phase,
+            min_decile=band.min_decile,
+            max_decile=band.max_decile,
+            credit_per_cycle_rial=band.credit_per_cycle_rial,
+            bonus_threshold_rial=band.bonus_threshold_rial,
+            bonus_amount_rial=band.bonus_amount_rial,
+            cash_subsidy_rial=band.cash_subsidy_rial,
+        )
+        for band in sorted(bands, key=lambda band: band.min_decile)
+    )
+    return phase
+
+
+def validate_phase_deletion(*, phase: Phase) -> None:
+    """A phase goes only while nothing refers to it: no money moved under it and no cycle."""
+    if phase_has_moved_money(phase=phase):
+        raise field_error(field="phase", message=PHASE_PINNED, code="phase_pinned")
+    if phase.cycles.exists() or phase.runs.exists():
+        raise field_error(
+            field="phase",
+            message="دوره‌ای با قواعد این مرحله ساخته شده است؛ این مرحله حذف نمی‌شود",
+            code="phase_has_cycles",
+        )
+
+
+@transaction.atomic
+def delete_phase(*, phase: Phase) -> None:
+    """Delete a phase and its bands that nothing refers to yet (four-eyes, as ``save_phase``)."""
+    phase = Phase.objects.select_for_update().get(pk=phase.pk)
+    validate_phase_deletion(phase=phase)
+    phase.delete()

@@ -1,7 +1,9 @@
 """The basket's items and their effective-dated prices.
 
-Prices are added (never edited or deleted) through ``stores.services.set_price``, with a reason
-and the officer's name; the item list shows the prices in force now.
+Prices are added (never edited or deleted), with a reason and the officer's name. A new price is
+a request (four-eyes, ``stores.approvals.ITEM_PRICE``): checked now with the service's rules,
+written by ``stores.services.set_price`` only when a second officer approves it. The item list
+shows the prices in force now; the item's page shows a request still waiting.
 """
 
 import re
@@ -10,17 +12,22 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import InlineModelAdmin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
+from approvals import services as approval_services
+from approvals.proposing import pending_notice, propose
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import errors_for
 from kalabarg.lib.admin_paging import CappedCountPaginator
-from kalabarg.lib.admin_writes import add_inline_rows
-from kalabarg.lib.persian import normalize_text
+from kalabarg.lib.persian import normalize_text, to_persian_digits
 from stores import selectors, services
+from stores.approvals import ITEM_PRICE, price_payload
 from stores.models import BasketItem, ItemPrice, PriceKind
 
 ITEM_CODE = re.compile(r"[a-z][a-z0-9_]*")
@@ -52,7 +59,8 @@ class BasketItemForm(forms.ModelForm):
 
 
 class ItemPriceForm(forms.ModelForm):
-    """A new price row. Every rule is ``services.validate_new_price``; its errors sit by their field."""
+    """A new price row. Every rule is ``services.validate_new_price``; its errors sit by their
+    field. An item with a price request still waiting takes no other until that one is decided."""
 
     price_rial = forms.CharField(
         label="قیمت هر واحد (ریال)",
@@ -100,9 +108,41 @@ class ItemPriceForm(forms.ModelForm):
             )
         except ValidationError as exc:
             self.add_error(None, exc)
-        else:
-            cleaned["reason"] = reason.strip()
+            return cleaned
+        cleaned["reason"] = reason.strip()
+        waiting = approval_services.pending_for(target=item, kind=ITEM_PRICE)
+        if waiting is not None:
+            self.add_error(
+                None,
+                ValidationError(
+                    f"درخواست قیمت دیگری برای این قلم (شماره {to_persian_digits(waiting.pk)}) "
+                    "در انتظار تأیید است؛ نخست آن تأیید یا رد شود",
+                    code="change_already_pending",
+                ),
+            )
         return cleaned
+
+
+class ItemPriceFormSet(BaseInlineFormSet):
+    """The new rows of one save are one request: at most one row of each kind (base, current)."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen: set[str] = set()
+        for form in self.forms:
+            if form.instance.pk or not form.has_changed():
+                continue
+            kind = (getattr(form, "cleaned_data", None) or {}).get("kind")
+            if kind in seen:
+                form.add_error(
+                    "kind",
+                    ValidationError(
+                        "در هر بار برای هر نوع قیمت (پایه یا روز) یک ردیف بیفزایید",
+                        code="price_kind_twice",
+                    ),
+                )
+            elif kind:
+                seen.add(kind)
 
 
 class ItemPriceInline(admin.TabularInline):
@@ -110,6 +150,7 @@ class ItemPriceInline(admin.TabularInline):
 
     model = ItemPrice
     form = ItemPriceForm
+    formset = ItemPriceFormSet
     fields = [
         "kind",
         "price_rial",
@@ -155,6 +196,7 @@ class BasketItemAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "group"]
     search_fields = ["code", "name"]
     inlines = [ItemPriceInline]
+    change_form_template = "admin/pending_change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BasketItem]:
         # The prices in force now, as two correlated subqueries: one query for the whole list.
@@ -189,6 +231,19 @@ class BasketItemAdmin(admin.ModelAdmin):
     def current_price_display(self, item: BasketItem) -> str:
         return show.rial(getattr(item, "current_price_rial_now", None))
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        item = self.get_object(request, unquote(object_id))
+        context = {**(extra_context or {})}
+        if item is not None:
+            context["pending_notice"] = pending_notice(item, kind=ITEM_PRICE)
+        return super().change_view(request, object_id, form_url, context)
+
     def save_model(self, request: HttpRequest, obj: BasketItem, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
@@ -197,21 +252,17 @@ class BasketItemAdmin(admin.ModelAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not ItemPrice:
             return super().save_formset(request, form, formset, change)
-        # Old rows are never edited; each new row goes through the service (author, rules, lock).
-        # A refusal here is a race: a purchase or price landed after the form was checked.
-        add_inline_rows(
-            request,
-            formset,
-            create=lambda data: services.set_price(
-                item=form.instance,
-                kind=data["kind"],
-                price_rial=data["price_rial"],
-                effective_from=data["effective_from"],
-                reason=data["reason"],
-                created_by=show.officer(request),
-            ),
-            refused="قیمت ثبت نشد",
-        )
+        # Old rows are never edited; the new rows together are one request for a second officer
+        # (the item's own fields above are saved at once). A refusal here is a race: a purchase,
+        # a price or another request landed after the form was checked.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        rows = [
+            inline.cleaned_data
+            for inline in formset.forms
+            if not inline.instance.pk and inline.has_changed()
+        ]
+        if rows:
+            propose_prices(request, item=form.instance, rows=rows)
         return None
 
 
@@ -257,18 +308,32 @@ class ItemPriceAdmin(admin.ModelAdmin):
         return show.when(price.created_at)
 
     def save_model(self, request: HttpRequest, obj: ItemPrice, form: Any, change: bool) -> None:
+        # Not written here: a request for a second officer (the add form is the only form).
         data = form.cleaned_data
-        created = services.set_price(
-            item=data["item"],
-            kind=data["kind"],
-            price_rial=data["price_rial"],
-            effective_from=data["effective_from"],
-            reason=data["reason"],
-            created_by=show.officer(request),
-        )
-        # The admin logs and redirects with ``obj``: make it the row the service wrote.
-        obj.pk = created.pk
-        obj.reason = created.reason
-        obj.created_by = created.created_by
-        obj.created_at = created.created_at
-        obj._state.adding = False
+        propose_prices(request, item=data["item"], rows=[data])
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None  # nothing was written, and a price has no related rows
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        return None  # the request is the record until it is approved (then the item's history)
+
+    def response_add(
+        self, request: HttpRequest, obj: ItemPrice, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # The item's page shows the request waiting, with a link to it.
+        return HttpResponseRedirect(reverse("admin:stores_basketitem_change", args=[obj.item_id]))
+
+
+def propose_prices(request: HttpRequest, *, item: BasketItem, rows: list[dict[str, Any]]) -> None:
+    """Record new price rows of ``item`` as one request for a second officer."""
+    kinds = "، ".join(str(PriceKind(row["kind"]).label) for row in rows)
+    reasons = dict.fromkeys((row.get("reason") or "").strip() for row in rows)
+    propose(
+        request,
+        kind=ITEM_PRICE,
+        summary=f"قیمت تازه «{item.name}» ({kinds})",
+        payload=price_payload(rows=rows),
+        target=item,
+        reason="؛ ".join(reason for reason in reasons if reason),
+    )

@@ -1,7 +1,10 @@
 """Stores: registered through the service, connected and suspended only by the list's actions.
 
 Suspension asks for a reason and records who; a store's terminals are added on its page (their
-status and keys are handled on the terminals' own pages).
+status and keys are handled on the terminals' own pages). A new Sheba of an existing store is a
+request for a second officer (``stores.approvals.STORE_SHEBA``, with a reason); the other fields
+save at once. A new store is registered with its Sheba at once: it is pending, so it can neither
+sell nor be paid until an officer connects it.
 """
 
 import functools
@@ -10,10 +13,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from approvals import services as approval_services
+from approvals.proposing import pending_notice, propose
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import clean_identifier, identifier_field, typed_terminal_id
 from kalabarg.lib.admin_paging import CappedCountPaginator
@@ -28,6 +34,7 @@ from kalabarg.lib.persian import normalize_text, to_latin_digits, to_persian_dig
 from stores import services
 from stores.admin.actions import too_many, with_reason
 from stores.admin.terminals import TerminalForm
+from stores.approvals import STORE_SHEBA, sheba_payload
 from stores.models import Store, StoreStatus, Terminal
 
 
@@ -35,6 +42,13 @@ class StoreAdminForm(forms.ModelForm):
     owner_national_code = identifier_field("کد ملی مالک", inputmode="numeric")
     sheba = identifier_field("شماره شبا")
     mobile = identifier_field("تلفن همراه", inputmode="tel")
+    sheba_reason = forms.CharField(
+        label="دلیل تغییر شبا",
+        max_length=500,
+        required=False,  # only when the Sheba changes: ``clean`` asks for it then
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="فقط اگر شبا را تغییر می‌دهید؛ شبای تازه پس از تأیید کارشناس دیگری اعمال می‌شود.",
+    )
 
     class Meta:
         model = Store
@@ -66,6 +80,9 @@ class StoreAdminForm(forms.ModelForm):
     def clean_sheba(self) -> str:
         return clean_identifier(self.cleaned_data.get("sheba"), normalize_sheba)
 
+    def clean_sheba_reason(self) -> str:
+        return (self.cleaned_data.get("sheba_reason") or "").strip()
+
     def clean_mobile(self) -> str:
         return clean_identifier(self.cleaned_data.get("mobile"), normalize_mobile)
 
@@ -84,8 +101,33 @@ class StoreAdminForm(forms.ModelForm):
     def clean_address(self) -> str:
         return normalize_text(self.cleaned_data.get("address") or "")
 
+    def sheba_is_changing(self) -> bool:
+        """An existing store's Sheba typed differently (after normalising): a four-eyes request."""
+        return bool(
+            self.instance.pk
+            and "sheba" in self.fields
+            and self.cleaned_data.get("sheba")
+            and self.cleaned_data["sheba"] != self.initial.get("sheba")
+        )
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.sheba_is_changing():
+            waiting = approval_services.pending_for(target=self.instance, kind=STORE_SHEBA)
+            if waiting is not None:
+                self.add_error(
+                    "sheba",
+                    ValidationError(
+                        f"تغییر شبای این فروشگاه (درخواست شماره {to_persian_digits(waiting.pk)}) "
+                        "در انتظار تأیید است؛ نخست آن تأیید یا رد شود",
+                        code="change_already_pending",
+                    ),
+                )
+            elif not cleaned.get("sheba_reason"):
+                self.add_error(
+                    "sheba_reason",
+                    ValidationError("دلیل تغییر شبا را بنویسید", code="reason_required"),
+                )
         province, city = cleaned.get("province"), cleaned.get("city")
         if province is not None and city is not None and city.province_id != province.pk:
             self.add_error(
@@ -211,6 +253,7 @@ class StoreAdmin(admin.ModelAdmin):
     ]
     inlines = [TerminalInline]
     actions = ["connect_stores", "suspend_stores"]
+    change_form_template = "admin/pending_change_form.html"
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -226,6 +269,28 @@ class StoreAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # purchases and settlements refer to stores; suspend instead
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return self.fieldsets
+        # An existing store's page also asks why, should the officer change its Sheba.
+        first, *rest = self.fieldsets
+        fields = [*first[1]["fields"]]
+        fields.insert(fields.index("sheba") + 1, "sheba_reason")
+        return [(first[0], {**first[1], "fields": fields}), *rest]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        store = self.get_object(request, unquote(object_id))
+        context = {**(extra_context or {})}
+        if store is not None:
+            context["pending_notice"] = pending_notice(store, kind=STORE_SHEBA)
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description="تاریخ اتصال", ordering="connected_at")
     def connected_at_display(self, store: Store) -> str:
         return show.when(store.connected_at)
@@ -240,7 +305,25 @@ class StoreAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Store, form: Any, change: bool) -> None:
         if change:
-            # Identity and address only: the status fields are read-only in this form.
+            # Identity and address only: the status fields are read-only in this form. A new
+            # Sheba waits for a second officer; the store keeps its Sheba until then.
+            if form.sheba_is_changing():
+                asked = obj.sheba
+                obj.sheba = Store.objects.values_list("sheba", flat=True).get(pk=obj.pk)
+                super().save_model(request, obj, form, change)
+                propose(
+                    request,
+                    kind=STORE_SHEBA,
+                    summary=f"تغییر شبای فروشگاه «{obj.name}»",
+                    payload=sheba_payload(store=obj, sheba=asked),
+                    target=obj,
+                    reason=form.cleaned_data["sheba_reason"],
+                )
+                # The history line lists what was saved: the Sheba was not (the request says it).
+                for field in ("sheba", "sheba_reason"):
+                    if field in form.changed_data:
+                        form.changed_data.remove(field)
+                return
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data

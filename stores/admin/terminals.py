@@ -1,22 +1,30 @@
-"""POS terminals: created with the service's rules, suspended with a reason, keys shown once."""
+"""POS terminals: created with the service's rules (without a key), suspended with a reason.
+
+A new API key is a request for a second officer (``stores.approvals.TERMINAL_KEY``, with a
+reason): until it is approved the old key (if any) keeps working and no new key exists; on
+approval the key is issued and shown once, to the approving officer.
+"""
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.html import format_html
 
+from approvals.proposing import pending_notice, propose
 from kalabarg.lib import admin_display as show
 from kalabarg.lib.admin_fields import typed_terminal_id
 from kalabarg.lib.admin_paging import CappedCountPaginator
+from kalabarg.lib.admin_reason import confirm_with_reason
 from kalabarg.lib.admin_writes import adopt_row
 from kalabarg.lib.persian import normalize_text, to_persian_digits
 from stores import services
 from stores.admin.actions import too_many, with_reason
+from stores.approvals import TERMINAL_KEY, key_payload
 from stores.models import Terminal, TerminalStatus
 
 
@@ -93,6 +101,7 @@ class TerminalAdmin(admin.ModelAdmin):
     list_select_related = ["store"]
     autocomplete_fields = ["store"]
     actions = ["issue_api_key", "suspend_terminals", "activate_terminals"]
+    change_form_template = "admin/pending_change_form.html"
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -139,6 +148,19 @@ class TerminalAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # purchases refer to terminals; suspend instead
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        terminal = self.get_object(request, unquote(object_id))
+        context = {**(extra_context or {})}
+        if terminal is not None:
+            context["pending_notice"] = pending_notice(terminal, kind=TERMINAL_KEY)
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description="صدور کلید", ordering="api_key_issued_at")
     def api_key_issued_at_display(self, terminal: Terminal) -> str:
         return show.when(terminal.api_key_issued_at) if terminal.api_key_hash else "کلیدی صادر نشده"
@@ -165,33 +187,51 @@ class TerminalAdmin(admin.ModelAdmin):
             store=data["store"], terminal_id=data["terminal_id"], psp_name=data["psp_name"]
         )
         adopt_row(obj, created)
-        messages.info(request, "برای این پایانه با اقدام «صدور کلید API تازه» کلید صادر کنید.")
+        messages.info(
+            request,
+            "برای این پایانه با اقدام «درخواست صدور کلید API تازه» کلید بخواهید؛ "
+            "کلید پس از تأیید کارشناس دیگری صادر می‌شود.",
+        )
 
     @admin.action(
-        description="صدور کلید API تازه (کلید قبلی بی‌درنگ باطل می‌شود)", permissions=["change"]
+        description="درخواست صدور کلید API تازه (با تأیید کارشناس دیگر؛ کلید قبلی آنگاه باطل می‌شود)",
+        permissions=["change"],
     )
-    def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Terminal]) -> None:
-        chosen = list(queryset[:2])
+    def issue_api_key(
+        self, request: HttpRequest, queryset: QuerySet[Terminal]
+    ) -> HttpResponse | None:
+        chosen = list(queryset.select_related("store")[:2])
         if len(chosen) != 1:
             self.message_user(
                 request,
-                "برای صدور کلید دقیقاً یک پایانه را انتخاب کنید؛ کلیدی صادر نشد.",
+                "برای صدور کلید دقیقاً یک پایانه را انتخاب کنید؛ درخواستی ثبت نشد.",
                 messages.ERROR,
             )
-            return
+            return None
         terminal = chosen[0]
-        key = services.issue_terminal_key(terminal=terminal)
-        self.log_change(request, terminal, "صدور کلید API تازه؛ کلید قبلی باطل شد")
-        # Only the hash is stored: this message is the one and only time the key is shown.
-        self.message_user(
+
+        def proceed(reason: str) -> None:
+            # The key is issued on approval and shown then, once, to the approving officer.
+            propose(
+                request,
+                kind=TERMINAL_KEY,
+                summary=f"صدور کلید API تازه برای پایانه {terminal.terminal_id}",
+                payload=key_payload(terminal=terminal),
+                target=terminal,
+                reason=reason,
+            )
+
+        return confirm_with_reason(
+            self,
             request,
-            format_html(
-                'کلید API تازه پایانه {}: <code dir="ltr">{}</code> — همین حالا آن را کپی کنید؛ '
-                "این کلید دوباره نمایش داده نمی‌شود. کلید قبلی دیگر کار نمی‌کند.",
-                terminal.terminal_id,
-                key,
+            objects=[terminal],
+            action="issue_api_key",
+            title="درخواست صدور کلید API تازه",
+            intro=(
+                "کلید تازه پس از تأیید کارشناس دیگری صادر و فقط یک بار به او نشان داده می‌شود؛ "
+                "تا آن زمان کلید کنونی پایانه کار می‌کند. دلیل درخواست را بنویسید:"
             ),
-            messages.WARNING,
+            proceed=proceed,
         )
 
     @admin.action(description="تعلیق پایانه‌های انتخاب‌شده (با ذکر دلیل)", permissions=["change"])

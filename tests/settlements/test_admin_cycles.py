@@ -4,9 +4,11 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from approvals.models import ChangeRequest
 from settlements.models import CreditRun, CycleStatus, RunKind, RunStatus
 from settlements.selectors import wallet_balance
 from settlements.services import rules
+from tests.approvals.factories import approve_pending
 from tests.households.factories import make_household
 from tests.settlements.factories import (
     BONUS,
@@ -43,10 +45,12 @@ def test_the_cycle_charge_action_asks_a_reason_charges_and_shows_the_run(admin_c
     response = admin_action(
         admin_client, changelist, "charge_cycle", [cycle.pk], confirm="yes", reason="آغاز ماه"
     )
+    assert response.status_code == 302
+    assert not CreditRun.objects.exists()  # a request, until a second officer approves it
+
+    _, applied = approve_pending("run_start")
 
     run = CreditRun.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("admin:settlements_creditrun_change", args=[run.pk])
     assert (run.kind, run.status, run.started_by) == (
         RunKind.CYCLE_CHARGE,
         RunStatus.COMPLETED,
@@ -57,9 +61,11 @@ def test_the_cycle_charge_action_asks_a_reason_charges_and_shows_the_run(admin_c
     assert wallet_balance(household_id=rich.pk) == 0
     cycle.refresh_from_db()
     assert cycle.status == CycleStatus.OPEN
-    assert "انجام شد" in " ".join(admin_messages(response))
+    assert "انجام شد" in applied.message
 
-    page = admin_client.get(response["Location"]).content.decode()
+    page = admin_client.get(
+        reverse("admin:settlements_creditrun_change", args=[run.pk])
+    ).content.decode()
     assert "آغاز ماه" in page  # who, when and why
     assert admin_user.username in page
     assert "۶٬۰۰۰٬۰۰۰ ریال" in page
@@ -74,15 +80,16 @@ def test_with_a_broker_the_charge_queues_its_chunks_on_commit(
     household = make_household(decile=1)
     cycle = rules.ensure_cycle(key="1402-06")
 
+    response = admin_action(
+        admin_client,
+        "admin:settlements_cycle_changelist",
+        "charge_cycle",
+        [cycle.pk],
+        confirm="yes",
+        reason="آغاز ماه",
+    )
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = admin_action(
-            admin_client,
-            "admin:settlements_cycle_changelist",
-            "charge_cycle",
-            [cycle.pk],
-            confirm="yes",
-            reason="آغاز ماه",
-        )
+        approve_pending("run_start")
 
     assert response.status_code == 302
     assert callbacks  # the chunks went to the queue (run eagerly by the test's Celery set-up)
@@ -125,6 +132,7 @@ def test_a_closed_cycle_is_not_charged_again(admin_client):
 
     assert "بسته شده" in " ".join(admin_messages(response))
     assert CreditRun.objects.count() == runs_before
+    assert not ChangeRequest.objects.exists()
 
 
 def test_the_bonus_sweep_action_grants_an_earned_bonus(admin_client):
@@ -176,6 +184,7 @@ def test_an_officer_who_may_only_view_cannot_start_a_run(client, django_user_mod
     assert form.status_code == 403
     assert action.status_code in (200, 302)
     assert not CreditRun.objects.exists()
+    assert not ChangeRequest.objects.exists()
 
 
 def test_a_charge_is_started_by_the_cycle_key_in_persian_digits(admin_client):
@@ -188,10 +197,11 @@ def test_a_charge_is_started_by_the_cycle_key_in_persian_digits(admin_client):
     assert admin_client.get(url).status_code == 200
 
     response = admin_client.post(url, {"key": "۱۴۰۲-۰۶", "reason": "شارژ دستی"})
+    assert response.status_code == 302
+    assert not CreditRun.objects.exists()
+    approve_pending("run_start")
 
     run = CreditRun.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("admin:settlements_creditrun_change", args=[run.pk])
     assert run.cycle.key == "1402-06"
     assert wallet_balance(household_id=household.pk) == CREDIT
     assert LogEntry.objects.filter(object_id=str(run.pk), change_message__contains="شارژ دستی")

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from settlements.models import Phase, PhaseBand
+from tests.approvals.factories import approve_pending
 from tests.households.factories import make_household
 from tests.settlements.factories import CREDIT, admin_messages, charge, make_phase, seeded_phases
 
@@ -48,6 +49,7 @@ def _phase_post(phase_fields: dict[str, str], bands: list[dict], existing=None) 
         "basis": "per_member",
         "unspent_policy": "carry_over",
         "min_distinct_items": "0",
+        "reason": "مصوبه هیئت وزیران",
         **phase_fields,
     }
     data.update(_band_rows(bands, existing))
@@ -73,6 +75,7 @@ def test_a_phase_without_money_is_editable(admin_client):
     )
 
     assert response.status_code == 302, response.context and response.context["errors"]
+    approve_pending("phase")
     two.refresh_from_db()
     assert two.starts_on == dt.date(2023, 8, 23)
     assert two.bands.get(min_decile=1).credit_per_cycle_rial == 2_500_000
@@ -85,6 +88,8 @@ def test_a_new_phase_is_made_from_a_jalali_date_with_its_bands(admin_client):
     )
 
     assert response.status_code == 302
+    assert not Phase.objects.filter(name="مرحله آزمایشی").exists()  # a request, until approved
+    approve_pending("phase")
     phase = Phase.objects.get(name="مرحله آزمایشی")
     assert phase.starts_on == dt.date(2030, 3, 21)
     assert sorted(phase.bands.values_list("min_decile", "max_decile")) == [(1, 3), (4, 5)]
@@ -208,8 +213,11 @@ def test_a_phase_without_money_or_cycles_can_be_deleted(admin_client):
     response = admin_client.post(
         reverse("admin:settlements_phase_delete", args=[phase.pk]), {"post": "yes"}
     )
-
     assert response.status_code == 302
+    assert Phase.objects.filter(pk=phase.pk).exists()  # a request, until approved
+
+    approve_pending("phase")
+
     assert not Phase.objects.filter(pk=phase.pk).exists()
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from stores import services
 from stores.models import BasketItem, ItemPrice, PriceKind
+from tests.approvals.factories import approve_pending
 from tests.households.factories import make_household
 from tests.settlements.factories import checkout_purchase
 from tests.stores.factories import make_terminal
@@ -91,8 +92,11 @@ def test_an_officer_adds_a_price_on_the_item_page_and_is_recorded_as_its_author(
         effective_from_1="00:00:00",
         reason="  افزایش نرخ ارز  ",
     )
-
     assert response.status_code == 302
+    assert not ItemPrice.objects.filter(item=item).exists()  # a request, until approved
+
+    approve_pending("item_price")
+
     price = ItemPrice.objects.get(item=item)
     assert (price.kind, price.price_rial, price.reason, price.created_by) == (
         PriceKind.CURRENT,
@@ -272,6 +276,8 @@ def test_the_price_list_adds_a_price_through_the_same_rules(admin_client, admin_
     assert refused.status_code == 200
     assert refused.context["adminform"].form.errors["price_rial"] == ["قیمت باید بیشتر از صفر باشد"]
     assert added.status_code == 302
+    assert added["Location"] == reverse("admin:stores_basketitem_change", args=[item.pk])
+    approve_pending("item_price")
     price = ItemPrice.objects.get(item=item)
     assert (price.price_rial, price.created_by) == (250_000, admin_user)
 
@@ -315,8 +321,9 @@ def test_a_moment_in_the_future_is_accepted_for_a_price(admin_client):
         effective_from_1="00:00",
         reason="مصوبه ستاد تنظیم بازار",
     )
-
     assert response.status_code == 302
+    approve_pending("item_price")
+
     assert item.prices.get().effective_from.date() >= timezone.now().date()
 
 

@@ -5,8 +5,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from approvals.models import ChangeRequest
 from stores import services
 from stores.models import Terminal
+from tests.approvals.factories import checker
+from tests.conftest import OfficerClient
 from tests.stores.factories import make_terminal, make_terminal_with_key
 
 pytestmark = pytest.mark.django_db
@@ -58,22 +61,34 @@ def test_an_unknown_terminal_id_is_a_clear_command_error():
         _issue("87654321")
 
 
-def test_the_admin_action_shows_a_new_key_once(admin_client):
+def test_the_admin_action_asks_for_a_key_that_a_second_officer_sees_once(admin_client):
     terminal, old_key = make_terminal_with_key()
 
-    shown = admin_client.post(
+    asked = admin_client.post(
         reverse(TERMINALS),
         {"action": "issue_api_key", "_selected_action": [str(terminal.pk)], "index": "0"},
-        follow=True,
     )
-    again = admin_client.get(reverse(TERMINALS))
+    admin_client.post(
+        reverse(TERMINALS),
+        {
+            "action": "issue_api_key",
+            "_selected_action": [str(terminal.pk)],
+            "confirm": "yes",
+            "reason": "پایانه تعویض شد",
+        },
+    )
+    assert "admin/reason_confirmation.html" in [t.name for t in asked.templates]
+    assert services.terminal_for_key(key=old_key) == terminal  # nothing issued before approval
 
-    [message] = [m for m in shown.context["messages"] if m.level_tag == "warning"]
-    key = str(message).split('dir="ltr">')[1].split("<")[0]
+    second = OfficerClient()
+    second.force_login(checker())
+    change = ChangeRequest.objects.get(kind="terminal_key")
+    shown = second.post(reverse("admin:approvals_changerequest_approve", args=[change.pk]))
+    again = second.get(reverse("admin:approvals_changerequest_change", args=[change.pk]))
+
+    key = shown.content.decode().split('id="shown-once">')[1].split("<")[0]
     assert services.terminal_for_key(key=key) == terminal
     assert services.terminal_for_key(key=old_key) is None
-    assert "کپی کنید" in str(message)
-    assert key in shown.content.decode()
     assert key not in again.content.decode()
 
 
