@@ -8,28 +8,34 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.utils import timezone
 
+from approvals.models import ChangeRequest
+from approvals.services import pending_for
+from households import approvals as four_eyes
 from households import selectors, services
-from households.card_import import import_bank_cards
-from households.importer import ImportFileError, import_households, write_error_report
+from households.card_import import hash_card_file
+from households.importer import (
+    ImportFileError,
+    check_file,
+    read_upload_text,
+    write_error_report,
+)
 from households.models import (
     BankCard,
     City,
     DecileAssignment,
-    DecileSource,
     Household,
+    ImportReport,
     Person,
     Province,
 )
-from kalabarg.lib.admin_display import officer
 from kalabarg.lib.admin_fields import clean_identifier
 from kalabarg.lib.admin_paging import CappedCountPaginator
-from kalabarg.lib.admin_writes import add_inline_rows
-from kalabarg.lib.identifiers import normalize_card_number, normalize_mobile
+from kalabarg.lib.identifiers import normalize_mobile
 
 # Larger files go through `manage.py import_households` (nothing long runs inside a web request).
 ADMIN_IMPORT_MAX_BYTES = 5 * 1024 * 1024
@@ -131,16 +137,35 @@ class DecileAssignmentForm(forms.ModelForm):
                 )
             except ValidationError as exc:
                 self.add_error(None, exc)
+            if self.has_changed() and pending_for(
+                target=self.instance.household, kind=four_eyes.DECILE
+            ):
+                self.add_error(
+                    None,
+                    ValidationError(
+                        "درخواست دیگری برای دهک این خانوار در انتظار تأیید است؛ نخست آن بررسی شود",
+                        code="change_already_pending",
+                    ),
+                )
         return cleaned
 
 
 class DecileAssignmentInline(admin.TabularInline):
-    """The decile history: past rows are never edited; an officer adds a new row with a reason."""
+    """The decile history: past rows are never edited; an officer adds a new row with a reason,
+    which becomes a request in force once a second officer approves it (four-eyes)."""
 
     model = DecileAssignment
     form = DecileAssignmentForm
-    fields = ["decile", "effective_from", "source", "reason", "created_by", "created_at"]
-    readonly_fields = ["source", "created_by", "created_at"]
+    fields = [
+        "decile",
+        "effective_from",
+        "source",
+        "reason",
+        "created_by",
+        "approved_by",
+        "created_at",
+    ]
+    readonly_fields = ["source", "created_by", "approved_by", "created_at"]
     extra = 0
     can_delete = False
     ordering = ["-effective_from", "-id"]
@@ -157,7 +182,7 @@ class HouseholdAdmin(admin.ModelAdmin):
     search_help_text = "کد ملی یا شماره همراه هر یک از اعضا، یا شناسه خانوار"
     list_select_related = ["province", "city"]
     autocomplete_fields = ["province", "city"]
-    readonly_fields = ["registry_code", "created_at", "updated_at"]
+    readonly_fields = ["registry_code", "pending_changes", "created_at", "updated_at"]
     inlines = [PersonInline, DecileAssignmentInline]
     show_full_result_count = False
     paginator = CappedCountPaginator
@@ -197,23 +222,27 @@ class HouseholdAdmin(admin.ModelAdmin):
     def current_decile_display(self, household: Household) -> str:
         return str(getattr(household, "current_decile", "") or "—")
 
+    @admin.display(description="در انتظار تأیید")
+    def pending_changes(self, household: Household) -> str:
+        return four_eyes.pending_notices(household, four_eyes.DECILE)
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not DecileAssignment:
             return super().save_formset(request, form, formset, change)
-        # Past rows are never edited; each new row goes through the service (audit author, reason).
-        add_inline_rows(
-            request,
-            formset,
-            create=lambda data: services.assign_decile(
+        # Past rows are never edited; a new row is a request (four-eyes): nothing is written to
+        # the history until a second officer approves it (households.approvals).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if inline_form.instance.pk or not inline_form.has_changed():
+                continue
+            data = inline_form.cleaned_data
+            four_eyes.propose_decile(
+                request,
                 household=form.instance,
                 decile=data["decile"],
                 effective_from=data["effective_from"],
-                source=DecileSource.OFFICER,
                 reason=data["reason"],
-                created_by=officer(request),
-            ),
-            refused="دهک ثبت نشد",
-        )
+            )
         return None
 
     def get_urls(self) -> list[Any]:
@@ -223,27 +252,52 @@ class HouseholdAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.import_view),
                 name="households_household_import",
             ),
+            path(
+                "import/<int:change_id>/report/",
+                self.admin_site.admin_view(self.import_report_view),
+                name="households_household_import_report",
+            ),
+            path(
+                "import/<int:change_id>/file/",
+                self.admin_site.admin_view(self.import_file_view),
+                name="households_household_import_file",
+            ),
         ]
         return custom + super().get_urls()
 
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload of a registry CSV; small files are applied at once, larger ones need the command."""
+    def _upload_request(self, request: HttpRequest, change_id: int) -> ChangeRequest:
+        """An upload's request, for who may see the queue of requests."""
+        if not request.user.has_perm("approvals.view_changerequest"):
+            raise Http404
+        return get_object_or_404(
+            ChangeRequest,
+            pk=change_id,
+            kind__in=[four_eyes.REGISTRY_UPLOAD, four_eyes.CARD_UPLOAD],
+        )
 
-        def apply(stream: TextIO) -> tuple[dict[str, Any], int, str]:
-            result = import_households(stream=stream)
-            report = io.StringIO()
-            write_error_report(errors=result.errors, stream=report)
-            return (
-                {
-                    "result": result,
-                    "rows": result.errors[:200],
-                    "report_csv": report.getvalue(),
-                    "report_name": "import-errors.csv",
-                },
-                messages.WARNING if result.errors else messages.SUCCESS,
-                f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
-                f"{result.rows_rejected} سطر رد شد.",
-            )
+    def import_report_view(self, request: HttpRequest, change_id: int) -> HttpResponse:
+        """The report (CSV) of an upload applied on approval."""
+        change = self._upload_request(request, change_id)
+        report = get_object_or_404(ImportReport, change_request=change)
+        return _csv_download(report.report_csv, f"request-{change.pk}-{report.file_name}")
+
+    def import_file_view(self, request: HttpRequest, change_id: int) -> HttpResponse:
+        """The file an upload's request holds (the bank-card file in its hashed form only), so
+        the second officer can read what they approve."""
+        change = self._upload_request(request, change_id)
+        return _csv_download(change.attachment, f"request-{change.pk}.csv")
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload of a registry CSV: it becomes a request, imported once a second officer
+        approves it; larger files need the command."""
+
+        def apply(stream: TextIO, name: str) -> tuple[dict[str, Any], int, str] | None:
+            text = read_upload_text(stream)
+            check_file(text=text)  # a wrong header is an error on the file field
+            change = four_eyes.propose_registry_upload(request, file_name=name, text=text)
+            if change is None:
+                return None  # refused: propose said why
+            return {"change": change}, messages.INFO, ""
 
         return csv_upload_view(
             self,
@@ -257,6 +311,12 @@ class HouseholdAdmin(admin.ModelAdmin):
         )
 
 
+def _csv_download(text: str, file_name: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response
+
+
 def csv_upload_view(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
@@ -266,12 +326,13 @@ def csv_upload_view(
     title: str,
     template: str,
     form_class: type["ImportForm"],
-    apply: Callable[[TextIO], tuple[dict[str, Any], int, str]],
+    apply: Callable[[TextIO, str], tuple[dict[str, Any], int, str] | None],
 ) -> HttpResponse:
     """The admin's upload page of a registry-style CSV (households, bank cards): the permission,
-    the size and type checks of ``form_class``, then ``apply`` on the file's text, whose answer
-    is (what the page shows, message level, message); a file the importer refuses whole is an
-    error on the file field."""
+    the size and type checks of ``form_class``, then ``apply`` on the file's text and name, which
+    makes the request a second officer approves and answers (what the page shows, message level,
+    message), or None when the request was refused (its message already said why); a file
+    refused whole is an error on the file field."""
     if not request.user.has_perm(permission):
         messages.error(request, refused)
         return render(
@@ -289,14 +350,15 @@ def csv_upload_view(
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            shown, level, message = apply(
-                io.TextIOWrapper(upload.file, encoding="utf-8", newline="")
-            )
+            answer = apply(io.TextIOWrapper(upload.file, encoding="utf-8", newline=""), upload.name)
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            context.update(shown)
-            messages.add_message(request, level, message)
+            if answer is not None:
+                shown, level, message = answer
+                context.update(shown)
+                if message:
+                    messages.add_message(request, level, message)
     context["form"] = form
     return render(request, template, context)
 
@@ -340,13 +402,17 @@ class PersonAdminForm(forms.ModelForm):
     new_card_number = forms.CharField(
         label="ثبت کارت بانکی جدید",
         required=False,
-        help_text="۱۶ رقم کارت؛ فقط درهم‌سازی، پیش‌شماره و چهار رقم آخر نگه داشته می‌شود",
+        help_text=(
+            "۱۶ رقم کارت؛ فقط درهم‌سازی، پیش‌شماره و چهار رقم آخر نگه داشته می‌شود. "
+            "کارت پس از تأیید کارشناس دیگری ثبت می‌شود"
+        ),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
 
     class Meta:
         model = Person
         fields = ["first_name", "last_name", "birth_date", "gender", "mobile"]
+        help_texts = {"mobile": "شماره تازه پس از تأیید کارشناس دیگری جایگزین می‌شود"}
 
     def clean_mobile(self) -> str:
         mobile = (self.cleaned_data.get("mobile") or "").strip()
@@ -355,20 +421,47 @@ class PersonAdminForm(forms.ModelForm):
                 raise ValidationError(
                     "شماره همراه سرپرست خانوار لازم است", code="head_mobile_required"
                 )
-            return ""
-        return clean_identifier(mobile, normalize_mobile)
+            cleaned = ""
+        else:
+            cleaned = clean_identifier(mobile, normalize_mobile)
+        if (
+            self.instance.pk
+            and cleaned != self.instance.mobile
+            and pending_for(target=self.instance, kind=four_eyes.MOBILE)
+        ):
+            raise ValidationError(
+                "درخواست دیگری برای شماره همراه این فرد در انتظار تأیید است؛ نخست آن بررسی شود",
+                code="change_already_pending",
+            )
+        return cleaned
 
-    def clean_new_card_number(self) -> str:
+    def clean_new_card_number(self) -> services.CardIdentity | None:
         number = (self.cleaned_data.get("new_card_number") or "").strip()
         if not number:
-            return ""
-        card = clean_identifier(number, normalize_card_number)
-        registered = selectors.card_by_number(card_number=card.number)
-        if registered is not None and registered.person_id != self.instance.pk:
+            return None
+        try:
+            card = services.card_identity(card_number=number)
+            if services.check_card_for(person=self.instance, card=card) is not None:
+                raise ValidationError(
+                    "این کارت پیش‌تر برای همین فرد ثبت شده است", code="card_already_registered"
+                )
+        except ValidationError as exc:
+            raise ValidationError(exc.messages[0], code=_first_code(exc)) from exc
+        if pending_for(target=self.instance, kind=four_eyes.CARD):
             raise ValidationError(
-                "این کارت به نام فرد دیگری ثبت شده است", code="card_registered_to_other"
+                "درخواست دیگری برای ثبت کارت این فرد در انتظار تأیید است؛ نخست آن بررسی شود",
+                code="change_already_pending",
             )
-        return card.number
+        return card  # its hash, BIN and last four: the number itself goes no further
+
+
+def _first_code(exc: ValidationError) -> str | None:
+    errors = exc.error_dict if hasattr(exc, "error_dict") else {"": exc.error_list}
+    return next((error.code for errors_ in errors.values() for error in errors_), None)
+
+
+# A new mobile or card is a request of its own (approvals), not a change of the person.
+_REQUESTED_FIELDS = ("mobile", "new_card_number")
 
 
 @admin.register(Person)
@@ -382,6 +475,7 @@ class PersonAdmin(admin.ModelAdmin):
         "household",
         "relation",
         "is_head",
+        "pending_changes",
         "created_at",
         "updated_at",
     ]
@@ -396,6 +490,7 @@ class PersonAdmin(admin.ModelAdmin):
         "gender",
         "mobile",
         "new_card_number",
+        "pending_changes",
         "created_at",
         "updated_at",
     ]
@@ -420,15 +515,42 @@ class PersonAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description="در انتظار تأیید")
+    def pending_changes(self, person: Person) -> str:
+        return four_eyes.pending_notices(person, four_eyes.MOBILE, four_eyes.CARD)
+
     def save_model(self, request: HttpRequest, obj: Person, form: Any, change: bool) -> None:
-        if change:
-            # Through the service: a new mobile signs out whoever is signed in by the old one.
-            services.change_mobile(person=obj, mobile=form.cleaned_data.get("mobile") or "")
-        super().save_model(request, obj, form, change)
-        number = form.cleaned_data.get("new_card_number")
-        if number:
-            card = services.register_card(person=obj, card_number=number)
-            messages.success(request, f"کارت {card.masked} ثبت شد.")
+        # The other fields save at once; a new mobile (the login factor) and a new card are
+        # requests a second officer approves (households.approvals): neither is written here.
+        stored = Person.objects.get(pk=obj.pk) if change else None
+        plain = [name for name in form.changed_data if name not in _REQUESTED_FIELDS]
+        if stored is not None:
+            obj.mobile = stored.mobile
+            if plain:
+                obj.save(update_fields=[*plain, "updated_at"])
+        else:
+            super().save_model(request, obj, form, change)
+        mobile = form.cleaned_data.get("mobile") or ""
+        if stored is not None and "mobile" in form.changed_data and mobile != stored.mobile:
+            four_eyes.propose_mobile(request, person=obj, mobile=mobile)
+        card = form.cleaned_data.get("new_card_number")
+        if card is not None:
+            four_eyes.propose_card(request, person=obj, card=card)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        requested = {str(form.fields[name].label) for name in _REQUESTED_FIELDS}
+        message = []
+        for entry in super().construct_change_message(request, form, formsets, add):
+            changed = entry.get("changed")
+            if changed is not None and "fields" in changed:
+                fields = [f for f in changed["fields"] if f not in requested]
+                if not fields:
+                    continue
+                entry = {"changed": {**changed, "fields": fields}}
+            message.append(entry)
+        return message
 
 
 class CardImportForm(ImportForm):
@@ -476,24 +598,29 @@ class BankCardAdmin(admin.ModelAdmin):
         return custom + super().get_urls()
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload of a card-owner CSV; small files are applied at once, larger ones need the command."""
+        """Upload of a card-owner CSV: read and checked now, kept in its hashed form (no card
+        number) as a request, imported once a second officer approves it."""
 
-        def apply(stream: TextIO) -> tuple[dict[str, Any], int, str]:
-            result = import_bank_cards(stream=stream, overlap=False)  # small: no thread
-            rows = result.report_rows()
+        def apply(stream: TextIO, name: str) -> tuple[dict[str, Any], int, str] | None:
+            hashed = hash_card_file(stream=stream)
             report = io.StringIO()
-            write_error_report(errors=rows, stream=report)
-            return (
-                {
-                    "result": result,
-                    "rows": rows[:200],
-                    "report_csv": report.getvalue(),
-                    "report_name": "card-import-report.csv",
-                },
-                messages.WARNING if result.errors else messages.SUCCESS,
-                f"{result.rows_read} سطر خوانده شد، {result.rows_applied} سطر اعمال شد، "
-                f"{result.rows_rejected} سطر رد شد، {len(result.moved)} کارت جابه‌جا شد.",
-            )
+            write_error_report(errors=hashed.errors, stream=report)
+            shown: dict[str, Any] = {
+                "counts": [
+                    ("سطرهای خوانده‌شده", hashed.rows_read),
+                    ("سطرهای درست (در انتظار تأیید)", hashed.rows_kept),
+                    ("سطرهای ردشده", len(hashed.errors)),
+                ],
+                "rows": hashed.errors[:200],
+                "report_csv": report.getvalue(),
+                "report_name": "card-file-errors.csv",
+            }
+            if not hashed.rows_kept:
+                return shown, messages.ERROR, "هیچ سطر درستی در این فایل نیست؛ درخواستی ثبت نشد."
+            change = four_eyes.propose_card_upload(request, file_name=name, hashed=hashed)
+            if change is None:
+                return shown, messages.WARNING, ""
+            return {**shown, "change": change}, messages.INFO, ""
 
         return csv_upload_view(
             self,
