@@ -47,12 +47,26 @@ REGISTRY_UPLOAD = "registry_upload"
 CARD_UPLOAD = "bank_card_upload"
 
 
+def _target_pk(change: ChangeRequest) -> int:
+    if not change.target_id.isdigit():
+        raise field_error(
+            field="target", message="رکورد این درخواست معلوم نیست", code="target_missing"
+        )
+    return int(change.target_id)
+
+
 def _household(change: ChangeRequest) -> Household:
-    return Household.objects.get(pk=int(change.target_id))
+    household = Household.objects.filter(pk=_target_pk(change)).first()
+    if household is None:
+        raise field_error(field="target", message="این خانوار یافت نشد", code="target_missing")
+    return household
 
 
 def _person(change: ChangeRequest) -> Person:
-    return Person.objects.select_related("household").get(pk=int(change.target_id))
+    person = Person.objects.select_related("household").filter(pk=_target_pk(change)).first()
+    if person is None:
+        raise field_error(field="target", message="این فرد یافت نشد", code="target_missing")
+    return person
 
 
 def _person_rows(change: ChangeRequest) -> list[tuple[str, str]]:

@@ -12,6 +12,9 @@ table, not in a Python set. Re-running the same file changes nothing.
 
 A card the file gives to another national code than its current owner is moved to the new owner
 (the bank's file is the truth about who holds a card) and the move is logged and reported.
+
+One module on purpose (over 500 lines), like ``households.importer``: one pipeline — read, check,
+hash, stage, apply — with two entries (the file, its hashed form) that must never drift apart.
 """
 
 import csv

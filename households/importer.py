@@ -267,7 +267,7 @@ def check_file(*, text: str) -> None:
         raise ImportFileError(f"فایل CSV خراب است (سطر {reader.line_num}): {exc}") from exc
 
 
-def read_upload_text(stream: TextIO) -> str:
+def read_upload_text(*, stream: TextIO) -> str:
     """An uploaded file's whole text, to keep on a change request until it is approved; a file
     that is not UTF-8 text is refused (``ImportFileError``)."""
     try:
