@@ -6,9 +6,11 @@ are recorded; a rejection (with its reason) applies nothing."""
 import csv
 import datetime as dt
 import io
+import json
 
 import pytest
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
@@ -251,6 +253,15 @@ def test_a_new_mobile_waits_for_approval_while_the_other_fields_save_at_once(adm
     assert (change.target_id, change.payload) == (str(head.pk), {"mobile": new})
     page = admin_client.get(_person_page(head)).content.decode()
     assert "در انتظار تأیید است" in page and change.summary in page
+
+
+def test_the_admin_log_of_the_person_leaves_out_the_requested_mobile(admin_client):
+    head = make_household().members.get(is_head=True)
+
+    _save_person(admin_client, head, mobile=next_mobile(), first_name="زهرا")
+
+    logged = [json.loads(entry.change_message) for entry in LogEntry.objects.all()]
+    assert logged == [[{"changed": {"fields": ["نام"]}}]]  # the mobile is the request's record
 
 
 def test_the_maker_cannot_approve_their_own_mobile_request(admin_client):
