@@ -1,6 +1,6 @@
 """The demo data set that ``manage.py seed_demo`` loads, with fixed, printed credentials.
 
-An officer (superuser), the demo household (head, spouse, two children, decile 3, a card), a few
+An officer (superuser), a second officer who approves others' requests (four-eyes), the demo household (head, spouse, two children, decile 3, a card), a few
 hundred generated households, basket prices, the demo store and its POS terminal among sixty
 generated stores, this month's charged cycle, two purchases through the real checkout and one
 decided objection. Every step is idempotent, so seeding twice changes nothing.
@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,6 +40,14 @@ from stores.models import BasketItem, ItemPrice, PriceKind, Store, StoreStatus, 
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "kalabarg-demo"  # noqa: S105 - printed for the local demo only
+# The second officer: approves the first one's requests (a decile by hand, a mobile, a card, an
+# upload, a price, ...), as no officer may approve their own. Staff, not a superuser.
+CHECKER_USERNAME = "supervisor"
+CHECKER_PASSWORD = "kalabarg-demo-2"  # noqa: S105 - printed for the local demo only
+CHECKER_GROUP = "supervisor"  # the back office's role, where its migration has made it
+APPROVE_PERMISSION = ("approvals", "approve_changerequest")
+# What the second officer reads: the queue and every page a request links to.
+CHECKER_VIEW_APPS = ("approvals", "households", "stores", "settlements", "notifications")
 DEMO_POPULATION = 300
 DEMO_SEED = 1402
 DEMO_PURCHASES = [
@@ -181,6 +190,32 @@ def ensure_demo_stores() -> None:
         generate_stores(count=DEMO_STORE_COUNT, seed=1402)
 
 
+# --- The second officer (four-eyes) ---------------------------------------------------------
+
+
+@transaction.atomic
+def ensure_second_officer() -> None:
+    """A staff officer (not a superuser) who may approve requests: in the back office's
+    ``supervisor`` group where it exists, and holding the approve and view permissions in any
+    case (so the demo works before the roles exist, and whatever the group grants)."""
+    user_model = get_user_model()
+    officer = user_model.objects.filter(username=CHECKER_USERNAME).first()
+    if officer is None:
+        officer = user_model.objects.create_user(
+            CHECKER_USERNAME, "supervisor@kalabarg.local", CHECKER_PASSWORD, is_staff=True
+        )
+    group = Group.objects.filter(name=CHECKER_GROUP).first()
+    if group is not None:
+        officer.groups.add(group)
+    app_label, codename = APPROVE_PERMISSION
+    officer.user_permissions.add(
+        Permission.objects.get(content_type__app_label=app_label, codename=codename),
+        *Permission.objects.filter(
+            content_type__app_label__in=CHECKER_VIEW_APPS, codename__startswith="view_"
+        ),
+    )
+
+
 # --- The whole data set ----------------------------------------------------------------------
 
 
@@ -191,6 +226,8 @@ class DemoCredentials:
     admin_url: str
     admin_username: str
     admin_password: str
+    checker_username: str
+    checker_password: str
     portal_url: str
     head_national_code: str
     head_mobile: str
@@ -208,6 +245,7 @@ def seed_demo() -> DemoCredentials:
     user_model = get_user_model()
     if not user_model.objects.filter(username=ADMIN_USERNAME).exists():
         user_model.objects.create_superuser(ADMIN_USERNAME, "admin@kalabarg.local", ADMIN_PASSWORD)
+    ensure_second_officer()
     ensure_demo_household()
     if Household.objects.count() < DEMO_POPULATION:
         generate_households(households=DEMO_POPULATION, seed=DEMO_SEED)
@@ -245,6 +283,8 @@ def seed_demo() -> DemoCredentials:
         admin_url="http://127.0.0.1:8000/admin/",
         admin_username=ADMIN_USERNAME,
         admin_password=ADMIN_PASSWORD,
+        checker_username=CHECKER_USERNAME,
+        checker_password=CHECKER_PASSWORD,
         portal_url="http://127.0.0.1:8000/",
         head_national_code=DEMO_HEAD_NATIONAL_CODE,
         head_mobile=DEMO_HEAD_MOBILE,

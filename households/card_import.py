@@ -1,7 +1,10 @@
 """Import of the banks' card-owner feed (CSV ``card_number,national_code,status``).
 
 Any card in a registered person's name is stored (keyed hash, BIN and last four only; the file is
-never kept), so a head may pay with any of their cards. It works like the registry import
+never kept), so a head may pay with any of their cards. An officer's upload waits for a second
+officer's approval in its *hashed form* (``hash_card_file``: each valid row's hash, BIN, last four,
+national code and status, no card number), which ``import_hashed_cards`` applies on approval
+through the same staging and upsert as the file itself. It works like the registry import
 (``households.importer``): rows are validated in Python, then each chunk is applied set-based —
 COPY into a staging table, checks as ``SELECT``s over it, one ``INSERT … SELECT … ON CONFLICT``.
 Memory stays flat: a chunk at a time, and duplicates across the file are found in the staging
@@ -9,11 +12,16 @@ table, not in a Python set. Re-running the same file changes nothing.
 
 A card the file gives to another national code than its current owner is moved to the new owner
 (the bank's file is the truth about who holds a card) and the move is logged and reported.
+
+One module on purpose (over 500 lines), like ``households.importer``: one pipeline — read, check,
+hash, stage, apply — with two entries (the file, its hashed form) that must never drift apart.
 """
 
 import csv
+import io
 import logging
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -123,13 +131,10 @@ def _read_rows(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
         raise ImportFileError(f"فایل CSV خراب است (سطر {reader.line_num}): {exc}") from exc
 
 
-def _parsed_chunks(
-    stream: TextIO, result: CardImportResult, chunk_rows: int
-) -> Iterator[list[tuple[object, ...]]]:
-    """Valid rows as staging tuples, ``chunk_rows`` at a time; bad rows go to ``result.errors``."""
+def _valid_rows(stream: TextIO, result: CardImportResult) -> Iterator[tuple[object, ...]]:
+    """(line, card hash, BIN, last four, national code, status) of each valid row of the
+    banks' file; bad rows go to ``result.errors``."""
     key = settings.CARD_HASH_KEY
-    chunk: list[tuple[object, ...]] = []
-    number = 0
     for line, values in _read_rows(stream):
         result.rows_read += 1
         try:
@@ -138,7 +143,17 @@ def _parsed_chunks(
             code = to_latin_digits((values[1] if len(values) > 1 else "").strip())
             result.errors.append(RowError(line, code, exc.field, exc.code, exc.message))
             continue
-        chunk.append((number, line, *parsed))
+        yield (line, *parsed)
+
+
+def _chunks(
+    rows: Iterable[tuple[object, ...]], chunk_rows: int
+) -> Iterator[list[tuple[object, ...]]]:
+    """Rows as staging tuples (chunk number first), ``chunk_rows`` at a time."""
+    chunk: list[tuple[object, ...]] = []
+    number = 0
+    for row in rows:
+        chunk.append((number, *row))
         if len(chunk) >= chunk_rows:
             yield chunk
             chunk, number = [], number + 1
@@ -160,12 +175,31 @@ def import_bank_cards(
     checks the next chunk (reading, checking and hashing cost about what the database work
     does). At most two chunks are in memory at once either way."""
     result = CardImportResult()
+    return _import(
+        _valid_rows(stream, result),
+        result,
+        chunk_rows=chunk_rows,
+        progress=progress,
+        overlap=overlap,
+    )
+
+
+def _import(
+    rows: Iterable[tuple[object, ...]],
+    result: CardImportResult,
+    *,
+    chunk_rows: int,
+    progress: Callable[[CardImportResult], None] | None,
+    overlap: bool | None,
+) -> CardImportResult:
+    """Stage and apply valid rows (line, hash, BIN, last four, national code, status), a chunk
+    at a time: the one path of the banks' file and of its hashed form."""
     if overlap is None:
         overlap = connection.vendor == "postgresql" and not connection.in_atomic_block
     if overlap and connection.in_atomic_block:
         raise ValueError("overlap cannot run inside a transaction")
     with _Applier(overlap=overlap, result=result) as applier:
-        for chunk in _parsed_chunks(stream, result, chunk_rows):
+        for chunk in _chunks(rows, chunk_rows):
             applier.submit(chunk)
             if progress:
                 progress(result)
@@ -173,6 +207,86 @@ def import_bank_cards(
     if result.cards_changed:
         analyze("households_bankcard")
     return result
+
+
+# --- The hashed form: what is kept of a file awaiting a second officer's approval ---------------
+
+HASHED_COLUMNS = ("line", "card_hash", "bin", "last4", "national_code", "status")
+_HASHED_ROW = re.compile(r"[0-9]{1,9},[0-9a-f]{64},[0-9]{6},[0-9]{4},[0-9]{10},[a-z]{1,6}")
+
+
+@dataclass(frozen=True)
+class HashedCardFile:
+    """The banks' file with every card number replaced by what may be kept of it (keyed hash,
+    BIN, last four): ``text`` is a CSV of ``HASHED_COLUMNS``, one valid row a line; the rows that
+    could not be read are in ``errors`` (reported to the officer who uploads the file)."""
+
+    text: str
+    rows_read: int
+    rows_kept: int
+    errors: list[RowError]
+
+
+def hash_card_file(*, stream: TextIO) -> HashedCardFile:
+    """Read and check the banks' file as the import does, keeping no card number: the form in
+    which the upload waits for approval (``import_hashed_cards`` applies it). A file the import
+    would refuse whole is refused (``ImportFileError``)."""
+    result = CardImportResult()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HASHED_COLUMNS)
+    kept = 0
+    for row in _valid_rows(stream, result):
+        writer.writerow(row)
+        kept += 1
+    errors = sorted(result.errors, key=lambda error: error.line)
+    return HashedCardFile(
+        text=out.getvalue(), rows_read=result.rows_read, rows_kept=kept, errors=errors
+    )
+
+
+def _hashed_rows(text: str, result: CardImportResult) -> Iterator[tuple[object, ...]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    if tuple(next(reader, [])) != HASHED_COLUMNS:
+        raise ImportFileError("این متن شکل درهم‌شده فایل کارت‌ها نیست")
+    for values in reader:
+        if not values:
+            continue
+        result.rows_read += 1
+        # Its own earlier output, but checked: its values go into COPY lines unescaped.
+        if not _HASHED_ROW.fullmatch(",".join(values)) or values[5] not in STATUSES:
+            result.errors.append(
+                RowError(
+                    reader.line_num,
+                    "",
+                    "card_number",
+                    "hashed_row_invalid",
+                    "این سطر در شکل درهم‌شده فایل معتبر نیست",
+                )
+            )
+            continue
+        line, digest, bin_, last4, national_code, status = values
+        yield int(line), digest, bin_, last4, national_code, status
+
+
+def import_hashed_cards(
+    *,
+    text: str,
+    chunk_rows: int = 50_000,
+    progress: Callable[[CardImportResult], None] | None = None,
+    overlap: bool | None = None,
+) -> CardImportResult:
+    """Apply a file in its hashed form (``hash_card_file``) exactly as ``import_bank_cards``
+    applies the file itself: same staging, duplicates, owners, moves and report, by the file's
+    own line numbers. ``rows_read`` counts the rows of the hashed form (the valid ones)."""
+    result = CardImportResult()
+    return _import(
+        _hashed_rows(text, result),
+        result,
+        chunk_rows=chunk_rows,
+        progress=progress,
+        overlap=overlap,
+    )
 
 
 @dataclass

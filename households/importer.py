@@ -15,8 +15,9 @@ row through it from top to bottom.
 
 import csv
 import datetime as dt
+import io
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -245,13 +246,42 @@ def _household_field_conflict(first: ParsedRow, row: ParsedRow) -> _RowInvalid |
     return None
 
 
-def _read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(stream)
-    header = [name.strip().lstrip("\ufeff") for name in reader.fieldnames or []]
+def _checked_header(fieldnames: Sequence[str] | None) -> list[str]:
+    header = [name.strip().lstrip("\ufeff") for name in fieldnames or []]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
         raise ImportFileError(f"ستون‌های لازم در سرسطر فایل نیست: {', '.join(missing)}")
-    reader.fieldnames = header
+    return header
+
+
+def check_file(*, text: str) -> None:
+    """Refuse (``ImportFileError``) a file whose header lacks a required column or whose CSV
+    cannot be read to its end: what can be checked of an upload before a second officer approves
+    it (the rows themselves are checked then, against the registry as it is)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        _checked_header(next(reader, []))
+        for _values in reader:
+            pass
+    except csv.Error as exc:
+        raise ImportFileError(f"فایل CSV خراب است (سطر {reader.line_num}): {exc}") from exc
+
+
+def read_upload_text(*, stream: TextIO) -> str:
+    """An uploaded file's whole text, to keep on a change request until it is approved; a file
+    that is not UTF-8 text is refused (``ImportFileError``)."""
+    try:
+        text = stream.read()
+    except UnicodeDecodeError as exc:
+        raise ImportFileError("فایل باید با کدگذاری UTF-8 ذخیره شده باشد") from exc
+    if "\x00" in text:
+        raise ImportFileError("فایل متنی نیست؛ فایل CSV با کدگذاری UTF-8 بارگذاری کنید")
+    return text
+
+
+def _read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(stream)
+    reader.fieldnames = _checked_header(reader.fieldnames)
     try:
         for raw in reader:
             yield reader.line_num, raw

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from kalabarg.lib.identifiers import BANKS_BY_BIN, mask_card, mask_national_code
 
@@ -173,12 +173,25 @@ class DecileAssignment(models.Model):
         blank=True,
         verbose_name="ثبت‌کننده",
     )
+    # The second officer who approved a decile set by hand (four-eyes, ``households.approvals``);
+    # empty for the registry's import, an objection's decision and rows from before approvals.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deciles_approved",
+        verbose_name="تأییدکننده",
+    )
     created_at = models.DateTimeField("ثبت", auto_now_add=True)
 
     class Meta:
         verbose_name = "دهک"
         verbose_name_plural = "سابقه دهک"
         constraints = [
+            models.CheckConstraint(
+                condition=~Q(approved_by=F("created_by")), name="decile_approver_is_not_author"
+            ),
             models.CheckConstraint(
                 condition=Q(decile__gte=1) & Q(decile__lte=10), name="decile_between_1_and_10"
             ),
@@ -437,3 +450,27 @@ class Objection(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == ObjectionStatus.OPEN
+
+
+class ImportReport(models.Model):
+    """The report of a bulk upload applied on a second officer's approval (four-eyes): its
+    rejected rows (and moved cards) as the CSV officers download from the request's page. Cells
+    went through ``kalabarg.lib.spreadsheet.safe_cell`` when it was written."""
+
+    change_request = models.OneToOneField(
+        "approvals.ChangeRequest",
+        on_delete=models.PROTECT,
+        related_name="import_report",
+        verbose_name="درخواست تغییر",
+    )
+    file_name = models.CharField("نام گزارش", max_length=200)
+    rows = models.PositiveIntegerField("سطرهای گزارش", default=0)
+    report_csv = models.TextField("گزارش (CSV)", blank=True)
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "گزارش بارگذاری"
+        verbose_name_plural = "گزارش‌های بارگذاری"
+
+    def __str__(self) -> str:
+        return self.file_name

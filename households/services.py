@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from approvals.models import ChangeRequest
 from households import selectors, signals
 from households.models import (
     AccessToken,
@@ -21,6 +23,7 @@ from households.models import (
     DecileSource,
     Gender,
     Household,
+    ImportReport,
     LoginCode,
     PaymentCode,
     Person,
@@ -29,8 +32,10 @@ from households.models import (
 )
 from kalabarg.lib.errors import field_error
 from kalabarg.lib.identifiers import (
+    BANKS_BY_BIN,
     IdentifierError,
     card_hash,
+    mask_card,
     normalize_card_number,
     normalize_mobile,
     normalize_national_code,
@@ -165,8 +170,12 @@ def assign_decile(
     source: str,
     reason: str,
     created_by: User | None,
+    approved_by: User | None = None,
 ) -> DecileAssignment:
-    """Add a decile to the household's history from ``effective_from``; nothing is overwritten."""
+    """Add a decile to the household's history from ``effective_from``; nothing is overwritten.
+
+    ``created_by`` is who decided it; ``approved_by`` the second officer who approved an officer's
+    decision set by hand (``households.approvals``), kept on the row beside its author."""
     validate_decile(decile=decile)
     if source not in DecileSource.values:
         raise field_error(
@@ -185,7 +194,12 @@ def assign_decile(
         household=household,
         effective_from=effective_from,
         decile=decile,
-        defaults={"source": source, "reason": reason.strip(), "created_by": created_by},
+        defaults={
+            "source": source,
+            "reason": reason.strip(),
+            "created_by": created_by,
+            "approved_by": approved_by,
+        },
     )
     in_force = selectors.decile_assignment_on(household_id=household.pk, on_date=effective_from)
     if in_force is None or in_force.pk != assignment.pk:
@@ -205,29 +219,88 @@ def assign_decile(
     return assignment
 
 
-def register_card(*, person: Person, card_number: str) -> BankCard:
-    """Register a bank card for a person, storing only its keyed hash, BIN and last four digits."""
+@dataclass(frozen=True)
+class CardIdentity:
+    """What is kept of a card number (keyed hash, BIN, last four): never the number itself."""
+
+    card_hash: str
+    bin: str
+    last4: str
+
+    @property
+    def masked(self) -> str:
+        return mask_card(self.bin, self.last4)
+
+
+_HASH_FORM = re.compile(r"[0-9a-f]{64}")
+
+
+def card_identity(*, card_number: str) -> CardIdentity:
+    """Validate a typed card number and derive what may be kept of it (``card_number`` field)."""
     try:
         card = normalize_card_number(card_number)
     except IdentifierError as exc:
         raise field_error(field="card_number", message=exc.message, code=exc.code) from exc
-    digest = card_hash(card.number, key=settings.CARD_HASH_KEY)
-    existing = BankCard.objects.filter(card_hash=digest).first()
+    return CardIdentity(
+        card_hash=card_hash(card.number, key=settings.CARD_HASH_KEY),
+        bin=card.bin,
+        last4=card.last4,
+    )
+
+
+def check_card_for(*, person: Person, card: CardIdentity) -> BankCard | None:
+    """Refuse a card registered to someone else; return the person's own card if it is theirs
+    already. The hash, BIN and last four must have the shape ``card_identity`` gives them."""
+    if not (
+        _HASH_FORM.fullmatch(card.card_hash)
+        and card.bin in BANKS_BY_BIN
+        and len(card.last4) == 4
+        and card.last4.isascii()
+        and card.last4.isdigit()
+    ):
+        raise field_error(field="card_number", message="شماره کارت معتبر نیست", code="card_invalid")
+    existing = BankCard.objects.filter(card_hash=card.card_hash).first()
+    if existing is not None and existing.person_id != person.pk:
+        raise field_error(
+            field="card_number",
+            message="این کارت به نام فرد دیگری ثبت شده است",
+            code="card_registered_to_other",
+        )
+    return existing
+
+
+def register_card_identity(*, person: Person, card: CardIdentity) -> BankCard:
+    """Register a card known by its hash, BIN and last four for ``person`` (a card approved by a
+    second officer: the request never held the number). A card registered to someone else is
+    refused; the person's own card is returned as it is."""
+    existing = check_card_for(person=person, card=card)
     if existing is not None:
-        if existing.person_id != person.pk:
-            raise field_error(
-                field="card_number",
-                message="این کارت به نام فرد دیگری ثبت شده است",
-                code="card_registered_to_other",
-            )
         return existing
     try:
         with transaction.atomic():
             return BankCard.objects.create(
-                person=person, card_hash=digest, bin=card.bin, last4=card.last4
+                person=person, card_hash=card.card_hash, bin=card.bin, last4=card.last4
             )
-    except IntegrityError:  # registered concurrently by another request
-        return BankCard.objects.get(card_hash=digest, person=person)
+    except IntegrityError:  # registered concurrently: this person's now, or refused as another's
+        existing = check_card_for(person=person, card=card)
+        if existing is None:
+            raise
+        return existing
+
+
+def register_card(*, person: Person, card_number: str) -> BankCard:
+    """Register a bank card for a person, storing only its keyed hash, BIN and last four digits."""
+    return register_card_identity(person=person, card=card_identity(card_number=card_number))
+
+
+def keep_import_report(
+    *, change_request: ChangeRequest, file_name: str, report_csv: str, rows: int
+) -> ImportReport:
+    """Keep the report of an upload applied on approval, for officers to download from the
+    request's page (``report_csv`` written by ``importer.write_error_report``: cells made safe)."""
+    return ImportReport.objects.create(
+        change_request=change_request, file_name=file_name, report_csv=report_csv, rows=rows
+    )
 
 
 # --- Payment codes (card-less purchase) -------------------------------------------------------
@@ -353,10 +426,8 @@ def end_sign_ins(*, person_ids: Sequence[int]) -> int:
     )
 
 
-@transaction.atomic
-def change_mobile(*, person: Person, mobile: str) -> Person:
-    """Give ``person`` a new registered mobile (normalized; a head must keep one). If it differs
-    from the stored one, whoever is signed in as them — by the old phone — is signed out."""
+def clean_mobile_for(*, person: Person, mobile: str) -> str:
+    """``mobile`` normalized as ``person``'s registered mobile, or the refusal (a head must keep one)."""
     cleaned = ""
     if mobile.strip():
         try:
@@ -369,6 +440,14 @@ def change_mobile(*, person: Person, mobile: str) -> Person:
             message="شماره همراه سرپرست خانوار لازم است",
             code="head_mobile_required",
         )
+    return cleaned
+
+
+@transaction.atomic
+def change_mobile(*, person: Person, mobile: str) -> Person:
+    """Give ``person`` a new registered mobile (normalized; a head must keep one). If it differs
+    from the stored one, whoever is signed in as them — by the old phone — is signed out."""
+    cleaned = clean_mobile_for(person=person, mobile=mobile)
     stored = Person.objects.select_for_update().values_list("mobile", flat=True).get(pk=person.pk)
     person.mobile = cleaned
     if stored != cleaned:

@@ -1,12 +1,24 @@
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 
+from approvals.models import RequestStatus
+from approvals.services import request_change
+from devdata.demo import (
+    ADMIN_USERNAME,
+    CHECKER_PASSWORD,
+    CHECKER_USERNAME,
+    DEMO_HEAD_NATIONAL_CODE,
+)
+from households import approvals as four_eyes
 from households.models import Household, Objection, Person
 from settlements.selectors import wallet_balance
 from stores.models import Purchase
 from stores.services import terminal_for_key
+from tests.conftest import OfficerClient
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +75,38 @@ def test_the_demo_head_can_log_in_and_sees_the_purchases_and_the_decision(capsys
     assert "دهک شما: ۳ — مشمول طرح کالابرگ هستید" in dashboard
     assert "آخرین خریدها" in dashboard and "فروشگاه تعاونی رفاه" in dashboard
     assert "رد شد" in dashboard
+
+
+def test_the_second_demo_officer_approves_what_the_first_one_asked_for(capsys):
+    call_command("seed_demo")
+    printed = capsys.readouterr().out
+    assert f"Second officer:     user {CHECKER_USERNAME}  password {CHECKER_PASSWORD}" in printed
+    assert "Four-eyes" in printed
+    users = get_user_model().objects
+    maker = users.get(username=ADMIN_USERNAME)
+    supervisor = users.get(username=CHECKER_USERNAME)
+    assert supervisor.is_staff and not supervisor.is_superuser
+    assert supervisor.has_perm("approvals.approve_changerequest")
+    assert OfficerClient().login(username=CHECKER_USERNAME, password=CHECKER_PASSWORD)
+    head = Person.objects.get(national_code=DEMO_HEAD_NATIONAL_CODE)
+    change = request_change(
+        kind=four_eyes.MOBILE,
+        maker=maker,
+        summary="شماره تازه سرپرست",
+        payload={"mobile": "09127654321"},
+        target=head,
+    )
+    client = OfficerClient()
+    client.force_login(supervisor)
+
+    queue = client.get(reverse("admin:approvals_changerequest_changelist"))
+    client.post(reverse("admin:approvals_changerequest_approve", args=[change.pk]))
+
+    assert queue.status_code == 200 and "شماره تازه سرپرست" in queue.content.decode()
+    change.refresh_from_db()
+    head.refresh_from_db()
+    assert (change.status, change.checker, head.mobile) == (
+        RequestStatus.APPROVED,
+        supervisor,
+        "09127654321",
+    )

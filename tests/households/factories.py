@@ -7,8 +7,11 @@ import itertools
 from typing import Any
 
 import factory
+from django.contrib.auth import get_user_model
+from django.urls import reverse
 from factory.django import DjangoModelFactory
 
+from approvals.models import ChangeRequest, RequestStatus
 from households import services
 from households.importer import COLUMNS
 from households.models import (
@@ -24,6 +27,8 @@ from households.models import (
 )
 from households.services import MemberData
 from kalabarg.lib.identifiers import luhn_check_digit, national_code_check_digit
+from tests.approvals.factories import checker
+from tests.conftest import OfficerClient
 
 PROGRAMME_START = dt.date(2022, 3, 21)  # 1401/01/01
 
@@ -254,3 +259,34 @@ def row(**values: str) -> str:
 def member(**values: str) -> str:
     """One CSV row of a child of the household in the row before."""
     return row(**{"relation": "child", "is_head": "0", "mobile": "", **values})
+
+
+# --- Four-eyes: a second officer decides the registry's requests (households.approvals) ---------
+
+
+def second_officer(username: str = "checker") -> Any:
+    """An officer who may approve others' requests (and see the queue), made once per name."""
+    existing = get_user_model().objects.filter(username=username).first()
+    return existing if existing is not None else checker(username)
+
+
+def officer_client(user: Any) -> Any:
+    """The admin, signed in as ``user`` (password and second factor, as ``OfficerClient`` does)."""
+    client = OfficerClient()
+    client.force_login(user)
+    return client
+
+
+def pending_request(kind: str) -> ChangeRequest:
+    """The one pending request of ``kind``."""
+    return ChangeRequest.objects.get(kind=kind, status=RequestStatus.PENDING)
+
+
+def decide_in_admin(change: Any, *, by: Any | None = None, reject: str = "") -> Any:
+    """A second officer approves ``change`` on its admin page (or rejects it with ``reject``);
+    returns the page's answer."""
+    client = officer_client(by or second_officer())
+    if reject:
+        url = reverse("admin:approvals_changerequest_reject", args=[change.pk])
+        return client.post(url, {"reason": reject})
+    return client.post(reverse("admin:approvals_changerequest_approve", args=[change.pk]))

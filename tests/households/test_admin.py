@@ -4,10 +4,21 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from households.models import BankCard, DecileAssignment, DecileSource, Household
+from approvals.models import ChangeRequest, RequestStatus
+from households import approvals as four_eyes
+from households.models import BankCard, DecileAssignment, DecileSource, Household, ImportReport
 from settlements.models import Cycle, CycleStatus
 from settlements.services import rules
-from tests.households.factories import HEADER, make_household, member, next_card_number, row
+from tests.households.factories import (
+    HEADER,
+    decide_in_admin,
+    make_household,
+    member,
+    next_card_number,
+    pending_request,
+    row,
+    second_officer,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +99,10 @@ def _household_post(household: Household, **decile_row: str) -> dict[str, str]:
     return data
 
 
+def household_requests(household: Household) -> list[ChangeRequest]:
+    return list(ChangeRequest.objects.filter(target_id=str(household.pk)))
+
+
 def test_an_officer_adds_a_decile_with_a_reason_and_is_recorded_as_its_author(
     admin_client, admin_user
 ):
@@ -99,14 +114,18 @@ def test_an_officer_adds_a_decile_with_a_reason_and_is_recorded_as_its_author(
             household, decile="4", effective_from="2024-01-01", reason="از کار افتادگی"
         ),
     )
-
     assert response.status_code == 302
+    assert household.deciles.count() == 1  # a request until a second officer approves it
+    decide_in_admin(pending_request(four_eyes.DECILE))
+
     added = DecileAssignment.objects.get(household=household, decile=4)
-    assert (added.source, added.created_by, added.effective_from) == (
+    assert (added.source, added.created_by, added.effective_from, added.reason) == (
         DecileSource.OFFICER,
         admin_user,
         dt.date(2024, 1, 1),
+        "از کار افتادگی",
     )
+    assert added.approved_by == second_officer()
     assert household.deciles.count() == 2
 
 
@@ -121,6 +140,7 @@ def test_a_decile_change_without_a_reason_is_refused_next_to_the_field(admin_cli
     assert response.status_code == 200
     assert "دلیل تغییر دهک را بنویسید" in response.content.decode()
     assert household.deciles.count() == 1
+    assert not household_requests(household)
 
 
 def test_a_decile_change_dated_in_a_closed_cycle_is_refused_next_to_the_date(admin_client):
@@ -136,6 +156,7 @@ def test_a_decile_change_dated_in_a_closed_cycle_is_refused_next_to_the_date(adm
     assert response.status_code == 200
     assert "دوره این تاریخ بسته شده است" in response.content.decode()
     assert household.deciles.count() == 1
+    assert not household_requests(household)
 
 
 def test_officer_uploads_a_registry_file_and_sees_the_rejected_rows(admin_client):
@@ -145,11 +166,20 @@ def test_officer_uploads_a_registry_file_and_sees_the_rejected_rows(admin_client
     upload = SimpleUploadedFile("households.csv", content.encode("utf-8"), content_type="text/csv")
 
     response = admin_client.post(reverse("admin:households_household_import"), {"file": upload})
-
     assert response.status_code == 200
+    assert "پس از تأیید کارشناس دیگری" in response.content.decode()
+    assert not Household.objects.filter(registry_code="U1").exists()  # until approved
+
+    change = response.context["change"]
+    decide_in_admin(change)
+    change.refresh_from_db()
+
+    assert change.status == RequestStatus.APPROVED
     assert Household.objects.filter(registry_code="U1").exists()
-    assert response.context["result"].rows_applied == 1
-    assert "decile_out_of_range" in response.content.decode()
+    assert (change.result["rows_applied"], change.result["rows_rejected"]) == (1, 1)
+    report = admin_client.get(reverse("admin:households_household_import_report", args=[change.pk]))
+    assert "decile_out_of_range" in report.content.decode()
+    assert ImportReport.objects.get(change_request=change).rows == 1
 
 
 def test_an_upload_that_is_not_csv_is_refused_with_a_message(admin_client):
@@ -184,6 +214,8 @@ def test_officer_registers_a_card_for_a_person_and_a_bad_number_is_explained(adm
     assert bad.status_code == 200
     assert "شماره کارت معتبر نیست" in bad.content.decode()
     assert good.status_code == 302
+    assert not BankCard.objects.filter(person=head).exists()  # until approved
+    decide_in_admin(pending_request(four_eyes.CARD))
     assert BankCard.objects.filter(person=head).count() == 1
 
 

@@ -9,11 +9,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from households.card_import import import_bank_cards
+from households.card_import import hash_card_file, import_bank_cards, import_hashed_cards
 from households.models import BankCard, CardStatus
 from kalabarg.lib.identifiers import card_hash, mask_national_code
 from kalabarg.lib.persian import to_persian_digits
-from tests.households.factories import make_household, next_card_number, next_national_code
+from tests.households.factories import (
+    decide_in_admin,
+    make_household,
+    next_card_number,
+    next_national_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -203,9 +208,13 @@ def test_officer_uploads_a_card_file_in_the_admin_and_sees_the_rejected_rows(adm
 
     assert reverse("admin:households_bankcard_import") in changelist.content.decode()
     assert response.status_code == 200
-    assert response.context["result"].rows_applied == 1
+    assert "status_invalid" in response.content.decode()  # reported when the file is read
+    assert stored(good) is None  # until a second officer approves it
+    change = response.context["change"]
+    decide_in_admin(change)
+    change.refresh_from_db()
+    assert change.result["rows_applied"] == 1
     assert stored(good).person == head
-    assert "status_invalid" in response.content.decode()
 
 
 def test_an_officer_without_the_card_permission_cannot_upload(client, django_user_model):
@@ -215,6 +224,66 @@ def test_an_officer_without_the_card_permission_cannot_upload(client, django_use
     response = client.post(reverse("admin:households_bankcard_import"), {})
 
     assert response.status_code == 403
+
+
+def test_the_hashed_form_keeps_no_card_number_and_reports_unreadable_rows_by_line():
+    head = make_household().members.get(is_head=True)
+    good, bad = next_card_number(), with_bad_luhn(next_card_number())
+    text = f"{HEADER}\n{good},{head.national_code},active\n{bad},{head.national_code},active\n"
+
+    hashed = hash_card_file(stream=io.StringIO(text))
+
+    assert (hashed.rows_read, hashed.rows_kept) == (2, 1)
+    assert [(error.line, error.code) for error in hashed.errors] == [(3, "card_invalid")]
+    assert good not in hashed.text and bad not in hashed.text
+    assert hashed.text.splitlines() == [
+        "line,card_hash,bin,last4,national_code,status",
+        f"2,{card_hash(good, key=settings.CARD_HASH_KEY)},{good[:6]},{good[-4:]},"
+        f"{head.national_code},active",
+    ]
+    assert BankCard.objects.count() == 0  # reading the file writes nothing
+
+
+def test_the_hashed_form_applies_as_the_file_itself_would():
+    old_owner = make_household().members.get(is_head=True)
+    head = make_household(members=1).members.get(is_head=True)
+    moved, closed, repeated = next_card_number(), next_card_number(), next_card_number()
+    run(f"{moved},{old_owner.national_code},active")
+    text = "\n".join(
+        [
+            HEADER,
+            f"{moved},{head.national_code},active",
+            f"{closed},{head.national_code},closed",
+            f"{repeated},{head.national_code},active",
+            f"{next_card_number()},{next_national_code()},active",
+            f"{repeated},{head.national_code},active",
+        ]
+    )
+
+    result = import_hashed_cards(text=hash_card_file(stream=io.StringIO(text)).text, chunk_rows=2)
+
+    assert [(e.line, e.code) for e in result.errors] == [
+        (5, "person_unknown"),
+        (6, "card_duplicate_in_file"),
+    ]
+    assert [move.line for move in result.moved] == [2]
+    assert (result.rows_read, result.rows_applied) == (5, 3)
+    assert stored(moved).person == head and stored(closed).status == CardStatus.CLOSED
+
+
+def test_a_tampered_row_of_the_hashed_form_is_refused_not_staged():
+    head = make_household().members.get(is_head=True)
+    digest = "a" * 64
+    text = (
+        "line,card_hash,bin,last4,national_code,status\n"
+        f"2,{digest},603799,1234,{head.national_code},active\n"
+        f"3,{digest}\tx,603799,1234,{head.national_code},active\n"
+    )
+
+    result = import_hashed_cards(text=text)
+
+    assert [(e.line, e.code) for e in result.errors] == [(3, "hashed_row_invalid")]
+    assert result.rows_applied == 1 and BankCard.objects.get().card_hash == digest
 
 
 @pytest.mark.postgres

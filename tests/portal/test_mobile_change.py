@@ -1,17 +1,26 @@
 """A new registered mobile ends the person's portal sessions and app tokens (the old phone's),
-whether an officer changes it or the registry import does."""
+whether an officer changes it (once a second officer approves it) or the registry import does."""
 
 import io
 
 import pytest
 from django.urls import reverse
 
+from approvals.models import ChangeRequest
+from households import approvals as four_eyes
 from households import services
 from households.importer import import_households
 from households.models import AccessToken, Person
 from kalabarg.lib.persian import to_persian_digits
 from kalabarg.portal import login as login_service
-from tests.households.factories import HEADER, make_household, next_mobile, row
+from tests.households.factories import (
+    HEADER,
+    decide_in_admin,
+    make_household,
+    next_mobile,
+    pending_request,
+    row,
+)
 from tests.portal.conftest import api_client, signed_in_client
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +71,11 @@ def test_an_officer_changing_a_mobile_signs_the_person_out_of_the_portal_and_the
     other_web, other_app = _signed_in_everywhere(other)
 
     response = _officer_saves(admin_client, head, mobile=next_mobile())
-
     assert response.status_code == 302
+    assert web.get("/me/").status_code == 200  # a request: nothing changes before approval
+
+    decide_in_admin(pending_request(four_eyes.MOBILE))
+
     assert _signed_out(web, app)
     assert not AccessToken.objects.filter(person=head, revoked_at__isnull=True).exists()
     assert other_web.get("/me/").status_code == 200
@@ -77,6 +89,7 @@ def test_an_officer_saving_the_same_mobile_keeps_the_person_signed_in(admin_clie
     response = _officer_saves(admin_client, head, mobile=to_persian_digits(head.mobile))
 
     assert response.status_code == 302
+    assert not ChangeRequest.objects.exists()  # the same number: nothing to approve
     assert web.get("/me/").status_code == 200
     assert app.get("/api/v1/me/").status_code == 200
 
