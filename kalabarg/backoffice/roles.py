@@ -29,7 +29,7 @@ class Rule:
 
     ``models`` are ``app_label.model_name`` (lower case, as in ``Permission.content_type``);
     an action is ``view``, ``add``, ``change``, ``delete`` or a custom permission's own word
-    (``approve`` for ``approve_changerequest``, ``run``…).
+    (``approve`` for ``approve_changerequest``).
     """
 
     apps: frozenset[str] | None = ANY
