@@ -47,7 +47,7 @@ def test_the_maker_sees_the_request_but_gets_403_approving_it_without_the_permis
 
     answer = client.post(reverse("admin:approvals_changerequest_approve", args=[change.pk]))
     assert answer.status_code == 403
-    assert not Group.objects.exists()
+    assert not Group.objects.filter(name="g").exists()
 
 
 @pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_a_checker_who_made_the_request_is_refused_on_the_page() -> None:
 
     change.refresh_from_db()
     assert change.status == RequestStatus.PENDING
-    assert not Group.objects.exists()
+    assert not Group.objects.filter(name="g").exists()
 
 
 @pytest.mark.django_db
@@ -94,7 +94,7 @@ def test_a_checker_rejects_with_a_reason_from_the_page() -> None:
     )
     change.refresh_from_db()
     assert change.status == RequestStatus.REJECTED and change.decision_reason == "تکراری"
-    assert not Group.objects.exists()
+    assert not Group.objects.filter(name="g").exists()
 
 
 @pytest.mark.django_db

@@ -78,7 +78,7 @@ def test_an_officer_without_the_approve_permission_cannot_approve() -> None:
     with pytest.raises(ValidationError) as refused:
         services.approve_change(change_request_id=change.pk, checker=officer_with("clerk"))
     assert refused.value.error_dict["checker"][0].code == "not_a_checker"
-    assert not Group.objects.exists()
+    assert not Group.objects.filter(name="g1").exists()
 
 
 @pytest.mark.django_db
@@ -97,7 +97,7 @@ def test_a_rejected_request_keeps_its_reason_and_never_applies() -> None:
     with pytest.raises(ValidationError) as again:
         services.approve_change(change_request_id=change.pk, checker=the_checker)
     assert again.value.error_dict["status"][0].code == "change_not_pending"
-    assert not Group.objects.exists()
+    assert not Group.objects.filter(name="g1").exists()
 
 
 @pytest.mark.django_db
@@ -109,7 +109,7 @@ def test_a_refusal_while_applying_leaves_the_request_pending_and_nothing_written
 
     change.refresh_from_db()
     assert change.status == RequestStatus.PENDING and change.checker is None
-    assert not Group.objects.exists()
+    assert not Group.objects.filter(name="refused").exists()
 
 
 @pytest.mark.django_db
