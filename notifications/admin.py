@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -179,7 +179,7 @@ class SmsCampaignAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """«افزودن پویش» starts a decile-notice campaign (the officer's action), with a reason."""
         if not self.has_add_permission(request):
-            return HttpResponseRedirect(reverse("admin:notifications_smscampaign_changelist"))
+            raise PermissionDenied
         form = StartDecileNoticesForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -205,7 +205,8 @@ class SmsCampaignAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/notifications/smscampaign/start.html", context)
 
-    @admin.action(description="لغو پویش‌های انتخاب‌شده")
+    # Cancelling and recounting are part of running campaigns: for whoever may start one.
+    @admin.action(description="لغو پویش‌های انتخاب‌شده", permissions=["add"])
     def cancel_campaigns(
         self, request: HttpRequest, queryset: QuerySet[SmsCampaign]
     ) -> HttpResponse | None:
@@ -241,7 +242,7 @@ class SmsCampaignAdmin(admin.ModelAdmin):
             proceed=proceed,
         )
 
-    @admin.action(description="به‌روزرسانی شمارش‌ها")
+    @admin.action(description="به‌روزرسانی شمارش‌ها", permissions=["add"])
     def refresh_campaign_counts(
         self, request: HttpRequest, queryset: QuerySet[SmsCampaign]
     ) -> None:
@@ -314,7 +315,11 @@ class SmsMessageAdmin(admin.ModelAdmin):
             )
         return queryset.filter(person_id__in=person_ids), False
 
-    @admin.action(description="ارسال دوباره پیامک‌های ناموفق انتخاب‌شده")
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        """Sending failed messages again is running a campaign: for whoever may start one."""
+        return request.user.has_perm("notifications.add_smscampaign")
+
+    @admin.action(description="ارسال دوباره پیامک‌های ناموفق انتخاب‌شده", permissions=["resend"])
     def retry_failed(
         self, request: HttpRequest, queryset: QuerySet[SmsMessage]
     ) -> HttpResponse | None:

@@ -5,7 +5,7 @@ from typing import Any, TextIO
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -247,9 +247,12 @@ class HouseholdAdmin(admin.ModelAdmin):
         return custom + super().get_urls()
 
     def _upload_request(self, request: HttpRequest, change_id: int) -> ChangeRequest:
-        """An upload's request, for who may see the queue of requests."""
-        if not request.user.has_perm("approvals.view_changerequest"):
-            raise Http404
+        """An upload's request, for who may see the queue of requests and the registry (the file
+        and its report name households and their members)."""
+        if not request.user.has_perms(
+            ["approvals.view_changerequest", "households.view_household"]
+        ):
+            raise PermissionDenied
         return get_object_or_404(
             ChangeRequest,
             pk=change_id,
