@@ -15,6 +15,7 @@ importers). Registered in ``HouseholdsConfig.ready``; the admin proposes through
 
 import datetime as dt
 import io
+from typing import TypeVar
 
 from django.contrib.auth.models import User
 from django.db.models import Model
@@ -40,6 +41,8 @@ from kalabarg.lib import admin_display as show
 from kalabarg.lib.errors import field_error
 from kalabarg.lib.identifiers import BANKS_BY_BIN, mask_card
 
+M = TypeVar("M", bound=Model)
+
 DECILE = "decile_by_hand"
 MOBILE = "person_mobile"
 CARD = "person_card"
@@ -53,6 +56,13 @@ def _target_pk(change: ChangeRequest) -> int:
             field="target", message="رکورد این درخواست معلوم نیست", code="target_missing"
         )
     return int(change.target_id)
+
+
+def _shown(model: type[M], change: ChangeRequest) -> M | None:
+    """The request's row for its page, or None (no such row any more)."""
+    if not change.target_id.isdigit():
+        return None
+    return model._default_manager.filter(pk=int(change.target_id)).first()
 
 
 def _household(change: ChangeRequest) -> Household:
@@ -70,7 +80,7 @@ def _person(change: ChangeRequest) -> Person:
 
 
 def _person_rows(change: ChangeRequest) -> list[tuple[str, str]]:
-    person = Person.objects.filter(pk=int(change.target_id or 0)).first()
+    person = _shown(Person, change)
     if person is None:
         return [("فرد", "—")]
     return [("فرد", show.change_link(person, f"{person.full_name} ({person.national_code})"))]
@@ -123,9 +133,8 @@ def _check_decile(change: ChangeRequest) -> None:
         raise field_error(
             field="reason", message="دلیل تغییر دهک را بنویسید", code="reason_required"
         )
-    services.check_decile_decision(
-        household_id=int(change.target_id), effective_from=effective_from
-    )
+    household = _household(change)
+    services.check_decile_decision(household_id=household.pk, effective_from=effective_from)
 
 
 def _apply_decile(change: ChangeRequest, checker: User) -> Applied:
@@ -149,7 +158,7 @@ def _apply_decile(change: ChangeRequest, checker: User) -> Applied:
 
 
 def _describe_decile(change: ChangeRequest) -> list[tuple[str, str]]:
-    household = Household.objects.filter(pk=int(change.target_id or 0)).first()
+    household = _shown(Household, change)
     rows: list[tuple[str, str]] = []
     if household is not None:
         current = selectors.decile_on(household_id=household.pk, on_date=timezone.localdate())
@@ -198,7 +207,7 @@ def _apply_mobile(change: ChangeRequest, checker: User) -> Applied:
 
 
 def _describe_mobile(change: ChangeRequest) -> list[tuple[str, str]]:
-    person = Person.objects.filter(pk=int(change.target_id or 0)).first()
+    person = _shown(Person, change)
     current = (person.mobile or "—") if person is not None else "—"
     return [
         *_person_rows(change),

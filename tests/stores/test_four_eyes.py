@@ -428,3 +428,17 @@ def test_the_maker_of_a_key_request_cannot_approve_it():
     change.refresh_from_db()
     assert change.status == RequestStatus.PENDING
     assert services.terminal_for_key(key=old_key) == terminal
+
+
+def test_an_officer_who_may_only_view_sees_the_store_page_with_its_request_waiting():
+    store = make_store()
+    _logged_in(_store_maker()).post(
+        reverse("admin:stores_store_change", args=[store.pk]),
+        store_post(store, sheba=NEW_SHEBA, sheba_reason="درخواست مالک"),
+    )
+    viewer = officer_with("viewer", "stores.view_store")
+
+    page = _logged_in(viewer).get(reverse("admin:stores_store_change", args=[store.pk]))
+
+    assert page.status_code == 200
+    assert "در انتظار تأیید" in page.content.decode()
