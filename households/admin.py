@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from households import selectors, services
 from households.card_import import import_bank_cards
@@ -151,7 +152,14 @@ class DecileAssignmentInline(admin.TabularInline):
 
 @admin.register(Household)
 class HouseholdAdmin(admin.ModelAdmin):
-    list_display = ["registry_code", "head_name", "province", "city", "current_decile_display"]
+    list_display = [
+        "registry_code",
+        "head_name",
+        "province",
+        "city",
+        "current_decile_display",
+        "view_360",
+    ]
     list_filter = [CurrentDecileFilter, "province"]
     search_fields = ["registry_code"]
     search_help_text = "کد ملی یا شماره همراه هر یک از اعضا، یا شناسه خانوار"
@@ -196,6 +204,11 @@ class HouseholdAdmin(admin.ModelAdmin):
     @admin.display(description="دهک کنونی", ordering="current_decile")
     def current_decile_display(self, household: Household) -> str:
         return str(getattr(household, "current_decile", "") or "—")
+
+    @admin.display(description="نمای ۳۶۰°")
+    def view_360(self, household: Household) -> str:
+        url = reverse("backoffice:household", args=[household.pk])  # kalabarg.backoffice's page
+        return format_html('<a href="{}">نمای ۳۶۰°</a>', url)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not DecileAssignment:
