@@ -55,10 +55,10 @@ def test_the_queue_lists_open_objections_oldest_first(admin_client):
     assert queued(admin_client) == [oldest.pk, middle.pk, recent.pk]
 
 
-def test_decided_objections_are_listed_on_request_newest_first(admin_client):
-    open_one = objection_of(days_ago=1)
+def test_decided_objections_are_listed_on_request_newest_filed_first(admin_client):
     decided = objection_of(days_ago=50)
     decisions.reject_objection(objection=decided, reason="درست است", decided_by=None)
+    open_one = objection_of(days_ago=1)
 
     assert queued(admin_client, status="rejected") == [decided.pk]
     assert queued(admin_client, status="all") == [open_one.pk, decided.pk]

@@ -251,7 +251,7 @@ class ProvinceFilter(admin.SimpleListFilter):
         province_id = latin_number(self.value() or "")
         if province_id is None:
             return queryset
-        return queryset.filter(household__province_id=province_id)
+        return queryset.filter(selectors.in_province(province_id=province_id))
 
 
 class AgeFilter(admin.SimpleListFilter):

@@ -140,9 +140,6 @@ class PurchaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [name for _, options in self.fieldsets for name in options["fields"]]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Purchase]:
-        return super().get_queryset(request).select_related("payer")
-
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # Only the search form's criteria and the status, each served by an index.
         return lookup in {*PurchaseSearchFilter.parameters, PurchaseStatusFilter.parameter_name}
