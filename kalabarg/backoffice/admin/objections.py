@@ -102,7 +102,7 @@ class ObjectionAdmin(admin.ModelAdmin):
     list_select_related = ["household__province", "filed_by"]
     search_fields = ["household__registry_code"]  # shows the box; get_search_results decides
     search_help_text = "کد ملی یا شماره همراه هر یک از اعضا، یا شناسه خانوار"
-    sortable_by: list[str] = []  # the queue's order is fixed (each list's own index)
+    sortable_by = ()  # the queue's order is fixed (each list's own index)
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
