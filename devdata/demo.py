@@ -30,8 +30,8 @@ from households.models import (
 )
 from households.objections import file_objection
 from households.services import MemberData
+from kalabarg.backoffice.objections import reject_objection
 from kalabarg.lib.persian import jalali_month_key
-from kalabarg.portal.objections import reject_objection
 from settlements.models import RunKind
 from settlements.services import rules, runs
 from settlements.services.checkout import LineRequest, checkout

@@ -7,14 +7,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("households", "stores", "settlements", "notifications", "kalabarg/portal")
+APPS = (
+    "households",
+    "stores",
+    "settlements",
+    "notifications",
+    "kalabarg/portal",
+    "kalabarg/backoffice",
+)
 # Service modules that are not called services.py (one job each, named for it).
 NAMED_SERVICES = (
     "households/objections.py",
     "households/otp.py",
     "households/importer.py",
     "kalabarg/portal/login.py",
-    "kalabarg/portal/objections.py",
+    "kalabarg/backoffice/objections.py",
     "kalabarg/portal/notify.py",
 )
 

@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from approvals.models import ChangeRequest
 from approvals.services import pending_for
@@ -157,11 +158,18 @@ class DecileAssignmentInline(admin.TabularInline):
 
 @admin.register(Household)
 class HouseholdAdmin(admin.ModelAdmin):
-    list_display = ["registry_code", "head_name", "province", "city", "current_decile_display"]
+    list_display = [
+        "registry_code",
+        "head_name",
+        "province",
+        "city",
+        "current_decile_display",
+        "view_360",
+    ]
     list_filter = [CurrentDecileFilter, "province"]
     search_fields = ["registry_code"]
     search_help_text = "کد ملی یا شماره همراه هر یک از اعضا، یا شناسه خانوار"
-    list_select_related = ["province", "city"]
+    list_select_related = ["province", "city__province"]
     autocomplete_fields = ["province", "city"]
     readonly_fields = ["registry_code", "pending_changes", "created_at", "updated_at"]
     inlines = [PersonInline, DecileAssignmentInline]
@@ -202,6 +210,11 @@ class HouseholdAdmin(admin.ModelAdmin):
     @admin.display(description="دهک کنونی", ordering="current_decile")
     def current_decile_display(self, household: Household) -> str:
         return str(getattr(household, "current_decile", "") or "—")
+
+    @admin.display(description="نمای ۳۶۰°")
+    def view_360(self, household: Household) -> str:
+        url = reverse("backoffice:household", args=[household.pk])  # kalabarg.backoffice's page
+        return format_html('<a href="{}">نمای ۳۶۰°</a>', url)
 
     @admin.display(description="در انتظار تأیید")
     def pending_changes(self, household: Household) -> str:

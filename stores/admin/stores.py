@@ -211,7 +211,7 @@ class StoreAdmin(admin.ModelAdmin):
     search_help_text = (
         "بخشی از نام فروشگاه، شناسه ۸ رقمی پایانه، کد ملی مالک، شماره شبا یا تلفن همراه"
     )
-    list_select_related = ["province", "city"]
+    list_select_related = ["province", "city__province"]
     autocomplete_fields = ["province", "city"]
     readonly_fields = [
         "status",

@@ -232,6 +232,12 @@ def test_every_portal_admin_and_api_docs_page_keeps_the_content_security_policy(
                    f"/admin/settlements/journalentry/{JournalEntry.objects.order_by('pk').first().pk}/change/"]  # fmt: skip
     if run := CreditRun.objects.order_by("pk").first():
         admin_pages.append(f"/admin/settlements/creditrun/{run.pk}/change/")
+    # The back office (issue 15): the household 360°, purchases, the objection queue and decision.
+    from stores.models import Purchase
+
+    admin_pages += [f"/admin/backoffice/household/{household.pk}/", "/admin/stores/purchase/",
+                    f"/admin/stores/purchase/{Purchase.objects.order_by('pk').first().pk}/change/",
+                    "/admin/households/objection/"]  # fmt: skip
 
     # The detector works: an inline style attribute added to a page is reported.
     probe, _ = _open(browser_context, gunicorn + "/")
@@ -258,6 +264,10 @@ def test_every_portal_admin_and_api_docs_page_keeps_the_content_security_policy(
         console += page.console_violations
         page.close()
 
+    from households.objections import file_objection  # after /me/objections/new/ was seen
+
+    objection = file_objection(person=head, category="other", description="بازبینی")
+    admin_pages.append(f"/admin/households/objection/{objection.pk}/change/")
     _sign_in(browser_context, gunicorn, "sessionid", _admin_session())
     for path in admin_pages:
         page, _ = _open(browser_context, gunicorn + path)

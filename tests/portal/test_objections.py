@@ -11,8 +11,8 @@ from django.utils import timezone
 from households.models import DecileAssignment, DecileSource, Objection, ObjectionStatus
 from households.objections import file_objection
 from households.selectors import decile_on
+from kalabarg.backoffice import objections as decisions
 from kalabarg.lib.persian import to_persian_digits
-from kalabarg.portal import objections as decisions
 from settlements.models import Cycle, CycleStatus
 from settlements.services import rules
 from tests.households.factories import make_household

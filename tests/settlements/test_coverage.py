@@ -13,7 +13,7 @@ from django.utils import timezone
 from households.models import DecileAssignment, DecileSource
 from households.objections import file_objection
 from households.services import assign_decile
-from kalabarg.portal import objections as decisions
+from kalabarg.backoffice import objections as decisions
 from kalabarg.portal.selectors import dashboard
 from settlements.models import Cycle, CycleStatus, EntryKind, JournalEntry, RunKind
 from settlements.selectors import bonus_progress, wallet_balance

@@ -1,7 +1,10 @@
-"""Officers decide decile objections here: accept (a new decile from a date) or reject, with a reason.
+"""The objection queue: officers decide decile objections — accept (a new decile from a date) or
+reject, with a reason — with the household's essential sections beside the form.
 
-Registered by the portal app because deciding also sends the household its SMS (the portal
-composes the registry and the SMS service); the model itself lives in ``households``."""
+The list is the queue: open objections oldest first by default (``objection_open_idx``),
+filtered by province, category and how long they have waited, never counted in full. Deciding
+goes through ``kalabarg.backoffice.objections`` (the registry's decile rules, the money core's
+refusal of a closed cycle and its late charge, and the household's SMS)."""
 
 from typing import Any
 
@@ -9,16 +12,26 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from households import selectors as household_selectors
 from households.models import Objection, ObjectionStatus
-from kalabarg.lib.admin_display import change_link, officer
+from kalabarg.backoffice import objections as decisions
+from kalabarg.backoffice import selectors
+from kalabarg.backoffice.admin.filters import (
+    AgeFilter,
+    ObjectionQueueStatusFilter,
+    ProvinceFilter,
+    queue_status,
+)
+from kalabarg.backoffice.household360 import DECISION_SECTIONS, household_sections, household_url
+from kalabarg.lib import admin_display as show
+from kalabarg.lib.admin_display import officer
 from kalabarg.lib.admin_paging import CappedCountPaginator
 from kalabarg.lib.admin_reason import reason_field
-from kalabarg.lib.persian import JalaliDateError, parse_jalali_date
-from kalabarg.portal import objections as decisions
+from kalabarg.lib.persian import JalaliDateError, parse_jalali_date, to_persian_digits
 
 
 class ObjectionDecisionForm(forms.ModelForm):
@@ -73,16 +86,28 @@ class ObjectionDecisionForm(forms.ModelForm):
 
 @admin.register(Objection)
 class ObjectionAdmin(admin.ModelAdmin):
-    list_display = ["id", "household_link", "filed_by", "category", "status", "created_at"]
-    list_filter = ["status", "category"]
-    list_select_related = ["household", "filed_by"]
-    search_fields = ["household__registry_code"]
+    empty_value_display = "—"
+    show_facets = admin.ShowFacets.NEVER  # facet counts are full counts
+    list_display = [
+        "number",
+        "household_link",
+        "filed_by",
+        "province",
+        "category",
+        "status",
+        "created_at_display",
+        "waiting",
+    ]
+    list_filter = [ObjectionQueueStatusFilter, ProvinceFilter, "category", AgeFilter]
+    list_select_related = ["household__province", "filed_by"]
+    search_fields = ["household__registry_code"]  # shows the box; get_search_results decides
     search_help_text = "کد ملی یا شماره همراه هر یک از اعضا، یا شناسه خانوار"
-    ordering = ["-created_at"]
+    sortable_by = ()  # the queue's order is fixed (each list's own index)
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
     form = ObjectionDecisionForm
+    change_form_template = "admin/backoffice/objection/change_form.html"
     readonly = [
         "household_link",
         "filed_by",
@@ -104,6 +129,11 @@ class ObjectionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return selectors.objection_queue_ordering(
+            open_only=queue_status(request) == ObjectionStatus.OPEN
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return self.readonly
@@ -137,16 +167,58 @@ class ObjectionAdmin(admin.ModelAdmin):
             household__registry_code=term
         ), False
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The decision form, with the household's members, decile history, wallet and recent
+        purchases beside it (the full 360° page is a link away)."""
+        context = dict(extra_context or {})
+        objection = self.get_object(request, object_id)
+        if objection is not None and request.user.has_perm("households.view_household"):
+            household = selectors.household(household_id=objection.household_id)
+            if household is not None:
+                context["sections"] = household_sections(
+                    household=household, sections=DECISION_SECTIONS
+                )
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @admin.display(description="شماره", ordering="pk")
+    def number(self, objection: Objection) -> str:
+        return to_persian_digits(objection.pk)
+
     @admin.display(description="خانوار")
     def household_link(self, objection: Objection) -> str:
-        return change_link(objection.household, objection.household.registry_code)
+        return format_html(
+            '<a href="{}">{}</a>',
+            household_url(objection.household_id),
+            objection.household.registry_code,
+        )
+
+    @admin.display(description="استان")
+    def province(self, objection: Objection) -> str:
+        return objection.household.province.name
+
+    @admin.display(description="ثبت", ordering="created_at")
+    def created_at_display(self, objection: Objection) -> str:
+        return show.when(objection.created_at)
+
+    @admin.display(description="در انتظار")
+    def waiting(self, objection: Objection) -> str:
+        if objection.status != ObjectionStatus.OPEN:
+            return "—"
+        days = (timezone.now() - objection.created_at).days
+        return f"{to_persian_digits(days)} روز"
 
     @admin.display(description="دهک کنونی")
     def current_decile(self, objection: Objection) -> str:
         decile = household_selectors.decile_on(
             household_id=objection.household_id, on_date=timezone.localdate()
         )
-        return str(decile or "—")
+        return to_persian_digits(decile) if decile else "—"
 
     def save_model(self, request: HttpRequest, obj: Objection, form: Any, change: bool) -> None:
         data = getattr(form, "cleaned_data", {})
