@@ -106,6 +106,8 @@ ROLES: dict[str, Role] = {
             may({"add"}, "households.decileassignment"),  # a new decile, never an edited one
             may({"change"}, "notifications.smstemplate"),
             may({"add"}, "notifications.smscampaign"),  # the decile notices
+            # The household 360° lists its purchases; their detail is the purchases admin's page.
+            may({"view"}, "stores.purchase", "stores.purchaseline"),
             MAKES_REQUESTS,
         ),
     ),

@@ -31,8 +31,10 @@ from django_celery_beat.models import (
 
 from approvals.models import ChangeRequest, RequestStatus
 from households.models import ImportReport, Objection, ObjectionCategory
+from kalabarg.backoffice import urls as backoffice_urls
 from notifications.models import SmsCampaign, SmsKind, SmsTemplate
 from settlements.models import LedgerDigest
+from tests.backoffice.factories import household_with_story
 from tests.conftest import OfficerClient
 from tests.households.factories import BankCardFactory, HouseholdFactory
 from tests.notifications.factories import SmsMessageFactory
@@ -84,6 +86,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "stores.itemprice": {PRICE: "av", STORE: "v", **SEES},  # added, never edited
     "stores.store": {STORE: "ac", FINANCE: "v", **SEES},
     "stores.terminal": {STORE: "ac", **SEES},
+    # Read-only for everyone (written only by the checkout); welfare officers reach a purchase
+    # from the household 360°, finance officers settle stores from them.
+    "stores.purchase": {WELFARE: "v", STORE: "v", FINANCE: "v", **SEES},
     "settlements.phase": {FINANCE: "acd", **SEES},  # until money moves under it
     "settlements.cycle": {FINANCE: "v", **SEES},
     "settlements.creditrun": {FINANCE: "v", **SEES},  # started from the cycles (EXTRA_URLS)
@@ -121,6 +126,13 @@ EXTRA_URLS: dict[str, dict[str, int]] = {
     "auth_user_password_change": {},
     "otp_totp_totpdevice_config": {},
     "otp_totp_totpdevice_qrcode": {},
+}
+
+# The back office's own pages (kalabarg/backoffice/urls.py, under /admin/backoffice/): they show
+# a household's registry, wallet and purchases, so they need the registry's view permission.
+BACKOFFICE_URLS: dict[str, dict[str, int]] = {
+    "household_search": {WELFARE: 200, SUPERVISOR: 200, AUDITOR: 200},
+    "household": {WELFARE: 200, SUPERVISOR: 200, AUDITOR: 200},
 }
 
 # Rejecting a request without a reason: the supervisor is sent back to the request with the
@@ -187,7 +199,9 @@ def one_of_each() -> dict[str, Model]:
         attachment="registry_code\n",
     )
     ImportReport.objects.create(change_request=upload, file_name="report.csv")
+    story = household_with_story()  # purchases, a bonus, objections, SMS: the 360° page's sections
     return {
+        "backoffice.household": story.household,
         "upload": upload,
         "settlements.phase": editable_phase,
         "approvals.changerequest": change_request,
@@ -288,6 +302,14 @@ def walk(
             check(name, client.get(url), EXTRA_URLS[name].get(role, 403))
             if name in EXTRA_POSTS:
                 check(f"{name} POST", client.post(url, {}), EXTRA_POSTS[name].get(role, 403))
+    for pattern in backoffice_urls.urlpatterns:
+        name = str(pattern.name)
+        converters = pattern.pattern.converters
+        url = reverse(
+            f"backoffice:{name}",
+            kwargs={key: chosen["backoffice.household"].pk for key in converters},
+        )
+        check(f"backoffice {name}", client.get(url), BACKOFFICE_URLS[name].get(role, 403))
     return wrong
 
 
@@ -321,6 +343,10 @@ def test_every_admin_url_beyond_the_five_pages_has_a_row_in_the_table():
     }
 
     assert added == set(EXTRA_URLS)
+
+
+def test_every_back_office_page_has_a_row_in_the_table():
+    assert {str(pattern.name) for pattern in backoffice_urls.urlpatterns} == set(BACKOFFICE_URLS)
 
 
 def test_the_tables_name_only_the_six_roles():
