@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -61,7 +62,7 @@ class TrailAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not self.has_view_permission(request):
-            raise admin.sites.PermissionDenied  # type: ignore[attr-defined]
+            raise PermissionDenied
         form = TrailSearchForm(request.GET or None)
         page = None
         try:
