@@ -115,7 +115,7 @@ _task_contexts: dict[str, pghistory.context] = {}
 
 def task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
     """``task_prerun`` receiver: the task's changes carry its name (and its command, if any)."""
-    if task_id is None or task is None:
+    if task_id is None or task is None or default_connection.vendor != "postgresql":
         return
     metadata: dict[str, Any] = {"task": task.name, "task_id": task_id}
     if _command is not None:

@@ -4,6 +4,7 @@ username, the request id and the portal's signed-in member added)."""
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from pghistory.middleware import HistoryMiddleware
 
@@ -41,7 +42,9 @@ class AuditContextMiddleware(HistoryMiddleware):
         return context
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(PATHS_WITHOUT_CONTEXT):
+        # No triggers elsewhere (SQLite, the embedded default), and pghistory's statement prefix
+        # is PostgreSQL's own.
+        if connection.vendor != "postgresql" or request.path.startswith(PATHS_WITHOUT_CONTEXT):
             return self.get_response(request)
         response: HttpResponse = super().__call__(request)
         return response

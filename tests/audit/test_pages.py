@@ -159,3 +159,11 @@ def test_the_trail_page_needs_the_audit_permission(django_user_model):
 
     assert refused.status_code == 403
     assert allowed.status_code == 200
+
+
+def test_an_officers_change_saves_on_every_database(admin_client):
+    """The trail's context is PostgreSQL's (a statement prefix); elsewhere requests go on as before."""
+    template = _edit_template(admin_client, "کد ورود شما: {code}")
+
+    template.refresh_from_db()
+    assert template.body == "کد ورود شما: {code}"
