@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from pghistory import config as pghistory_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -475,3 +476,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- The audit trail with values (issue 15) -----------------------------------------------------
+# django-pghistory's database triggers record every change of the audited models (kalabarg.audit)
+# with its old and new values, whoever made it: an officer, an import, a task or raw SQL. Kept
+# in one block, after the lists it extends. See docs/decisions.md, "The audit trail".
+INSTALLED_APPS += ["pgtrigger", "pghistory"]
+# The triggers sit on the domain apps' tables, but those apps' migrations must not carry them:
+# kalabarg.audit installs them after every migrate (only those missing or changed), instead of
+# pgtrigger's migration operations in each app.
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = False
+# A snapshot's foreign keys are kept as plain ids, without an index each (the trail is searched by
+# object, moment and officer; kalabarg.audit.models declares those indexes).
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory_config.ForeignKey(db_index=False)
+# Who made a web change (officer, URL, request id): after OTPMiddleware, so request.user is the
+# officer. The POS API is left out: its purchases touch no audited table (see the middleware).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "kalabarg.audit.middleware.AuditContextMiddleware",
+)
