@@ -117,3 +117,21 @@ def phase_post(
         for key, value in row.items():
             data[f"bands-{index}-{key}"] = value
     return data
+
+
+def approve_in_admin(kind: str) -> str:
+    """Approve the one waiting request of ``kind`` on its admin page, as a second officer signed
+    in (four-eyes: the change is written by the approval's request); returns their username."""
+    from django.urls import reverse
+
+    from approvals.models import ChangeRequest, RequestStatus
+    from tests.approvals.factories import checker
+    from tests.conftest import OfficerClient
+
+    change = ChangeRequest.objects.get(kind=kind, status=RequestStatus.PENDING)
+    client = OfficerClient()
+    client.force_login(checker("second-officer"))
+    response = client.post(reverse("admin:approvals_changerequest_approve", args=[change.pk]))
+    change.refresh_from_db()
+    assert change.status == RequestStatus.APPROVED, response
+    return "second-officer"

@@ -11,9 +11,15 @@ from households.models import BankCard, DecileAssignment, Objection
 from households.objections import file_objection
 from households.services import register_card
 from notifications.models import SmsTemplate
-from settlements.models import PhaseBand
 from stores.models import BasketItem, ItemPrice
-from tests.audit.factories import events_of, household_post, item_post, last_update, phase_post
+from tests.audit.factories import (
+    approve_in_admin,
+    events_of,
+    household_post,
+    item_post,
+    last_update,
+    phase_post,
+)
 from tests.households.factories import CityFactory, make_household, next_card_number
 from tests.settlements.factories import seeded_phases
 from tests.stores.factories import (
@@ -29,8 +35,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 OFFICER = "admin"  # the admin_user fixture's username
 
 
-def _by_officer(event) -> bool:
-    return (event.pgh_context or {}).get("username") == OFFICER
+def _by_officer(event, username: str = OFFICER) -> bool:
+    return (event.pgh_context or {}).get("username") == username
 
 
 def test_an_officer_moving_a_household_to_another_city_leaves_the_old_and_new_city(
@@ -73,10 +79,11 @@ def test_an_officer_changing_a_mobile_leaves_the_old_and_new_mobile(admin_client
     )
 
     assert response.status_code == 302
+    approver = approve_in_admin("person_mobile")  # four-eyes: written by the approval
     event = last_update(head, "mobile")
     assert event.pgh_previous["mobile"] == old_mobile
     assert event.mobile == "09351234567"
-    assert _by_officer(event)
+    assert _by_officer(event, approver)
 
 
 def test_an_officer_adding_a_decile_is_recorded_with_its_values_and_author(admin_client):
@@ -86,11 +93,13 @@ def test_an_officer_adding_a_decile_is_recorded_with_its_values_and_author(admin
         reverse("admin:households_household_change", args=[household.pk]),
         household_post(household, decile="4", effective_from="2024-01-01", reason="بیماری"),
     )
+    approver = approve_in_admin("decile_by_hand")  # four-eyes: written by the approval
 
     added = DecileAssignment.objects.get(household=household, decile=4)
     [event] = events_of(added, "insert")
     assert (event.decile, event.effective_from, event.reason) == (4, dt.date(2024, 1, 1), "بیماری")
-    assert _by_officer(event)
+    assert _by_officer(event, approver)
+    assert event.created_by_id == added.created_by_id and added.created_by.username == OFFICER
 
 
 def test_a_raw_sql_update_of_a_decile_is_recorded_with_no_author():
@@ -171,11 +180,12 @@ def test_an_officer_adding_a_price_is_recorded_with_the_price_and_author(admin_c
             "price_rial": "250,000",
         },
     )
+    approver = approve_in_admin("item_price")  # four-eyes: written by the approval
 
     price = ItemPrice.objects.get(item=item)
     [event] = events_of(price, "insert")
     assert (event.price_rial, event.reason) == (250_000, "قیمت مصوب")
-    assert _by_officer(event)
+    assert _by_officer(event, approver)
 
 
 def test_an_officer_changing_a_stores_sheba_leaves_the_old_and_new_sheba(admin_client):
@@ -184,13 +194,14 @@ def test_an_officer_changing_a_stores_sheba_leaves_the_old_and_new_sheba(admin_c
 
     response = admin_client.post(
         reverse("admin:stores_store_change", args=[store.pk]),
-        store_post(store, sheba=new_sheba),
+        {**store_post(store, sheba=new_sheba), "sheba_reason": "حساب تازه مالک"},
     )
 
     assert response.status_code == 302, response.context and response.context["errors"]
+    approver = approve_in_admin("store_sheba")  # four-eyes: written by the approval
     event = last_update(store, "sheba")
     assert (event.pgh_previous["sheba"], event.sheba) == (old_sheba, new_sheba)
-    assert _by_officer(event)
+    assert _by_officer(event, approver)
 
 
 def test_an_officer_suspending_a_terminal_leaves_the_old_and_new_status(admin_client):
@@ -222,19 +233,26 @@ def test_an_officer_editing_a_phase_and_a_band_leaves_old_and_new_values(admin_c
             phase,
             name="مرحله دوم (بازبینی)",
             band_changes={0: {"credit_per_cycle_rial": "2500000"}},
-        ),
+        )
+        | {"reason": "مصوبه هیئت وزیران"},
     )
 
     assert response.status_code == 302, response.context and response.context["errors"]
+    approver = approve_in_admin("phase")  # four-eyes: written by the approval
     phase_event = last_update(phase)
     assert (phase_event.pgh_previous["name"], phase_event.name) == (
         phase.name,
         "مرحله دوم (بازبینی)",
     )
-    band_event = last_update(PhaseBand.objects.get(pk=band.pk))
-    assert band_event.pgh_previous == {"credit_per_cycle_rial": band.credit_per_cycle_rial}
-    assert band_event.credit_per_cycle_rial == 2_500_000
-    assert _by_officer(phase_event) and _by_officer(band_event)
+    # An approved phase replaces its bands: the old band's delete keeps its values, the new
+    # band's insert holds the new ones.
+    [removed] = events_of(band, "delete", pk=band.pk)
+    assert removed.credit_per_cycle_rial == band.credit_per_cycle_rial
+    new_band = phase.bands.get(min_decile=band.min_decile)
+    [added] = events_of(new_band, "insert")
+    assert added.credit_per_cycle_rial == 2_500_000
+    assert _by_officer(phase_event, approver)
+    assert _by_officer(removed, approver) and _by_officer(added, approver)
 
 
 def test_an_officer_editing_an_sms_template_leaves_the_old_and_new_text(admin_client):
