@@ -110,7 +110,9 @@ class AuditEventTrigger(_PghistoryEventTrigger):
         return pgtrigger.Func(f"{insert}; RETURN NULL;")
 
 
-class _RowEvent(pghistory.RowEvent):
+class _TrailEvent(pghistory.RowEvent):
+    """pghistory's tracker of a row change, writing through ``AuditEventTrigger``."""
+
     def __init__(self, *, condition: Any = None, level: Any = pgtrigger.Statement) -> None:
         super().__init__(condition=condition, trigger_name=f"audit_{self.label}", level=level)
 
@@ -128,7 +130,7 @@ class _RowEvent(pghistory.RowEvent):
         )(event_model.pgh_tracked_model)
 
 
-class Inserted(_RowEvent):
+class Inserted(_TrailEvent):
     """A new row (its values). ``Inserted(condition=NOT_IN_BULK_LOAD)`` on the big tables."""
 
     label = "insert"
@@ -136,7 +138,7 @@ class Inserted(_RowEvent):
     operation = pgtrigger.Insert
 
 
-class Updated(_RowEvent):
+class Updated(_TrailEvent):
     """An update that changed a tracked field (not merely a save, nor an ``updated_at``)."""
 
     label = "update"
@@ -147,7 +149,7 @@ class Updated(_RowEvent):
         super().__init__(condition=pgtrigger.AnyChange(exclude_auto=True), level=level)
 
 
-class Deleted(_RowEvent):
+class Deleted(_TrailEvent):
     """A deleted row (its last values)."""
 
     label = "delete"
