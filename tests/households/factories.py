@@ -265,9 +265,10 @@ def member(**values: str) -> str:
 
 
 def second_officer(username: str = "checker") -> Any:
-    """An officer who may approve others' requests (and see the queue), made once per name."""
+    """An officer who may approve others' requests, see the queue and the registry (an upload's
+    file and report name households), made once per name."""
     existing = get_user_model().objects.filter(username=username).first()
-    return existing if existing is not None else checker(username)
+    return existing if existing is not None else checker(username, "households.view_household")
 
 
 def officer_client(user: Any) -> Any:

@@ -11,6 +11,7 @@ from settlements.models import Cycle, CycleStatus
 from settlements.services import rules
 from tests.households.factories import (
     HEADER,
+    BankCardFactory,
     decide_in_admin,
     make_household,
     member,
@@ -228,3 +229,20 @@ def test_admin_form_errors_are_announced_in_persian(admin_client):
     )
 
     assert "لطفاً خطای زیر را برطرف کنید." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_officer_finds_cards_by_the_holders_code_mobile_or_whole_number_only(admin_client):
+    holder = make_household(members=1).members.get(is_head=True)
+    other = make_household().members.get(is_head=True)
+    card = BankCardFactory(person=holder)
+    BankCardFactory(person=other)
+    url = reverse("admin:households_bankcard_changelist")
+
+    def found(term: str) -> set[int]:
+        return {row.pk for row in admin_client.get(url, {"q": term}).context["cl"].result_list}
+
+    assert found(holder.national_code) == {card.pk}
+    assert found(holder.mobile) == {card.pk}
+    assert found(card.number) == {card.pk}
+    assert found(holder.national_code[:5]) == set()  # a fragment scans nothing, finds nothing

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from households import selectors as household_selectors
-from households.models import Objection, ObjectionStatus
+from households.models import Household, Objection, ObjectionStatus
 from kalabarg.backoffice import objections as decisions
 from kalabarg.backoffice import selectors
 from kalabarg.backoffice.admin.filters import (
@@ -162,10 +162,11 @@ class ObjectionAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        ids = household_selectors.household_ids_matching(term=term)
-        return queryset.filter(household_id__in=ids) | queryset.filter(
-            household__registry_code=term
-        ), False
+        # Household ids first (members' and registry-code indexes), then the objections by their
+        # household index: an OR across the join made PostgreSQL scan every objection.
+        ids = set(household_selectors.household_ids_matching(term=term))
+        ids.update(Household.objects.filter(registry_code=term).values_list("pk", flat=True))
+        return queryset.filter(household_id__in=ids), False
 
     def change_view(
         self,
