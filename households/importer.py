@@ -261,8 +261,8 @@ def check_file(*, text: str) -> None:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         _checked_header(next(reader, []))
-        for _values in reader:
-            pass
+        for _values in reader:  # read to the end: a broken quote fails here, not on approval
+            continue
     except csv.Error as exc:
         raise ImportFileError(f"فایل CSV خراب است (سطر {reader.line_num}): {exc}") from exc
 

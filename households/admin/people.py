@@ -230,12 +230,8 @@ class BankCardAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        try:
-            card = normalize_card_number(term)
-        except IdentifierError:
-            pass
-        else:
-            found = selectors.card_by_number(card_number=card.number)
+        with contextlib.suppress(IdentifierError):  # not a card number: a holder's code or mobile
+            found = selectors.card_by_number(card_number=normalize_card_number(term).number)
             return (queryset.filter(pk=found.pk) if found else queryset.none()), False
         holders: list[int] = []
         for field, normalizer in (

@@ -78,15 +78,15 @@ def _event_base(tracked: type[models.Model], short: str, *, indexes: list[Any] =
 
 
 class HouseholdEvent(_event_base(Household, "household")):  # type: ignore[misc]
-    pass
+    """The trail of Household rows (the event table pghistory writes through the triggers)."""
 
 
 class PersonEvent(_event_base(Person, "person")):  # type: ignore[misc]
-    pass
+    """The trail of Person rows (the event table pghistory writes through the triggers)."""
 
 
 class BankCardEvent(_event_base(BankCard, "bankcard")):  # type: ignore[misc]
-    pass
+    """The trail of BankCard rows (the event table pghistory writes through the triggers)."""
 
 
 # A household's history page shows its deciles' events (they have no page of their own).
@@ -98,31 +98,31 @@ _DecileAssignmentBase = _event_base(
 
 
 class DecileAssignmentEvent(_DecileAssignmentBase):  # type: ignore[misc,valid-type]
-    pass
+    """The trail of DecileAssignment rows (the event table pghistory writes through the triggers)."""
 
 
 class ObjectionEvent(_event_base(Objection, "objection")):  # type: ignore[misc]
-    pass
+    """The trail of Objection rows (the event table pghistory writes through the triggers)."""
 
 
 class BasketItemEvent(_event_base(BasketItem, "basketitem")):  # type: ignore[misc]
-    pass
+    """The trail of BasketItem rows (the event table pghistory writes through the triggers)."""
 
 
 class ItemPriceEvent(_event_base(ItemPrice, "itemprice")):  # type: ignore[misc]
-    pass
+    """The trail of ItemPrice rows (the event table pghistory writes through the triggers)."""
 
 
 class StoreEvent(_event_base(Store, "store")):  # type: ignore[misc]
-    pass
+    """The trail of Store rows (the event table pghistory writes through the triggers)."""
 
 
 class TerminalEvent(_event_base(Terminal, "terminal")):  # type: ignore[misc]
-    pass
+    """The trail of Terminal rows (the event table pghistory writes through the triggers)."""
 
 
 class PhaseEvent(_event_base(Phase, "phase")):  # type: ignore[misc]
-    pass
+    """The trail of Phase rows (the event table pghistory writes through the triggers)."""
 
 
 # A phase's history page shows its bands' events (they are edited inline).
@@ -134,11 +134,11 @@ _PhaseBandBase = _event_base(
 
 
 class PhaseBandEvent(_PhaseBandBase):  # type: ignore[misc,valid-type]
-    pass
+    """The trail of PhaseBand rows (the event table pghistory writes through the triggers)."""
 
 
 class SmsTemplateEvent(_event_base(SmsTemplate, "smstemplate")):  # type: ignore[misc]
-    pass
+    """The trail of SmsTemplate rows (the event table pghistory writes through the triggers)."""
 
 
 # Every event model, in the order the auditor's model filter lists them.
