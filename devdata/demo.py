@@ -161,6 +161,7 @@ def ensure_demo_store_and_terminal() -> Terminal:
         store = store_services.register_store(
             name="فروشگاه تعاونی رفاه",
             owner_national_code="0013542419",
+            owner_name="حسین کریمی",
             licence_number=DEMO_STORE_LICENCE,
             tax_code="411111111111",
             sheba="IR820540102680020817909002",

@@ -26,8 +26,10 @@ STREETS = (
     "میدان ولیعصر",
     "کوچه بهار",
 )
+OWNER_FIRST_NAMES = ("علی", "محمد", "حسین", "رضا", "مریم", "زهرا", "فاطمه", "مهدی")
+OWNER_LAST_NAMES = ("احمدی", "رضایی", "محمدی", "حسینی", "کریمی", "موسوی", "جعفری", "نوری")
 COLUMNS = (
-    "name", "owner_national_code", "licence_number", "tax_code", "sheba", "mobile", "province_id", "city_id",
+    "name", "owner_national_code", "owner_name", "licence_number", "tax_code", "sheba", "mobile", "province_id", "city_id",
     "address", "status", "status_reason", "connected_at", "created_at",
 )  # fmt: skip
 
@@ -56,6 +58,7 @@ def generate_stores(*, count: int, seed: int, chunk_size: int = 50_000) -> int:
                         f"{rng.choice(STORE_KINDS)} {rng.choice(STORE_NAMES)} {index}"
                     ),
                     nine + str(national_code_check_digit(nine)),
+                    f"{rng.choice(OWNER_FIRST_NAMES)} {rng.choice(OWNER_LAST_NAMES)}",
                     f"S{seed}-{index}",
                     f"{rng.randint(10**11, 10**12 - 1)}",
                     _sheba(rng),

@@ -100,6 +100,8 @@ class Store(models.Model):
 
     name = models.CharField("نام فروشگاه", max_length=128)
     owner_national_code = models.CharField("کد ملی مالک", max_length=10, db_index=True)
+    # The holder of the Sheba account, as the bank's payout file names the payee.
+    owner_name = models.CharField("نام صاحب حساب", max_length=128)
     licence_number = models.CharField("شماره پروانه کسب", max_length=32, unique=True)
     tax_code = models.CharField("کد اقتصادی", max_length=16)
     sheba = models.CharField("شماره شبا", max_length=26, db_index=True)
@@ -140,6 +142,7 @@ class Store(models.Model):
             models.CheckConstraint(
                 condition=Q(sheba__regex=r"^IR[0-9]{24}$"), name="store_sheba_format"
             ),
+            models.CheckConstraint(condition=~Q(owner_name=""), name="store_owner_name_given"),
             models.CheckConstraint(
                 condition=Q(mobile__regex=r"^09[0-9]{9}$"), name="store_mobile_format"
             ),
@@ -335,6 +338,12 @@ class Purchase(models.Model):
                 condition=~Q(card_last4=""),
                 name="purchase_card_recent_idx",
             ),
+            # The day's reversals, for the store settlement (a reversal is settled by its own time).
+            models.Index(
+                fields=["reversed_at"],
+                condition=Q(reversed_at__isnull=False),
+                name="purchase_reversed_at_idx",
+            ),
             # The few reversed purchases, for the list's status filter.
             models.Index(
                 fields=["-created_at", "-id"],
@@ -413,3 +422,81 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.terminal_id}:{self.key}"
+
+
+class FlagKind(models.TextChoices):
+    BASKET_ABOVE_PROVINCE = "basket_above_province", "میانگین خرید بسیار بالاتر از استان"
+    CARD_REPEATED = "card_repeated", "خریدهای پرشمار با یک کارت در یک روز"
+    FEW_CARDS = "few_cards", "سهم بزرگ فروش از کارت‌های اندک"
+    NIGHT_SALES = "night_sales", "فروش در ساعات شب"
+    UNDER_LINE_LIMIT = "under_line_limit", "خرید درست زیر سقف هر قلم"
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", "باز"
+    CLOSED = "closed", "بسته"
+
+
+class StoreFlag(models.Model):
+    """A store's sales pattern an officer should look at, with the figures that raised it.
+
+    Raised by the nightly anomaly job (``settlements.services.anomalies``); it blocks nothing by
+    itself. An officer closes it with a reason; the same pattern seen again later opens a new flag."""
+
+    store = models.ForeignKey(
+        Store, on_delete=models.PROTECT, related_name="flags", verbose_name="فروشگاه"
+    )
+    kind = models.CharField("نوع", max_length=24, choices=FlagKind.choices)
+    period_from = models.DateField("از روز")
+    period_to = models.DateField("تا روز")
+    evidence = models.JSONField("شواهد", default=dict)
+    status = models.CharField(
+        "وضعیت", max_length=8, choices=FlagStatus.choices, default=FlagStatus.OPEN
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="بسته شده توسط",
+    )
+    closed_at = models.DateTimeField("زمان بستن", null=True, blank=True)
+    close_reason = models.CharField("دلیل بستن", max_length=500, blank=True)
+    created_at = models.DateTimeField("ثبت", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "هشدار فروشگاه"
+        verbose_name_plural = "هشدارهای فروشگاه"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The nightly job raises a pattern once while it stays open.
+            models.UniqueConstraint(
+                fields=["store", "kind"],
+                condition=Q(status="open"),
+                name="store_flag_one_open_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_by__isnull=True, closed_at__isnull=True)
+                | (
+                    Q(status="closed", closed_by__isnull=False, closed_at__isnull=False)
+                    & ~Q(close_reason="")
+                ),
+                name="store_flag_closed_with_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_to__gte=models.F("period_from")),
+                name="store_flag_period_ordered",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(status="open"),
+                name="store_flag_open_recent_idx",
+            ),
+            models.Index(fields=["store", "-created_at"], name="store_flag_store_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.store_id}"

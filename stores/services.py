@@ -145,6 +145,7 @@ def register_store(
     *,
     name: str,
     owner_national_code: str,
+    owner_name: str,
     licence_number: str,
     tax_code: str,
     sheba: str,
@@ -162,6 +163,12 @@ def register_store(
         )
     if not normalize_text(name):
         raise field_error(field="name", message="نام فروشگاه را وارد کنید", code="name_required")
+    if not normalize_text(owner_name):
+        raise field_error(
+            field="owner_name",
+            message="نام صاحب حساب شبا را وارد کنید",
+            code="owner_name_required",
+        )
     licence = to_latin_digits(licence_number).strip()
     if not licence:
         raise field_error(
@@ -192,6 +199,7 @@ def register_store(
         owner_national_code=_normalized(
             "owner_national_code", owner_national_code, normalize_national_code
         ),
+        owner_name=normalize_text(owner_name),
         licence_number=licence,
         tax_code=to_latin_digits(tax_code).strip(),
         sheba=_normalized("sheba", sheba, normalize_sheba),

@@ -55,6 +55,7 @@ class StoreAdminForm(forms.ModelForm):
         fields = [
             "name",
             "owner_national_code",
+            "owner_name",
             "licence_number",
             "tax_code",
             "sheba",
@@ -228,6 +229,7 @@ class StoreAdmin(admin.ModelAdmin):
                 "fields": [
                     "name",
                     "owner_national_code",
+                    "owner_name",
                     "licence_number",
                     "tax_code",
                     "sheba",
@@ -330,6 +332,7 @@ class StoreAdmin(admin.ModelAdmin):
         created = services.register_store(
             name=data["name"],
             owner_national_code=data["owner_national_code"],
+            owner_name=data["owner_name"],
             licence_number=data["licence_number"],
             tax_code=data["tax_code"],
             sheba=data["sheba"],

@@ -82,6 +82,7 @@ class StoreFactory(DjangoModelFactory):
 
     name = "فروشگاه نمونه"
     owner_national_code = factory.Sequence(lambda n: national_code(400_000_001 + n))
+    owner_name = "محمد رضایی"
     licence_number = factory.Sequence(lambda n: f"{n + 1:010d}")
     tax_code = "411111111111"
     sheba = VALID_SHEBA
@@ -176,6 +177,7 @@ def store_post(store: Store | None = None, **fields: str) -> dict[str, str]:
     data = {
         "name": "فروشگاه تازه",
         "owner_national_code": "۰۰۱-۲۳۴۵۶۷-۹",
+        "owner_name": "علی احمدی",
         "licence_number": "۹۹۹۰۰۱",
         "tax_code": "411111111111",
         "sheba": "IR82 0540 1026 8002 0817 9090 02",
@@ -195,6 +197,7 @@ def store_post(store: Store | None = None, **fields: str) -> dict[str, str]:
             {
                 "name": store.name,
                 "owner_national_code": store.owner_national_code,
+                "owner_name": store.owner_name,
                 "licence_number": store.licence_number,
                 "sheba": store.sheba,
                 "mobile": store.mobile,
