@@ -221,6 +221,10 @@ SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="")
 # The Celery queue of every SMS task (tests point a private worker at their own queue).
 SMS_QUEUE = env.str("SMS_QUEUE", default="sms").strip() or "sms"
 
+# --- Store settlements -----------------------------------------------------------------------
+# A settlement's cut-off must be at least this old, so every purchase before it has committed.
+SETTLEMENT_CUTOFF_MIN_AGE_MINUTES = _int("SETTLEMENT_CUTOFF_MIN_AGE_MINUTES", 10, minimum=1)
+
 # --- Money display ----------------------------------------------------------------------------
 # Money is stored in rials; people see it in this unit (Iran has legislated a redenomination).
 # The programme's support telephone number, shown as plain text in every page's footer.

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import Cycle, CycleStatus, RunKind
-from settlements.services import bonus, coverage, reconcile, rules, runs
+from settlements.services import bonus, coverage, reconcile, rules, runs, store_settlement
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +113,55 @@ def reconcile_ledger() -> bool:
 @shared_task(name="settlements.tasks.roll_up_balances")
 def roll_up_balances() -> int:
     return reconcile.roll_up_balances()
+
+
+# --- Store settlements ------------------------------------------------------------------------
+
+
+def enqueue_settlement(run_id: int) -> None:
+    """Queue a settlement run's staging (which then queues its chunks); called on commit."""
+    stage_settlement.delay(run_id)
+
+
+@shared_task(
+    name="settlements.tasks.run_store_settlement",
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def run_store_settlement() -> int:
+    """Beat, nightly: settle every store up to last midnight (or resume that night's run)."""
+    run = store_settlement.start_settlement(
+        process="beat:settle_stores", enqueue=enqueue_settlement
+    )
+    return run.pk
+
+
+@shared_task(
+    name="settlements.tasks.run_settlement_stage",
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def stage_settlement(run_id: int) -> int:
+    """Stage the run's lines (once), then queue every chunk not done."""
+    staged = store_settlement.stage_lines(run_id=run_id)
+    for chunk_id in store_settlement.pending_chunks(run_id=run_id):
+        settle_chunk.delay(chunk_id)
+    store_settlement.finish_if_complete(run_id=run_id)
+    return staged
+
+
+@shared_task(
+    name="settlements.tasks.run_settlement_chunk",
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def settle_chunk(chunk_id: int) -> bool:
+    """One chunk of stores of a settlement run; idempotent, so a redelivery is harmless."""
+    return store_settlement.execute_chunk(chunk_id=chunk_id)

@@ -214,6 +214,7 @@ class EntryKind(models.TextChoices):
     REVERSAL = "reversal", "برگشت"
     EXPIRY = "expiry", "ابطال اعتبار"
     SETTLEMENT = "settlement", "تسویه فروشگاه"
+    PAYOUT_RETURNED = "payout_returned", "بازگشت پرداخت ناموفق"
 
 
 class JournalEntry(models.Model):

@@ -220,6 +220,8 @@ class StoreSettlement(models.Model):
         verbose_name = "تسویه فروشگاه"
         verbose_name_plural = "تسویه‌های فروشگاه"
         ordering = ["-created_at", "-id"]
+        # Finance officers and the supervisor approve drafts for payment (roles.py).
+        permissions = [("approve_storesettlement", "Can approve store settlements for payment")]
         constraints = [
             models.UniqueConstraint(fields=["run", "store"], name="store_settlement_one_per_run"),
             models.CheckConstraint(
