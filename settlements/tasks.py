@@ -3,7 +3,7 @@
 import datetime as dt
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
@@ -137,6 +137,7 @@ def run_store_settlement() -> int:
 
 
 @shared_task(
+    bind=True,
     name="settlements.tasks.run_settlement_stage",
     autoretry_for=(OperationalError,),
     retry_backoff=5,
@@ -144,11 +145,13 @@ def run_store_settlement() -> int:
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def stage_settlement(run_id: int) -> int:
-    """Stage the run's lines (once), then queue every chunk not done."""
+def stage_settlement(self: Task, run_id: int) -> int:
+    """Stage the run's lines (once), then queue every chunk not done, on the queue this came by."""
     staged = store_settlement.stage_lines(run_id=run_id)
+    # The chunks follow the run's queue (``batch`` by the routes; a test worker's own queue).
+    queue = (self.request.delivery_info or {}).get("routing_key") or "batch"
     for chunk_id in store_settlement.pending_chunks(run_id=run_id):
-        settle_chunk.delay(chunk_id)
+        settle_chunk.apply_async(args=(chunk_id,), queue=queue)
     store_settlement.finish_if_complete(run_id=run_id)
     return staged
 

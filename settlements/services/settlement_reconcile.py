@@ -161,8 +161,10 @@ def _check_ledger(report: SettlementReconcileReport, buckets: dict[int, dict[str
 def reconcile_settlements() -> SettlementReconcileReport:
     """Every check, in one repeatable-read snapshot (PostgreSQL) so a run in progress reads whole."""
     report = SettlementReconcileReport()
+    # Only a transaction of its own can choose its snapshot (inside a caller's, it reads as that).
+    own_snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if own_snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         buckets = _check_identity(report)

@@ -6,13 +6,16 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
+from settlements import tasks
 from settlements.models import (
     AccountKind,
     EntryKind,
     JournalEntry,
     Posting,
     SettlementLine,
+    SettlementRun,
     SettlementRunStatus,
     SettlementStatus,
     StoreSettlement,
@@ -242,3 +245,29 @@ def test_a_run_killed_between_chunks_is_resumed_and_settles_nothing_twice(househ
     assert resumed.status == SettlementRunStatus.COMPLETED
     amounts = dict(StoreSettlement.objects.values_list("store_id", "amount_rial"))
     assert amounts == {t.store_id: owed_rial(p) for t, p in zip(terminals, purchases, strict=True)}
+
+
+def test_the_nightly_task_settles_every_store_up_to_last_midnight(
+    household, cycle, django_capture_on_commit_callbacks
+):
+    terminal = make_terminal()
+    midnight = store_settlement.last_midnight()
+    before = buy(
+        household,
+        cycle=cycle,
+        base=100_000,
+        current=300_000,
+        terminal=terminal,
+        at=midnight - dt.timedelta(hours=1),
+    )
+    buy(household, cycle=cycle, base=100_000, current=500_000, terminal=terminal)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = tasks.run_store_settlement.delay().get()
+    run = SettlementRun.objects.get(pk=run_id)
+    assert (run.cutoff, run.status) == (midnight, SettlementRunStatus.COMPLETED)
+    assert _settlement_of(terminal.store, run).amount_rial == owed_rial(before)
+
+
+def test_the_nightly_settlement_is_on_the_beat_schedule():
+    task = PeriodicTask.objects.get(task="settlements.tasks.run_store_settlement")
+    assert (task.enabled, task.crontab.hour, task.crontab.minute) == (True, "2", "30")
