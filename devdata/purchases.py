@@ -75,8 +75,10 @@ def generate_purchases(
     terminals: int = 500,
     chunk_size: int = 250_000,
     now: dt.datetime | None = None,
+    history_days: int = HISTORY_DAYS,
 ) -> PurchaseGeneration:
-    """Add ``purchases`` purchases over the last two years by existing households' heads."""
+    """Add ``purchases`` purchases over the ``history_days`` (two years) before ``now`` by
+    existing households' heads."""
     started = time.monotonic()
     rng = Random(seed)  # noqa: S311 - synthetic data, reproducible by seed
     rnd = rng.random
@@ -95,8 +97,8 @@ def generate_purchases(
         raise ValueError("no connected stores: generate stores first")
     n_households, n_terminals = len(household_ids), len(pairs)
     now = now or timezone.now()
-    oldest = now - dt.timedelta(days=HISTORY_DAYS)
-    span_seconds = HISTORY_DAYS * 86_400
+    oldest = now - dt.timedelta(days=history_days)
+    span_seconds = history_days * 86_400
     postgres = connection.vendor == "postgresql"
     written = 0
     while written < purchases:

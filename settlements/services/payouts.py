@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -37,8 +37,7 @@ from settlements.models import (
     payout_reference,
 )
 from settlements.models.payouts import REFERENCE_PREFIX
-from settlements.services.ledger import Leg, post_entry, store_payable, system_account
-from settlements.services.store_settlement import lock_stores
+from settlements.services.ledger import system_account
 
 APPROVE_PERMISSION = "settlements.approve_storesettlement"
 PAYOUT_HEADER = ("reference", "sheba", "owner_name", "amount_rial", "description")
@@ -314,25 +313,37 @@ def import_payout_results(
     return result
 
 
+def lock_store_rows(*, store_ids: Iterable[int]) -> None:
+    """The row locks of these stores, in id order (PostgreSQL), as the settlement chunks take them."""
+    ids = sorted(set(store_ids))
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM stores_store WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids]
+        )
+
+
 @transaction.atomic
 def _apply_answers(answers: list[_Answer], result: ResultImport, process: str) -> None:
     ids = [answer.settlement_id for answer in answers]
-    failing_stores = sorted(
-        StoreSettlement.objects.filter(
+    # A failure makes an amount wait for the store's next settlement: the same store locks as
+    # the settlement chunks, taken first (in id order), so a chunk never half-sees it.
+    lock_store_rows(
+        store_ids=StoreSettlement.objects.filter(
             pk__in=[a.settlement_id for a in answers if a.status == "failed"],
             status=SettlementStatus.EXPORTED,
         ).values_list("store_id", flat=True)
     )
-    # A failure makes an amount wait for the store's next settlement: the same store lock as
-    # the settlement chunks, taken first (in id order), so a chunk never half-sees it.
-    for store_id in failing_stores:
-        lock_stores(low=store_id, high=store_id + 1)
     settlements = {
         s.pk: s
-        for s in StoreSettlement.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        for s in StoreSettlement.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .only("pk", "status", "payout_batch_id", "bank_reference", "amount_rial", "store_id")
     }
     now = timezone.now()
-    paid: list[StoreSettlement] = []
+    answered: list[StoreSettlement] = []
     for answer in answers:
         settlement = settlements.get(answer.settlement_id)
         if settlement is None or settlement.payout_batch_id is None:
@@ -363,44 +374,41 @@ def _apply_answers(answers: list[_Answer], result: ResultImport, process: str) -
                     )
                 )
             continue
-        if answer.status == "paid":
-            settlement.status = SettlementStatus.PAID
-            settlement.bank_reference = answer.bank_reference
-            settlement.answered_at = now
-            paid.append(settlement)
-            continue
-        _fail(
-            settlement=settlement,
-            reason=answer.reason,
-            bank_reference=answer.bank_reference,
-            now=now,
-            process=process,
-        )
-        result.failed += 1
-    if paid:
-        StoreSettlement.objects.bulk_update(
-            paid, ["status", "bank_reference", "answered_at"], batch_size=1_000
-        )
-        result.paid += len(paid)
+        settlement.status = answer.status
+        settlement.bank_reference = answer.bank_reference
+        settlement.failure_reason = answer.reason if answer.status == "failed" else ""
+        settlement.answered_at = now
+        answered.append(settlement)
+    StoreSettlement.objects.bulk_update(
+        answered, ["status", "bank_reference", "failure_reason", "answered_at"], batch_size=1_000
+    )
+    failed = [s.pk for s in answered if s.status == SettlementStatus.FAILED]
+    result.paid += len(answered) - len(failed)
+    result.failed += len(failed)
+    if failed:
+        _return_to_payables(settlement_ids=failed, process=process, now=now)
 
 
-def _fail(
-    *, settlement: StoreSettlement, reason: str, bank_reference: str, now: dt.datetime, process: str
-) -> None:
-    """A failed payout: its amount leaves clearing back to the store's payable, to be paid next time."""
-    StoreSettlement.objects.filter(pk=settlement.pk).update(
-        status=SettlementStatus.FAILED,
-        failure_reason=reason,
-        bank_reference=bank_reference,
-        answered_at=now,
-    )
-    post_entry(
-        kind=EntryKind.PAYOUT_RETURNED,
-        idempotency_key=f"payout_returned:{settlement.pk}",
-        legs=[
-            Leg(system_account(kind=AccountKind.SETTLEMENT_CLEARING), -settlement.amount_rial),
-            Leg(store_payable(store=settlement.store), settlement.amount_rial),
-        ],
-        created_by_process=process[:64],
-        memo=f"پرداخت ناموفق {settlement.reference}: {reason}"[:200],
-    )
+def _return_to_payables(*, settlement_ids: list[int], process: str, now: dt.datetime) -> None:
+    """Failed payouts: each amount leaves clearing back to its store's payable (one entry each,
+    both legs in one statement), to be taken by the store's next settlement."""
+    clearing = system_account(kind=AccountKind.SETTLEMENT_CLEARING)
+    in_list = ", ".join(["%s"] * len(settlement_ids))
+    key = "'payout_returned:' || CAST(s.id AS varchar(20))"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at) "
+            f"SELECT %s, {key}, %s, SUBSTR('پرداخت ناموفق ' || s.failure_reason, 1, 200), %s "
+            f"FROM settlements_storesettlement s WHERE s.id IN ({in_list}) ORDER BY s.id",
+            [EntryKind.PAYOUT_RETURNED, process[:64], now, *settlement_ids],
+        )
+        cursor.execute(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
+            "SELECT e.id, a.id, s.amount_rial FROM settlements_storesettlement s "
+            f"JOIN settlements_journalentry e ON e.idempotency_key = {key} "
+            "JOIN settlements_account a ON a.store_id = s.store_id AND a.kind = 'store_payable' "
+            f"WHERE s.id IN ({in_list}) UNION ALL "
+            "SELECT e.id, %s, -s.amount_rial FROM settlements_storesettlement s "
+            f"JOIN settlements_journalentry e ON e.idempotency_key = {key} WHERE s.id IN ({in_list})",
+            [*settlement_ids, clearing.pk, *settlement_ids],
+        )

@@ -1,0 +1,167 @@
+"""Store settlement at national scale (issue 16): 100,000 stores (BENCH_SETTLEMENT_STORES) with
+1,000,000 purchases since the last cut-off (BENCH_SETTLEMENT_PURCHASES, 1 % of them reversed),
+on top of as many purchases settled by an earlier run; then approval, the payout file of every
+store, the bank's answers for all of them and ``reconcile_settlements``.
+
+    make bench BENCH_ARGS="-k settlement"
+
+The purchases are written by ``devdata.purchases`` (COPY), without purchase lines or one ledger
+entry each: the settlement reads neither. Each store's payable gets one opening entry per batch
+of purchases instead, so that the ledger agrees with the purchases and reconcile has its data.
+Everything runs in this process (``settle_stores --inline``); peak memory is this process's.
+"""
+
+import datetime as dt
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from devdata.households import generate_households
+from devdata.purchases import generate_purchases
+from devdata.stores import generate_stores
+from kalabarg.lib.bulk import analyze
+from settlements.models import AccountKind, StoreSettlement
+from settlements.services import payouts, store_settlement
+from settlements.services.ledger import system_account
+from settlements.services.settlement_reconcile import reconcile_settlements
+from tests.benchmarks.conftest import peak_rss_mb, report
+
+
+def _never(run_id: int) -> None:
+    raise AssertionError("the benchmark runs the settlement inline")
+
+
+def _open_payables(*, batch: str, since: dt.datetime | None) -> None:
+    """One entry per store for its purchases since ``since``: store payable + net, inflation fund −."""
+    fund = system_account(kind=AccountKind.INFLATION_FUND)
+    # The window is a parameter; an open start is the epoch.
+    params: list[object] = [since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO settlements_account (kind, store_id, balance_rial) SELECT 'store_payable', id, 0 "
+            "FROM stores_store ON CONFLICT DO NOTHING"
+        )
+        cursor.execute("DROP TABLE IF EXISTS bench_net")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bench_net AS SELECT p.store_id, SUM(CASE WHEN p.status = 'reversed' "
+            "THEN 0 ELSE p.credit_rial + p.compensation_rial END) AS net FROM stores_purchase p WHERE p.created_at > %s "
+            "GROUP BY p.store_id HAVING SUM(CASE WHEN p.status = 'reversed' THEN 0 ELSE p.credit_rial + p.compensation_rial END) <> 0",
+            params,
+        )
+        cursor.execute(
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at) "
+            "SELECT 'purchase', %s || store_id, 'bench', '', now() FROM bench_net",
+            [f"bench-{batch}:"],
+        )
+        cursor.execute(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
+            "SELECT e.id, a.id, n.net FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id "
+            "JOIN settlements_account a ON a.store_id = n.store_id "
+            "UNION ALL SELECT e.id, %s, -n.net FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id",
+            [f"bench-{batch}:", fund.pk, f"bench-{batch}:"],
+        )
+
+
+def _timed(fn):  # type: ignore[no-untyped-def]
+    rss = peak_rss_mb()
+    started = time.perf_counter()
+    result = fn()
+    return result, round(time.perf_counter() - started, 2), round(peak_rss_mb() - rss, 1)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_settlement(tmp_path: Path):
+    stores = int(os.environ.get("BENCH_SETTLEMENT_STORES", "100000"))
+    purchases = int(os.environ.get("BENCH_SETTLEMENT_PURCHASES", "1000000"))
+    now = timezone.now()
+    first_cutoff = now - dt.timedelta(days=1, hours=1)
+    cutoff = now - dt.timedelta(hours=1)
+
+    generate_households(households=max(purchases // 10, 1_000), seed=16)
+    generate_stores(count=stores, seed=16)
+    # History: as many purchases over the two years before the first cut-off, settled first.
+    generate_purchases(purchases=purchases, seed=161, terminals=stores, now=first_cutoff)
+    _open_payables(batch="history", since=None)
+    analyze("stores_purchase", "settlements_account")
+    first, first_s, _ = _timed(
+        lambda: store_settlement.launch_settlement(cutoff=first_cutoff, inline=True, enqueue=_never)
+    )
+    report(
+        "settlement_history",
+        purchases=purchases,
+        seconds=first_s,
+        settlements=first.settlements_total,
+        lines=first.lines_total,
+    )
+
+    # The day: purchases in the 24 hours before the cut-off, 1 % of them reversed.
+    generate_purchases(purchases=purchases, seed=162, terminals=stores, now=cutoff, history_days=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE stores_purchase SET status = 'reversed', reversed_at = created_at + interval '1 minute' "
+            "WHERE created_at > %s AND id %% 100 = 0",
+            [first_cutoff],
+        )
+    _open_payables(batch="day", since=first_cutoff)
+    analyze("stores_purchase", "settlements_settlementline", "settlements_storesettlement")
+
+    run, settle_s, settle_mb = _timed(
+        lambda: store_settlement.launch_settlement(cutoff=cutoff, inline=True, enqueue=_never)
+    )
+    report(
+        "settlement",
+        stores=stores,
+        purchases_since_cutoff=purchases,
+        seconds=settle_s,
+        lines=run.lines_total,
+        settlements=run.settlements_total,
+        chunks=run.chunks_total,
+        amount_rial=run.amount_rial,
+        peak_rss_growth_mb=settle_mb,
+    )
+
+    officer = get_user_model().objects.create_superuser("bench-finance", password="x")
+    approval, approve_s, _ = _timed(lambda: payouts.approve_settlements(officer=officer))
+    out = tmp_path / "payouts.csv"
+    batch, export_s, export_mb = _timed(lambda: payouts.export_payouts(out=out))
+    report(
+        "settlement_payouts",
+        approved=approval.approved,
+        approve_seconds=approve_s,
+        exported_rows=batch.rows,
+        export_seconds=export_s,
+        export_peak_rss_growth_mb=export_mb,
+        file_mb=round(out.stat().st_size / 1e6, 1),
+    )
+
+    references = StoreSettlement.objects.filter(payout_batch=batch).order_by("pk")
+    answers = io.StringIO()
+    answers.write("reference,status,bank_reference,reason\n")
+    for index, pk in enumerate(references.values_list("pk", flat=True).iterator(chunk_size=10_000)):
+        reference = f"KB{pk:012d}"
+        if index % 20 == 0:
+            answers.write(f"{reference},failed,,حساب مسدود است\n")
+        else:
+            answers.write(f"{reference},paid,BR{pk},\n")
+    answers.seek(0)
+    result, import_s, import_mb = _timed(lambda: payouts.import_payout_results(stream=answers))
+    reconciled, reconcile_s, _ = _timed(reconcile_settlements)
+    report(
+        "settlement_results",
+        rows=result.rows_read,
+        paid=result.paid,
+        failed=result.failed,
+        rejected=result.rows_rejected,
+        import_seconds=import_s,
+        import_peak_rss_growth_mb=import_mb,
+        reconcile_seconds=reconcile_s,
+        reconcile_ok=reconciled.ok,
+        mismatches=len(reconciled.mismatches),
+    )
+    assert reconciled.ok, reconciled.mismatches[:5]
