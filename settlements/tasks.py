@@ -129,8 +129,8 @@ def enqueue_settlement(run_id: int) -> None:
     reject_on_worker_lost=True,
 )
 def run_store_settlement() -> int:
-    """Beat, nightly: settle every store up to last midnight (or resume that night's run)."""
-    run = store_settlement.start_settlement(
+    """Beat, nightly: settle every store up to last midnight (and resume any unfinished run)."""
+    run = store_settlement.launch_settlement(
         process="beat:settle_stores", enqueue=enqueue_settlement
     )
     return run.pk

@@ -94,12 +94,25 @@ def launch_settlement(
         chunk_size=chunk_size,
         enqueue=None if inline else enqueue,
     )
-    if inline:
-        stage_lines(run_id=run.pk)
-        for chunk_id in pending_chunks(run_id=run.pk):
-            execute_chunk(chunk_id=chunk_id)
-        finish_if_complete(run_id=run.pk)
-        run.refresh_from_db()
+    # An earlier run left unfinished (a failed chunk, a lost queue) holds staged lines that no
+    # other run takes: it is finished first, or queued beside this one.
+    earlier = list(
+        SettlementRun.objects.exclude(status=SettlementRunStatus.COMPLETED)
+        .exclude(pk=run.pk)
+        .order_by("cutoff")
+        .values_list("pk", flat=True)
+    )
+    for run_id in [*earlier, run.pk]:
+        if inline:
+            SettlementRun.objects.filter(pk=run_id).update(status=SettlementRunStatus.RUNNING)
+            stage_lines(run_id=run_id)
+            for chunk_id in pending_chunks(run_id=run_id):
+                execute_chunk(chunk_id=chunk_id)
+            finish_if_complete(run_id=run_id)
+        elif run_id != run.pk:
+            SettlementRun.objects.filter(pk=run_id).update(status=SettlementRunStatus.RUNNING)
+            enqueue(run_id)
+    run.refresh_from_db()
     return run
 
 

@@ -1,20 +1,30 @@
 """``reconcile_settlements``: every store's purchases are paid, exported, owed, waiting or
 unsettled, to the rial; a mismatch made by hand is caught and named."""
 
+import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from settlements.models import SettlementLine, SettlementStatus, StoreSettlement
-from settlements.services import payouts
+from settlements.services import payouts, store_settlement
 from settlements.services.settlement_reconcile import reconcile_settlements
 from stores import services as store_services
 from tests.approvals.factories import officer_with
 from tests.households.factories import HouseholdFactory
-from tests.settlements.factories import buy, charge, owed_rial, reverse, settle, this_month
+from tests.settlements.factories import (
+    buy,
+    charge,
+    clock_at,
+    owed_rial,
+    reverse,
+    settle,
+    this_month,
+)
 from tests.stores.factories import make_terminal
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +136,16 @@ def test_a_purchase_edited_by_hand_after_settlement_is_caught(every_state):
         )
     report = reconcile_settlements()
     assert f"line {line.pk} (purchase {line.purchase_id}): wrong amount" in report.mismatches
+
+
+def test_lines_of_a_run_in_progress_count_as_in_progress_not_as_a_mismatch(every_state):
+    cutoff = timezone.now()
+    with clock_at(cutoff + dt.timedelta(hours=1)):
+        run = store_settlement.start_settlement(cutoff=cutoff, enqueue=None)
+        store_settlement.stage_lines(run_id=run.pk)
+    report = reconcile_settlements()
+    assert report.mismatches == []
+    assert (report.totals["in_progress"], report.totals["unsettled"]) == (
+        every_state["unsettled"],
+        0,
+    )

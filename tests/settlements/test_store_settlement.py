@@ -271,3 +271,22 @@ def test_the_nightly_task_settles_every_store_up_to_last_midnight(
 def test_the_nightly_settlement_is_on_the_beat_schedule():
     task = PeriodicTask.objects.get(task="settlements.tasks.run_store_settlement")
     assert (task.enabled, task.crontab.hour, task.crontab.minute) == (True, "2", "30")
+
+
+def test_an_unfinished_earlier_run_is_finished_by_the_next_one(household, cycle):
+    # Given a run that staged its lines and then failed before settling any store
+    terminal = make_terminal()
+    early = buy(household, cycle=cycle, base=100_000, current=300_000, terminal=terminal)
+    first_cutoff = timezone.now()
+    with clock_at(first_cutoff + dt.timedelta(hours=1)):
+        stuck = store_settlement.start_settlement(cutoff=first_cutoff, enqueue=None)
+        store_settlement.stage_lines(run_id=stuck.pk)
+    SettlementRun.objects.filter(pk=stuck.pk).update(status=SettlementRunStatus.FAILED)
+    later = buy(household, cycle=cycle, base=100_000, current=700_000, terminal=terminal)
+    # When the next night's run starts
+    run = settle()
+    # Then the stuck run settles what it staged, and the new one the rest
+    stuck.refresh_from_db()
+    assert stuck.status == SettlementRunStatus.COMPLETED
+    assert _settlement_of(terminal.store, stuck).amount_rial == owed_rial(early)
+    assert _settlement_of(terminal.store, run).amount_rial == owed_rial(later)

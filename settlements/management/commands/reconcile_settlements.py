@@ -22,6 +22,7 @@ class Command(BaseCommand):
             f"paid {totals.get('paid', 0):,} + exported {totals.get('exported', 0):,} "
             f"+ approved {totals.get('approved', 0):,} + draft {totals.get('draft', 0):,} "
             f"+ held {totals.get('held', 0):,} + waiting {totals.get('carried', 0):,} "
+            f"+ in a run in progress {totals.get('in_progress', 0):,} "
             f"+ unsettled {totals.get('unsettled', 0):,}"
         )
         for mismatch in report.mismatches:
