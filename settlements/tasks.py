@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import Cycle, CycleStatus, RunKind
-from settlements.services import bonus, coverage, reconcile, rules, runs
+from settlements.services import anomalies, bonus, coverage, reconcile, rules, runs
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +113,21 @@ def reconcile_ledger() -> bool:
 @shared_task(name="settlements.tasks.roll_up_balances")
 def roll_up_balances() -> int:
     return reconcile.roll_up_balances()
+
+
+@shared_task(
+    name="settlements.tasks.flag_store_anomalies",
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    max_retries=3,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def flag_store_anomalies() -> dict[str, int]:
+    """Beat, nightly (batch queue, ``kalabarg.celery``): flag the stores whose purchases of
+    yesterday (Tehran) show an anomaly.
+
+    Idempotent (a store's open flag of a kind is never raised twice), so a retry or a
+    redelivery after a lost worker repeats nothing."""
+    yesterday = anomalies.tehran_yesterday()
+    return anomalies.flag_store_anomalies(day_from=yesterday, day_to=yesterday).by_kind()
