@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
 
 from households.models import Household
 from kalabarg.celery import app as celery_app
@@ -365,6 +366,14 @@ def test_the_nightly_task_flags_the_purchases_of_yesterday_in_tehran(settings):
     assert result == {kind: int(kind == FlagKind.CARD_REPEATED) for kind in FlagKind.values}
     [flag] = flags_of(terminal.store, FlagKind.CARD_REPEATED)
     assert (flag.period_from, flag.period_to) == (yesterday, yesterday)
+
+
+def test_the_beat_runs_the_job_nightly_at_half_past_three_tehran():
+    scheduled = PeriodicTask.objects.get(task="settlements.tasks.flag_store_anomalies")
+
+    crontab = scheduled.crontab
+    assert (crontab.hour, crontab.minute, crontab.day_of_week) == ("3", "30", "*")
+    assert str(crontab.timezone) == "Asia/Tehran"
 
 
 def test_the_task_runs_on_the_batch_queue_with_late_acks():
