@@ -24,6 +24,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("batch"), Queue("sms"))
 app.conf.task_routes = {
     "settlements.tasks.run_*": {"queue": "batch"},
+    "settlements.tasks.flag_store_anomalies": {"queue": "batch"},
     "notifications.tasks.*": {"queue": "sms"},
 }
 app.autodiscover_tasks()

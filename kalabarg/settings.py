@@ -500,3 +500,39 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
     "kalabarg.audit.middleware.AuditContextMiddleware",
 )
+
+# --- Store anomaly flags (issue 16) ------------------------------------------------------------
+# The nightly job (settlements.services.anomalies) flags a store for an officer's review when a
+# day's purchases show one of these patterns; a flag blocks nothing. See docs/decisions.md,
+# "Store anomaly flags". Kept in one block so that other settings merge cleanly.
+# A store's average basket at least this many times its province's other stores' average, once
+# both the store and those stores have this many purchases in the period.
+ANOMALY_BASKET_FACTOR = _int("ANOMALY_BASKET_FACTOR", 3, minimum=2)
+ANOMALY_BASKET_MIN_PURCHASES = _int("ANOMALY_BASKET_MIN_PURCHASES", 20, minimum=1)
+# This many purchases or more with one card (or one person's payment code) at one store in a day.
+ANOMALY_CARD_PURCHASES_PER_DAY = _int("ANOMALY_CARD_PURCHASES_PER_DAY", 5, minimum=2)
+# At least this percentage of a store's sales (rials) from its top ANOMALY_FEW_CARDS_COUNT cards,
+# once the store has ANOMALY_FEW_CARDS_MIN_PURCHASES purchases in the period.
+ANOMALY_FEW_CARDS_COUNT = _int("ANOMALY_FEW_CARDS_COUNT", 3, minimum=1)
+ANOMALY_FEW_CARDS_SHARE_PERCENT = _int("ANOMALY_FEW_CARDS_SHARE_PERCENT", 50, minimum=1)
+ANOMALY_FEW_CARDS_MIN_PURCHASES = _int("ANOMALY_FEW_CARDS_MIN_PURCHASES", 30, minimum=1)
+# Night is [FROM_HOUR:00, TO_HOUR:00) Tehran time (it may wrap past midnight): at least
+# MIN_PURCHASES purchases and SHARE_PERCENT of the store's purchases in those hours.
+ANOMALY_NIGHT_FROM_HOUR = _int("ANOMALY_NIGHT_FROM_HOUR", 23)
+ANOMALY_NIGHT_TO_HOUR = _int("ANOMALY_NIGHT_TO_HOUR", 5)
+ANOMALY_NIGHT_MIN_PURCHASES = _int("ANOMALY_NIGHT_MIN_PURCHASES", 10, minimum=1)
+ANOMALY_NIGHT_SHARE_PERCENT = _int("ANOMALY_NIGHT_SHARE_PERCENT", 30, minimum=1)
+# Lines whose quantity is at least this percentage of the checkout's per-line limit and below
+# it; a store with ANOMALY_UNDER_LIMIT_MIN_LINES such lines in the period is flagged.
+ANOMALY_UNDER_LIMIT_PERCENT = _int("ANOMALY_UNDER_LIMIT_PERCENT", 90, minimum=1)
+ANOMALY_UNDER_LIMIT_MIN_LINES = _int("ANOMALY_UNDER_LIMIT_MIN_LINES", 10, minimum=1)
+if not (0 <= ANOMALY_NIGHT_FROM_HOUR <= 23 and 0 <= ANOMALY_NIGHT_TO_HOUR <= 23):
+    raise ImproperlyConfigured(
+        "ANOMALY_NIGHT_FROM_HOUR and ANOMALY_NIGHT_TO_HOUR are hours, 0 to 23"
+    )
+if ANOMALY_NIGHT_FROM_HOUR == ANOMALY_NIGHT_TO_HOUR:
+    raise ImproperlyConfigured("ANOMALY_NIGHT_FROM_HOUR and ANOMALY_NIGHT_TO_HOUR must differ")
+if ANOMALY_FEW_CARDS_SHARE_PERCENT > 100 or ANOMALY_NIGHT_SHARE_PERCENT > 100:
+    raise ImproperlyConfigured("ANOMALY_*_SHARE_PERCENT are percentages, 1 to 100")
+if ANOMALY_UNDER_LIMIT_PERCENT >= 100:
+    raise ImproperlyConfigured("ANOMALY_UNDER_LIMIT_PERCENT must be below 100")

@@ -9,7 +9,15 @@ from django.utils import timezone
 
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import Cycle, CycleStatus, RunKind
-from settlements.services import bonus, coverage, reconcile, rules, runs, store_settlement
+from settlements.services import (
+    anomalies,
+    bonus,
+    coverage,
+    reconcile,
+    rules,
+    runs,
+    store_settlement,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -168,3 +176,24 @@ def stage_settlement(self: Task, run_id: int) -> int:
 def settle_chunk(chunk_id: int) -> bool:
     """One chunk of stores of a settlement run; idempotent, so a redelivery is harmless."""
     return store_settlement.execute_chunk(chunk_id=chunk_id)
+
+
+# --- Store anomaly flags ----------------------------------------------------------------------
+
+
+@shared_task(
+    name="settlements.tasks.flag_store_anomalies",
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    max_retries=3,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def flag_store_anomalies() -> dict[str, int]:
+    """Beat, nightly (batch queue, ``kalabarg.celery``): flag the stores whose purchases of
+    yesterday (Tehran) show an anomaly.
+
+    Idempotent (a store's open flag of a kind is never raised twice), so a retry or a
+    redelivery after a lost worker repeats nothing."""
+    yesterday = anomalies.tehran_yesterday()
+    return anomalies.flag_store_anomalies(day_from=yesterday, day_to=yesterday).by_kind()

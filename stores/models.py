@@ -499,4 +499,5 @@ class StoreFlag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} — {self.store_id}"
+        # The store's name: officers confirm a closing against this line (load ``store`` along).
+        return f"{self.get_kind_display()} — {self.store}"

@@ -6,9 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
-from stores.models import BasketItem, ItemPrice, PriceKind, Store, StoreStatus, Terminal
+from stores.models import (
+    BasketItem,
+    FlagStatus,
+    ItemPrice,
+    PriceKind,
+    Store,
+    StoreFlag,
+    StoreStatus,
+    Terminal,
+)
 
 
 def price_at(*, item_id: int, kind: str, at: dt.datetime) -> ItemPrice | None:
@@ -112,3 +121,19 @@ def item_price_row(*, row: Sequence[Any]) -> ItemPriceRow:
     """An ``ItemPriceRow`` from the six columns of :func:`prices_in_force_sql`."""
     pk, code, name, active, base, current = row
     return ItemPriceRow(pk, code, name, bool(active), base, current)
+
+
+def flags_open_first(*, queryset: QuerySet[StoreFlag]) -> QuerySet[StoreFlag]:
+    """Anomaly flags with the open ones first, each group newest first (the officers' order)."""
+    return queryset.annotate(
+        open_rank=Case(
+            When(status=FlagStatus.OPEN, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("open_rank", "-created_at", "-id")
+
+
+def store_flags(*, store_id: int) -> QuerySet[StoreFlag]:
+    """A store's anomaly flags, open first then newest (``store_flag_store_idx``)."""
+    return flags_open_first(queryset=StoreFlag.objects.filter(store_id=store_id))

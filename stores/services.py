@@ -22,13 +22,15 @@ from kalabarg.lib.identifiers import (
     normalize_national_code,
     normalize_sheba,
 )
-from kalabarg.lib.persian import normalize_text, to_latin_digits
+from kalabarg.lib.persian import normalize_text, to_latin_digits, to_persian_digits
 from stores.models import (
     BasketItem,
+    FlagStatus,
     ItemPrice,
     PriceKind,
     PurchaseLine,
     Store,
+    StoreFlag,
     StoreStatus,
     Terminal,
     TerminalStatus,
@@ -418,3 +420,39 @@ def validate_new_terminal(*, terminal_id: str, psp_name: str) -> str:
             code="terminal_id_taken",
         )
     return terminal_id
+
+
+# --- Anomaly flags (raised by the nightly job in settlements.services.anomalies) ----------------
+
+CLOSE_REASON_MAX_LENGTH = 500
+
+
+@transaction.atomic
+def close_flag(*, flag: StoreFlag, by: User, reason: str) -> StoreFlag:
+    """Close an open anomaly flag after review, with the officer's reason (kept with their name).
+
+    A flag blocks nothing, so closing it changes nothing else; the same pattern seen again by a
+    later night's run opens a new flag."""
+    reason = normalize_text(reason)
+    if not reason:
+        raise field_error(
+            field="reason", message="دلیل بستن هشدار را بنویسید", code="reason_required"
+        )
+    if len(reason) > CLOSE_REASON_MAX_LENGTH:
+        raise field_error(
+            field="reason",
+            message=f"دلیل بستن حداکثر {to_persian_digits(CLOSE_REASON_MAX_LENGTH)} نویسه است",
+            code="reason_too_long",
+        )
+    # Locked, so two officers closing the same flag at once cannot both record their reason.
+    locked = StoreFlag.objects.select_for_update().get(pk=flag.pk)
+    if locked.status != FlagStatus.OPEN:
+        raise field_error(
+            field="flag", message="این هشدار پیش‌تر بسته شده است", code="flag_already_closed"
+        )
+    locked.status = FlagStatus.CLOSED
+    locked.closed_by = by
+    locked.closed_at = timezone.now()
+    locked.close_reason = reason
+    locked.save(update_fields=["status", "closed_by", "closed_at", "close_reason"])
+    return locked

@@ -122,10 +122,11 @@ ROLES: dict[str, Role] = {
     ),
     STORE_OFFICER: Role(
         label="کارشناس فروشگاه‌ها",
-        duties="stores and POS terminals (their keys through four-eyes requests)",
+        duties="stores and POS terminals (their keys through four-eyes requests); anomaly flags",
         rules=(
             views("stores"),
             may({"add", "change"}, "stores.store", "stores.terminal"),
+            may({"change"}, "stores.storeflag"),  # closing an anomaly flag, with a reason
             # The store form picks its province and city from the registry's lists.
             may({"view"}, "households.province", "households.city"),
             MAKES_REQUESTS,
@@ -142,6 +143,7 @@ ROLES: dict[str, Role] = {
             may({"add"}, "settlements.creditrun"),
             # Settlements and payouts are per store, from its purchases.
             may({"view"}, "stores.store", "stores.purchase", "stores.purchaseline"),
+            may({"view"}, "stores.storeflag"),  # a flagged store's settlement deserves a look
             MAKES_REQUESTS,
         ),
     ),

@@ -8,8 +8,9 @@ records who), terminals are created with the service's rules and their API keys 
 - ``stores``: stores, their search, connecting and suspending them.
 - ``terminals``: POS terminals and their API keys.
 - ``actions``: status actions over a bounded selection, with a reason.
+- ``flags``: the nightly job's anomaly flags, closed by an officer with a reason.
 """
 
-from stores.admin import actions, basket, stores, terminals
+from stores.admin import actions, basket, flags, stores, terminals
 
-__all__ = ["actions", "basket", "stores", "terminals"]
+__all__ = ["actions", "basket", "flags", "stores", "terminals"]

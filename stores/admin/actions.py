@@ -40,6 +40,7 @@ def with_reason(
     intro: str,
     apply: Callable[[Any, str], Any],
     done: str,
+    required_message: str = "دلیل تعلیق را بنویسید",
 ) -> HttpResponse | None:
     """Ask for a reason on an intermediate page, then ``apply(obj, reason)`` to each selected row.
 
@@ -65,6 +66,6 @@ def with_reason(
         title=title,
         intro=intro,
         proceed=proceed,
-        required_message="دلیل تعلیق را بنویسید",
+        required_message=required_message,
         help_text="این دلیل در صفحه هر مورد و در تاریخچه آن با نام شما ثبت می‌شود.",
     )

@@ -4,7 +4,8 @@ Suspension asks for a reason and records who; a store's terminals are added on i
 status and keys are handled on the terminals' own pages). A new Sheba of an existing store is a
 request for a second officer (``stores.approvals.STORE_SHEBA``, with a reason); the other fields
 save at once. A new store is registered with its Sheba at once: it is pending, so it can neither
-sell nor be paid until an officer connects it.
+sell nor be paid until an officer connects it. The page lists the store's anomaly flags (open
+first), each linked to its own page, to whoever may see flags.
 """
 
 import functools
@@ -33,6 +34,7 @@ from kalabarg.lib.identifiers import (
 from kalabarg.lib.persian import normalize_text, to_latin_digits, to_persian_digits
 from stores import services
 from stores.admin.actions import too_many, with_reason
+from stores.admin.flags import flags_table
 from stores.admin.terminals import TerminalForm
 from stores.approvals import STORE_SHEBA, sheba_payload
 from stores.models import Store, StoreStatus, Terminal
@@ -221,6 +223,7 @@ class StoreAdmin(admin.ModelAdmin):
         "status_changed_at_display",
         "connected_at_display",
         "created_at_display",
+        "flags_display",
     ]
     fieldsets = [
         (
@@ -278,7 +281,19 @@ class StoreAdmin(admin.ModelAdmin):
         first, *rest = self.fieldsets
         fields = [*first[1]["fields"]]
         fields.insert(fields.index("sheba") + 1, "sheba_reason")
-        return [(first[0], {**first[1], "fields": fields}), *rest]
+        fieldsets = [(first[0], {**first[1], "fields": fields}), *rest]
+        if request.user.has_perm("stores.view_storeflag"):
+            fieldsets.append(
+                (
+                    "هشدارهای بررسی (خریدهای نامعمول)",
+                    {
+                        "fields": ["flags_display"],
+                        "description": "هشدارها را کار شبانه از روی خریدها ثبت می‌کند و "
+                        "خودبه‌خود چیزی را مسدود نمی‌کنند؛ هر هشدار را در صفحه خودش با ذکر دلیل ببندید.",
+                    },
+                )
+            )
+        return fieldsets
 
     def change_view(
         self,
@@ -304,6 +319,10 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.display(description="ثبت")
     def created_at_display(self, store: Store) -> str:
         return show.when(store.created_at)
+
+    @admin.display(description="هشدارها (باز، سپس تازه‌ترین)")
+    def flags_display(self, store: Store) -> str:
+        return flags_table(store)
 
     def save_model(self, request: HttpRequest, obj: Store, form: Any, change: bool) -> None:
         if change:

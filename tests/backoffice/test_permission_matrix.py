@@ -39,7 +39,7 @@ from tests.conftest import OfficerClient
 from tests.households.factories import BankCardFactory, HouseholdFactory
 from tests.notifications.factories import SmsMessageFactory
 from tests.settlements.factories import PhaseFactory, charge
-from tests.stores.factories import ItemPriceFactory, TerminalFactory
+from tests.stores.factories import ItemPriceFactory, StoreFlagFactory, TerminalFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "stores.itemprice": {PRICE: "av", STORE: "v", **SEES},  # added, never edited
     "stores.store": {STORE: "ac", FINANCE: "v", **SEES},
     "stores.terminal": {STORE: "ac", **SEES},
+    # Raised by the nightly job only (no add, no delete); the store officer closes an open one
+    # (its page is then a form), finance sees them beside the stores it settles.
+    "stores.storeflag": {STORE: "c", FINANCE: "v", **SEES},
     # Read-only for everyone (written only by the checkout); welfare officers reach a purchase
     # from the household 360°, finance officers settle stores from them.
     "stores.purchase": {WELFARE: "v", STORE: "v", FINANCE: "v", **SEES},
@@ -168,6 +171,7 @@ def one_of_each() -> dict[str, Model]:
     )  # open: its page is the decision form
     ItemPriceFactory()  # and its basket item
     TerminalFactory()  # and its store
+    StoreFlagFactory()  # open: its page is the closing form
     charge()  # a cycle, its run, wallets and journal entries
     editable_phase = PhaseFactory(starts_on=dt.date(2031, 3, 21))  # no money moved under it
     LedgerDigest.objects.create(day=dt.date(2023, 8, 23), entries=0, digest="0" * 64)

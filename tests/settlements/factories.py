@@ -20,6 +20,7 @@ from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from households import services as household_services
 from households.models import BankCard, CardStatus, Household, Person
 from kalabarg.lib.identifiers import card_hash
 from kalabarg.lib.persian import jalali_month_key
@@ -225,6 +226,35 @@ def checkout_purchase(
             payment_code=None,
             lines=requested,
             request_body=body,
+        )
+    return Purchase.objects.get(pk=result.body["purchase_id"])
+
+
+def payment_code_purchase(
+    household: Household,
+    *,
+    lines: dict[str, Decimal | int | str],
+    terminal: Terminal | None = None,
+    at: dt.datetime | None = None,
+) -> Purchase:
+    """As ``checkout_purchase``, paid with a one-time payment code the head made just before
+    (no card: the purchase's card fields stay empty)."""
+    terminal = terminal or make_terminal()
+    requested = [LineRequest(item=code, quantity=Decimal(str(qty))) for code, qty in lines.items()]
+    with clock_at(at):
+        code, _ = household_services.create_payment_code(person=household.members.get(is_head=True))
+        result = checkout(
+            terminal=terminal,
+            idempotency_key=f"t-{next(_keys)}",
+            card_number=None,
+            payment_code=code,
+            lines=requested,
+            request_body={
+                "payment_code": code,
+                "lines": [
+                    {"item": line.item, "quantity": str(line.quantity)} for line in requested
+                ],
+            },
         )
     return Purchase.objects.get(pk=result.body["purchase_id"])
 

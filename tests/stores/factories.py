@@ -15,11 +15,13 @@ from households.models import City, Province
 from stores import services
 from stores.models import (
     BasketItem,
+    FlagKind,
     ItemGroup,
     ItemPrice,
     ItemUnit,
     PriceKind,
     Store,
+    StoreFlag,
     StoreStatus,
     Terminal,
 )
@@ -116,6 +118,31 @@ class TerminalFactory(DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: type[Terminal], *args: Any, **kwargs: Any) -> Terminal:
         return services.create_terminal(**kwargs)
+
+
+class StoreFlagFactory(DjangoModelFactory):
+    """An open anomaly flag as the nightly job writes it (night sales of one day, by default).
+
+    The job itself is tested on real purchases (tests/settlements/test_anomalies.py); pages and
+    the close service only need the row."""
+
+    class Meta:
+        model = StoreFlag
+
+    store = factory.SubFactory(StoreFactory)
+    kind = FlagKind.NIGHT_SALES
+    period_from = dt.date(2024, 5, 14)
+    period_to = factory.SelfAttribute("period_from")
+    evidence = factory.LazyFunction(
+        lambda: {
+            "purchases": 40,
+            "night_purchases": 18,
+            "share_percent": 45,
+            "from_hour": 23,
+            "to_hour": 5,
+            "threshold_percent": 30,
+        }
+    )
 
 
 # --- Thin helpers the tests call -----------------------------------------------------------------
