@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
 from devdata.households import generate_households
@@ -31,6 +32,7 @@ from settlements.models import AccountKind, StoreSettlement
 from settlements.services import payouts, store_settlement
 from settlements.services.ledger import system_account
 from settlements.services.settlement_reconcile import reconcile_settlements
+from stores.models import Purchase
 from tests.benchmarks.conftest import report
 
 
@@ -38,11 +40,10 @@ def _never(run_id: int) -> None:
     raise AssertionError("the benchmark runs the settlement inline")
 
 
-def _open_payables(*, batch: str, since: dt.datetime | None) -> None:
-    """One entry per store for its purchases since ``since``: store payable + net, inflation fund −."""
+def _open_payables(*, batch: str, after_id: int) -> None:
+    """One entry per store for its purchases after ``after_id``: store payable + net, inflation fund −."""
     fund = system_account(kind=AccountKind.INFLATION_FUND)
-    # The window is a parameter; an open start is the epoch.
-    params: list[object] = [since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)]
+    params: list[object] = [after_id]
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO settlements_account (kind, store_id, balance_rial) SELECT 'store_payable', id, 0 "
@@ -51,7 +52,7 @@ def _open_payables(*, batch: str, since: dt.datetime | None) -> None:
         cursor.execute("DROP TABLE IF EXISTS bench_net")
         cursor.execute(
             "CREATE TEMPORARY TABLE bench_net AS SELECT p.store_id, SUM(CASE WHEN p.status = 'reversed' "
-            "THEN 0 ELSE p.credit_rial + p.compensation_rial END) AS net FROM stores_purchase p WHERE p.created_at > %s "
+            "THEN 0 ELSE p.credit_rial + p.compensation_rial END) AS net FROM stores_purchase p WHERE p.id > %s "
             "GROUP BY p.store_id HAVING SUM(CASE WHEN p.status = 'reversed' THEN 0 ELSE p.credit_rial + p.compensation_rial END) <> 0",
             params,
         )
@@ -123,7 +124,7 @@ def test_bench_settlement(tmp_path: Path):
     generate_stores(count=stores, seed=16)
     # History: as many purchases over the two years before the first cut-off, settled first.
     generate_purchases(purchases=purchases, seed=161, terminals=stores, now=first_cutoff)
-    _open_payables(batch="history", since=None)
+    _open_payables(batch="history", after_id=0)
     analyze("stores_purchase", "settlements_account")
     first, first_s, _ = _timed(
         lambda: store_settlement.launch_settlement(cutoff=first_cutoff, inline=True, enqueue=_never)
@@ -138,14 +139,15 @@ def test_bench_settlement(tmp_path: Path):
     )
 
     # The day: purchases in the 24 hours before the cut-off, 1 % of them reversed.
+    history_last_id = Purchase.objects.aggregate(last=Max("pk"))["last"]
     generate_purchases(purchases=purchases, seed=162, terminals=stores, now=cutoff, history_days=1)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE stores_purchase SET status = 'reversed', reversed_at = created_at + interval '1 minute' "
-            "WHERE created_at > %s AND id %% 100 = 0",
-            [first_cutoff],
+            "WHERE id > %s AND id %% 100 = 0",
+            [history_last_id],
         )
-    _open_payables(batch="day", since=first_cutoff)
+    _open_payables(batch="day", after_id=history_last_id)
     analyze("stores_purchase", "settlements_settlementline", "settlements_storesettlement")
 
     # The steps of ``settle_stores --inline`` one by one, to see where the time goes.
