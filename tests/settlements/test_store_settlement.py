@@ -262,9 +262,11 @@ def test_the_nightly_task_settles_every_store_up_to_last_midnight(
     )
     buy(household, cycle=cycle, base=100_000, current=500_000, terminal=terminal)
     # The beat's hour, 02:30 in Tehran (a cut-off of midnight is too recent just after it).
-    with clock_at(midnight + dt.timedelta(hours=2, minutes=30)):
-        with django_capture_on_commit_callbacks(execute=True):
-            run_id = tasks.run_store_settlement.delay().get()
+    with (
+        clock_at(midnight + dt.timedelta(hours=2, minutes=30)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        run_id = tasks.run_store_settlement.delay().get()
     run = SettlementRun.objects.get(pk=run_id)
     assert (run.cutoff, run.status) == (midnight, SettlementRunStatus.COMPLETED)
     assert _settlement_of(terminal.store, run).amount_rial == owed_rial(before)
