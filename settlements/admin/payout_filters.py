@@ -203,8 +203,9 @@ def settlement_search(term: str) -> tuple[Q | None, str]:
     to tell them when it cannot be one (then nothing is listed).
 
     ``KB000000000123`` (or ``kb123``) is a settlement's reference; a Sheba (``IR…``, spaces
-    allowed) the account it was paid to; anything else a store's licence number or a fragment of
-    its name (at most ``STORE_NAME_MATCHES`` stores)."""
+    allowed) the account it was paid to, of a store that holds it now (a Sheba a store has left
+    is found by the settlement's reference); anything else a store's licence number or a
+    fragment of its name (at most ``STORE_NAME_MATCHES`` stores)."""
     term = normalize_text(to_latin_digits(term)).strip()
     if not term:
         return None, ""
@@ -214,9 +215,15 @@ def settlement_search(term: str) -> tuple[Q | None, str]:
     compact = re.sub(r"[\s\-]", "", term)
     if compact.upper().startswith("IR") or (compact.isdigit() and len(compact) == 24):
         try:
-            return Q(sheba=normalize_sheba(compact)), ""
+            sheba = normalize_sheba(compact)
         except IdentifierError as exc:
             return Q(pk__in=[]), exc.message
+        # Through the stores that hold the Sheba now (indexed) and each one's history index:
+        # an index of the settlements' Sheba cost a fifth of the export (docs/decisions.md).
+        holders = list(
+            Store.objects.filter(sheba=sheba).values_list("pk", flat=True)[: STORE_NAME_MATCHES + 1]
+        )
+        return Q(store_id__in=holders, sheba=sheba), ""
     store_ids = list(
         Store.objects.filter(Q(licence_number=term) | Q(name__icontains=term))
         .order_by("pk")
