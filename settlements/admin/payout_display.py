@@ -71,10 +71,15 @@ def timeline(settlement: StoreSettlement) -> str:
             (
                 "پرداخت ناموفق",
                 format_html(
-                    '{}: <strong class="failure-reason">{}</strong>{}',
+                    '{}: <strong class="failure-reason">{}</strong>{} — مبلغ به حساب فروشگاه '
+                    "بازگشت و در تسویه بعدی پرداخت می‌شود",
                     show.when(settlement.answered_at),
                     settlement.failure_reason,
-                    " — مبلغ به حساب فروشگاه بازگشت و در تسویه بعدی پرداخت می‌شود",
+                    format_html(
+                        '، شماره پیگیری بانک <span dir="ltr">{}</span>', settlement.bank_reference
+                    )
+                    if settlement.bank_reference
+                    else "",
                 ),
             )
         )

@@ -8,8 +8,8 @@ download, exporting the approved settlements now, and uploading the bank's resul
   directory (the file there is dropped: the download writes it again from the rows), then the
   new file's page.
 - **The bank's results** (``settlements.change_storesettlement``): ``payouts.import_payout_results``
-  on the uploaded text; a bad header applies nothing and is said next to the field; each rejected
-  row is listed with its line.
+  on the uploaded text (at most ``RESULTS_MAX_ROWS`` rows; the command takes any size); a bad
+  header applies nothing and is said next to the field; each rejected row is listed with its line.
 """
 
 import io
@@ -41,8 +41,9 @@ from settlements.services import payouts
 EXPORT_PERMISSION = "settlements.add_payoutbatch"
 RESULTS_PERMISSION = "settlements.change_storesettlement"
 # Larger results files go through `manage.py import_payout_results` (nothing long runs inside a
-# web request): 5 MB is about 80,000 rows.
-RESULTS_MAX_BYTES = 5 * 1024 * 1024
+# web request): the service applies about 1,500 paid rows a second here (docs/decisions.md).
+RESULTS_MAX_ROWS = 10_000
+RESULTS_MAX_BYTES = 2 * 1024 * 1024
 # The results page lists this many rejected rows (the command writes them all to a file).
 REJECTED_SHOWN = 500
 # The statuses a file's row can be in besides paid; paid = rows − these (every row is one of three).
@@ -84,11 +85,18 @@ class ResultsForm(forms.Form):
         if not upload.name.lower().endswith(".csv"):
             raise ValidationError("فایل باید CSV باشد", code="file_not_csv")
         try:
-            return str(upload.read().decode("utf-8"))
+            text = str(upload.read().decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise ValidationError(
                 "فایل باید با کدگذاری UTF-8 ذخیره شده باشد", code="file_not_utf8"
             ) from exc
+        if sum(1 for line in text.splitlines() if line.strip()) - 1 > RESULTS_MAX_ROWS:
+            raise ValidationError(
+                f"این فایل بیش از {to_persian_digits(f'{RESULTS_MAX_ROWS:,}'.replace(',', '٬'))} "
+                "ردیف دارد؛ آن را با فرمان import_payout_results بارگذاری کنید یا چند تکه کنید",
+                code="file_too_many_rows",
+            )
+        return text
 
 
 def export_file_name() -> str:
@@ -209,7 +217,7 @@ class PayoutBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         count, amount = self._answer(batch, status)
         if not count:
             return show.number(0)
-        url = settlement_list_url(payout_batch__id__exact=batch.pk, status=status)
+        url = settlement_list_url(payout_batch__id__exact=batch.pk, status__exact=status)
         return format_html('<a href="{}">{}</a> ({})', url, show.number(count), show.rial(amount))
 
     @admin.display(description="پرداخت‌شده")
