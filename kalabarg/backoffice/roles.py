@@ -144,13 +144,21 @@ ROLES: dict[str, Role] = {
             # Settlements and payouts are per store, from its purchases.
             may({"view"}, "stores.store", "stores.purchase", "stores.purchaseline"),
             may({"view"}, "stores.storeflag"),  # a flagged store's settlement deserves a look
+            # Store settlements (issue 16): settle now (add a run), approve drafts, release held
+            # ones and apply the bank's results (change), export a payout file (add a batch).
+            may({"add"}, "settlements.settlementrun", "settlements.payoutbatch"),
+            may({"approve", "change"}, "settlements.storesettlement"),
             MAKES_REQUESTS,
         ),
     ),
     SUPERVISOR: Role(
         label="سرپرست",
-        duties="sees everything; approves or rejects the officers' four-eyes requests",
-        rules=(views(), may({"approve"}, "approvals.changerequest")),
+        duties="sees everything; approves or rejects the officers' four-eyes requests and "
+        "approves store settlements for payment",
+        rules=(
+            views(),
+            may({"approve"}, "approvals.changerequest", "settlements.storesettlement"),
+        ),
     ),
     AUDITOR: Role(
         label="حسابرس",

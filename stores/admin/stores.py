@@ -18,6 +18,8 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from approvals import services as approval_services
 from approvals.proposing import pending_notice, propose
@@ -224,6 +226,7 @@ class StoreAdmin(admin.ModelAdmin):
         "connected_at_display",
         "created_at_display",
         "flags_display",
+        "settlements_link",
     ]
     fieldsets = [
         (
@@ -251,6 +254,7 @@ class StoreAdmin(admin.ModelAdmin):
                     "status_changed_at_display",
                     "connected_at_display",
                     "created_at_display",
+                    "settlements_link",
                 ],
                 "description": "وضعیت فقط با اقدام‌های «اتصال» و «تعلیق» در فهرست فروشگاه‌ها تغییر می‌کند.",
             },
@@ -323,6 +327,16 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.display(description="هشدارها (باز، سپس تازه‌ترین)")
     def flags_display(self, store: Store) -> str:
         return flags_table(store)
+
+    @admin.display(description="تسویه‌ها")
+    def settlements_link(self, store: Store) -> str:
+        # By URL name only: stores sit below settlements and never import them.
+        if store.pk is None:
+            return "—"
+        url = reverse("admin:settlements_storesettlement_changelist")
+        return format_html(
+            '<a href="{}?store__id__exact={}">تسویه‌های این فروشگاه</a>', url, store.pk
+        )
 
     def save_model(self, request: HttpRequest, obj: Store, form: Any, change: bool) -> None:
         if change:

@@ -173,3 +173,23 @@ def test_the_sync_roles_command_says_what_changed():
     assert "auditor:" in out.getvalue()
     assert "+ households.view_household" in out.getvalue()
     assert re.search(r"^price_officer: \d+ permissions \(unchanged\)$", out.getvalue(), re.M)
+
+
+def test_finance_and_the_supervisor_alone_approve_store_settlements_and_none_deletes_them():
+    approvers = Group.objects.filter(permissions__codename="approve_storesettlement")
+    deleters = Group.objects.filter(
+        name__in=SIX,
+        permissions__codename__in=[
+            "delete_storesettlement",
+            "delete_settlementrun",
+            "delete_payoutbatch",
+        ],
+    )
+
+    assert set(approvers.values_list("name", flat=True)) == {"finance_officer", "supervisor"}
+    assert not deleters.exists()
+    assert {
+        "settlements.add_settlementrun",
+        "settlements.add_payoutbatch",
+        "settlements.change_storesettlement",
+    } <= held("finance_officer")

@@ -9,12 +9,14 @@ import datetime as dt
 import itertools
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import factory
 from django import urls
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
@@ -27,13 +29,14 @@ from kalabarg.lib.persian import jalali_month_key
 from settlements.models import (
     CreditBasis,
     Cycle,
+    PayoutBatch,
     Phase,
     PhaseBand,
     RunKind,
     SettlementRun,
     UnspentPolicy,
 )
-from settlements.services import rules, runs, store_settlement
+from settlements.services import payouts, rules, runs, store_settlement
 from settlements.services.checkout import LineRequest, checkout, reverse_purchase
 from stores import services as store_services
 from stores.models import BasketItem, PriceKind, Purchase, Terminal
@@ -339,3 +342,14 @@ def _never_enqueued(run_id: int) -> None:
 def owed_rial(purchase: Purchase) -> int:
     """What the programme owes the store for ``purchase``: its credit and compensation."""
     return purchase.credit_rial + purchase.compensation_rial
+
+
+def exported_settlements(*, directory: Path, officer: Any = None) -> PayoutBatch:
+    """Settle every store now, approve every draft (by ``officer``, or a superuser made for it)
+    and export them to ``directory / payouts.csv``, all by the real services."""
+    settle()
+    if officer is None:
+        officer = get_user_model().objects.filter(username="finance-head").first()
+        officer = officer or get_user_model().objects.create_superuser("finance-head")
+    payouts.approve_settlements(officer=officer)
+    return payouts.export_payouts(out=directory / "payouts.csv", created_by=officer)
