@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "kalabarg.portal",
     "kalabarg.backoffice",
     "kalabarg.audit",
+    "kalabarg.figures",
     "devdata",
 ]
 

@@ -10,10 +10,14 @@ import tasks).
 
 ``late_charge_posted(cycle_id, low, high)``: households with ids in ``[low, high)`` were charged
 ``cycle_id``'s credit after the cycle began, because they became covered during it (the SMS
-outbox sends them the decile notice)."""
+outbox sends them the decile notice).
+
+``run_finished(kind)``: a national run (a credit run's ``kind``, or ``store_settlement``) finished
+(the programme figures refresh)."""
 
 from django.dispatch import Signal
 
 bonus_granted = Signal()
 bonus_threshold_reached = Signal()
 late_charge_posted = Signal()
+run_finished = Signal()

@@ -31,7 +31,7 @@ from settlements.models import (
     UnspentPolicy,
 )
 from settlements.services.run_work import execute_work
-from settlements.signals import bonus_granted
+from settlements.signals import bonus_granted, run_finished
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +275,7 @@ def finish_run_if_complete(*, run_id: int) -> bool:
         if not finished:
             return False
         run = CreditRun.objects.select_related("cycle").get(pk=run_id)
+        transaction.on_commit(partial(run_finished.send_robust, sender=CreditRun, kind=run.kind))
         if run.kind == RunKind.CYCLE_CHARGE and run.cycle is not None:
             # The newest charged cycle is the open one; an older cycle charged late stays closed.
             newer_open = Cycle.objects.filter(

@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -37,6 +38,7 @@ from settlements.models import (
     SettlementRunStatus,
 )
 from settlements.services.ledger import system_account
+from settlements.signals import run_finished
 from stores.models import Store
 
 logger = logging.getLogger(__name__)
@@ -402,12 +404,17 @@ def _record_failure(*, run_id: int | None, exc: Exception, chunk_id: int | None 
 
 
 def finish_if_complete(*, run_id: int) -> bool:
-    """Mark the run completed once it is staged and every chunk is done."""
-    return bool(
-        SettlementRun.objects.filter(
+    """Mark the run completed once it is staged and every chunk is done (listeners hear of it
+    after the commit: the programme figures refresh)."""
+    with transaction.atomic():
+        finished = SettlementRun.objects.filter(
             pk=run_id,
             status=SettlementRunStatus.RUNNING,
             staged=True,
             chunks_done__gte=F("chunks_total"),
         ).update(status=SettlementRunStatus.COMPLETED, finished_at=timezone.now())
-    )
+        if finished:
+            transaction.on_commit(
+                partial(run_finished.send_robust, sender=SettlementRun, kind="store_settlement")
+            )
+    return bool(finished)

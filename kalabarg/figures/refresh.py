@@ -1,0 +1,214 @@
+"""Refreshing the programme's summary tables, cycle by cycle, in set-based SQL.
+
+For a cycle, every household is placed by its province and its decile on the cycle's first day
+(one pass over the deciles, ``households.selectors.DECILES_IN_RANGE_SQL``); its charge, bonuses
+in force (``settlements.selectors.BONUS_IN_FORCE_SQL``), purchases in the cycle (net of
+reversals: a reversed purchase counts for nothing) and SMS are each one ``GROUP BY`` into a
+temporary table; one ``INSERT … SELECT`` then sums them per province and decile. A cycle's rows
+are replaced in one transaction.
+
+Which cycles: those charging or open, those closed in the last two months (late figures: a
+reversal on the cycle's last day, an SMS delivered late), and any cycle with no figures yet.
+Older cycles are frozen: their money can no longer move.
+"""
+
+import datetime as dt
+import logging
+import time
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from households.selectors import DECILES_IN_RANGE_SQL
+from kalabarg.figures.models import CycleFigure, FiguresRefresh, RefreshStatus
+from settlements.models import Cycle, CycleStatus
+from settlements.selectors import BONUS_IN_FORCE_SQL
+
+logger = logging.getLogger(__name__)
+
+RECENT = dt.timedelta(days=62)
+TOP_STORES = 20
+SMS_SENT = ("sent", "delivered")
+SMS_FAILED = ("failed",)
+
+
+def cycles_to_refresh(*, today: dt.date | None = None) -> list[Cycle]:
+    """Open and charging cycles, cycles closed recently, and cycles with no figures yet."""
+    today = today or timezone.localdate()
+    has_figures = Exists(CycleFigure.objects.filter(cycle=OuterRef("pk")))
+    return list(
+        Cycle.objects.exclude(status=CycleStatus.PLANNED)
+        .filter(
+            Q(status__in=[CycleStatus.CHARGING, CycleStatus.OPEN])
+            | Q(ends_on__gte=today - RECENT)
+            | ~has_figures
+        )
+        .select_related("phase")
+        .order_by("starts_on")
+    )
+
+
+def _window(cycle: Cycle) -> tuple[dt.datetime, dt.datetime]:
+    """The cycle's moments: from its first day's midnight to the midnight after its last, Tehran."""
+    zone = timezone.get_default_timezone()
+    start = dt.datetime.combine(cycle.starts_on, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(cycle.ends_on + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return start, end
+
+
+def _covered_deciles(cycle: Cycle) -> list[int]:
+    return sorted(
+        {
+            decile
+            for band in cycle.phase.bands.all()
+            for decile in range(band.min_decile, band.max_decile + 1)
+        }
+    )
+
+
+def _temp(cursor, name: str, select: str, params: list[object]) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select}", params)
+
+
+def refresh_cycle(*, cycle: Cycle) -> int:
+    """Replace ``cycle``'s rows in the three summary tables; returns the figure rows written."""
+    start, end = _window(cycle)
+    covered = _covered_deciles(cycle) or [-1]
+    with transaction.atomic(), connection.cursor() as cursor:
+        _temp(
+            cursor,
+            "fig_household",
+            "SELECT h.id AS household_id, h.province_id, COALESCE(d.decile, 0) AS decile, "
+            "COALESCE(m.members, 0) AS members FROM households_household h "
+            f"LEFT JOIN ({DECILES_IN_RANGE_SQL}) d ON d.household_id = h.id AND d.rn = 1 "
+            "LEFT JOIN (SELECT household_id, COUNT(*) AS members FROM households_person "
+            "WHERE birth_date IS NULL OR birth_date <= %s GROUP BY household_id) m "
+            "ON m.household_id = h.id",
+            [0, 2**62, cycle.starts_on, cycle.starts_on],
+        )
+        _temp(
+            cursor,
+            "fig_charge",
+            "SELECT e.household_id, SUM(po.amount_rial) AS amount FROM settlements_journalentry e "
+            "JOIN settlements_posting po ON po.entry_id = e.id "
+            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+            "WHERE e.cycle_id = %s AND e.kind = 'cycle_charge' GROUP BY e.household_id",
+            [cycle.pk],
+        )
+        _temp(
+            cursor,
+            "fig_bonus",
+            "SELECT e.household_id, COUNT(*) AS n, SUM(po.amount_rial) AS amount "
+            "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
+            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+            f"WHERE e.cycle_id = %s AND {BONUS_IN_FORCE_SQL} GROUP BY e.household_id",
+            [cycle.pk],
+        )
+        _temp(
+            cursor,
+            "fig_purchase",
+            "SELECT household_id, COUNT(*) AS n, SUM(current_total_rial) AS basket, "
+            "SUM(credit_rial) AS credit, SUM(compensation_rial) AS compensation "
+            "FROM stores_purchase WHERE created_at >= %s AND created_at < %s "
+            "AND status = 'completed' GROUP BY household_id",
+            [start, end],
+        )
+        sent = ", ".join(["%s"] * len(SMS_SENT))
+        failed = ", ".join(["%s"] * len(SMS_FAILED))
+        _temp(
+            cursor,
+            "fig_sms",
+            f"SELECT p.household_id, SUM(CASE WHEN m.status IN ({sent}) THEN 1 ELSE 0 END) AS sent, "
+            f"SUM(CASE WHEN m.status IN ({failed}) THEN 1 ELSE 0 END) AS failed "
+            "FROM notifications_smsmessage m JOIN households_person p ON p.id = m.person_id "
+            "WHERE m.created_at >= %s AND m.created_at < %s GROUP BY p.household_id",
+            [*SMS_SENT, *SMS_FAILED, start, end],
+        )
+        cursor.execute("DELETE FROM figures_cyclefigure WHERE cycle_id = %s", [cycle.pk])
+        in_covered = ", ".join(["%s"] * len(covered))
+        cursor.execute(
+            "INSERT INTO figures_cyclefigure (cycle_id, province_id, decile, covered, households, "
+            "members, charged, credit_issued_rial, participating, purchases, basket_rial, "
+            "credit_spent_rial, compensation_rial, bonuses, bonus_rial, sms_sent, sms_failed) "
+            f"SELECT %s, h.province_id, h.decile, CASE WHEN h.decile IN ({in_covered}) THEN 1 ELSE 0 END = 1, "
+            "COUNT(*), SUM(h.members), COUNT(c.household_id), COALESCE(SUM(c.amount), 0), "
+            "COUNT(p.household_id), COALESCE(SUM(p.n), 0), COALESCE(SUM(p.basket), 0), "
+            "COALESCE(SUM(p.credit), 0), COALESCE(SUM(p.compensation), 0), "
+            "COALESCE(SUM(b.n), 0), COALESCE(SUM(b.amount), 0), "
+            "COALESCE(SUM(s.sent), 0), COALESCE(SUM(s.failed), 0) "
+            "FROM fig_household h LEFT JOIN fig_charge c ON c.household_id = h.household_id "
+            "LEFT JOIN fig_purchase p ON p.household_id = h.household_id "
+            "LEFT JOIN fig_bonus b ON b.household_id = h.household_id "
+            "LEFT JOIN fig_sms s ON s.household_id = h.household_id "
+            "GROUP BY h.province_id, h.decile",
+            [cycle.pk, *covered],
+        )
+        rows = max(cursor.rowcount, 0)
+        _refresh_stores(cursor, cycle=cycle, start=start, end=end)
+        for name in ("fig_household", "fig_charge", "fig_bonus", "fig_purchase", "fig_sms"):
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    return rows
+
+
+def _refresh_stores(cursor, *, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> None:
+    """Stores per province (connected now, selling in the cycle, paid for it) and the top sellers."""
+    _temp(
+        cursor,
+        "fig_store_sales",
+        "SELECT store_id, COUNT(*) AS n, SUM(current_total_rial) AS basket, "
+        "SUM(credit_rial + compensation_rial) AS owed FROM stores_purchase "
+        "WHERE created_at >= %s AND created_at < %s AND status = 'completed' GROUP BY store_id",
+        [start, end],
+    )
+    cursor.execute("DELETE FROM figures_storefigure WHERE cycle_id = %s", [cycle.pk])
+    cursor.execute(
+        "INSERT INTO figures_storefigure (cycle_id, province_id, connected, selling, paid_out, paid_out_rial) "
+        "SELECT %s, s.province_id, SUM(CASE WHEN s.status = 'connected' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN x.store_id IS NULL THEN 0 ELSE 1 END), "
+        "SUM(CASE WHEN y.store_id IS NULL THEN 0 ELSE 1 END), COALESCE(SUM(y.amount), 0) "
+        "FROM stores_store s LEFT JOIN fig_store_sales x ON x.store_id = s.id "
+        "LEFT JOIN (SELECT store_id, SUM(amount_rial) AS amount FROM settlements_storesettlement "
+        "WHERE status = 'paid' AND cutoff > %s AND cutoff <= %s GROUP BY store_id) y "
+        "ON y.store_id = s.id GROUP BY s.province_id",
+        [cycle.pk, start, end],
+    )
+    cursor.execute("DELETE FROM figures_topstore WHERE cycle_id = %s", [cycle.pk])
+    cursor.execute(
+        "INSERT INTO figures_topstore (cycle_id, rank, store_id, purchases, basket_rial, owed_rial) "
+        "SELECT %s, ROW_NUMBER() OVER (ORDER BY t.basket DESC, t.store_id), t.store_id, t.n, "
+        "t.basket, t.owed FROM (SELECT store_id, n, basket, owed FROM fig_store_sales "
+        "ORDER BY basket DESC, store_id LIMIT %s) t",
+        [cycle.pk, TOP_STORES],
+    )
+    cursor.execute("DROP TABLE IF EXISTS fig_store_sales")
+
+
+def refresh_figures(*, trigger: str, cycles: list[Cycle] | None = None) -> FiguresRefresh:
+    """Refresh the summary tables of ``cycles`` (default: ``cycles_to_refresh``), each cycle in
+    its own transaction, and record the refresh (its time is what the pages say)."""
+    cycles = cycles_to_refresh() if cycles is None else cycles
+    record = FiguresRefresh.objects.create(
+        trigger=trigger[:32], cycles=[c.key for c in cycles], started_at=timezone.now()
+    )
+    started = time.monotonic()
+    try:
+        for cycle in cycles:
+            refresh_cycle(cycle=cycle)
+    except Exception as exc:
+        FiguresRefresh.objects.filter(pk=record.pk).update(
+            status=RefreshStatus.FAILED,
+            finished_at=timezone.now(),
+            seconds=time.monotonic() - started,
+            error=str(exc)[:2000],
+        )
+        raise
+    FiguresRefresh.objects.filter(pk=record.pk).update(
+        status=RefreshStatus.COMPLETED,
+        finished_at=timezone.now(),
+        seconds=round(time.monotonic() - started, 3),
+    )
+    record.refresh_from_db()
+    logger.info("figures refreshed for %s in %.1f s", record.cycles, record.seconds or 0)
+    return record
