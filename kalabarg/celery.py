@@ -25,6 +25,7 @@ app.conf.task_queues = (Queue("default"), Queue("batch"), Queue("sms"))
 app.conf.task_routes = {
     "settlements.tasks.run_*": {"queue": "batch"},
     "settlements.tasks.flag_store_anomalies": {"queue": "batch"},
+    "kalabarg.figures.tasks.*": {"queue": "batch"},
     "notifications.tasks.*": {"queue": "sms"},
 }
 app.autodiscover_tasks()
