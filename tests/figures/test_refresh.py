@@ -27,7 +27,7 @@ from kalabarg.figures.refresh import cycles_to_refresh, refresh_figures
 from notifications.models import MessageStatus
 from tests.households.factories import HouseholdFactory, ProvinceFactory
 from tests.notifications.factories import SmsMessageFactory
-from tests.settlements.factories import buy, charge, reverse, this_month
+from tests.settlements.factories import buy, charge, reverse, settle, this_month
 from tests.stores.factories import make_terminal
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,11 @@ def test_cycles_closed_long_ago_are_left_alone_once_they_have_figures(story):
 def test_the_refresh_is_on_the_beat_schedule():
     task = PeriodicTask.objects.get(task="kalabarg.figures.tasks.refresh_figures")
     assert task.enabled
+
+
+def test_a_finished_store_settlement_refreshes_the_figures(
+    story, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        settle()
+    assert FiguresRefresh.objects.filter(trigger="after:store_settlement").exists()
