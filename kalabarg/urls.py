@@ -12,6 +12,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # The back office's own pages (household 360°), before the admin site's catch-all.
     path("admin/backoffice/", include("kalabarg.backoffice.urls")),
+    # The programme dashboard (/admin/programme/) and the public transparency page.
+    path("", include("kalabarg.figures.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kalabarg.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

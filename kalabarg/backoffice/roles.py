@@ -13,7 +13,7 @@ accounts and groups, the officers' second-factor secrets).
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
@@ -166,6 +166,18 @@ ROLES: dict[str, Role] = {
         rules=(views(),),
     ),
 }
+
+# Programme figures (issue 17), in one block so that other roles' edits merge cleanly: the
+# dashboard is ``view_cyclefigure`` (every figures model's view comes with it: the refreshes'
+# list, the stores'); "refresh now" adds a refresh (``add_figuresrefresh``): finance and the
+# supervisor. Supervisors and auditors already see every view permission (``views()``).
+_FIGURES_RULES = {
+    WELFARE_OFFICER: (views("figures"),),
+    FINANCE_OFFICER: (views("figures"), may({"add"}, "figures.figuresrefresh")),
+    SUPERVISOR: (may({"add"}, "figures.figuresrefresh"),),
+}
+for _name, _rules in _FIGURES_RULES.items():
+    ROLES[_name] = replace(ROLES[_name], rules=ROLES[_name].rules + _rules)
 
 NEVER: tuple[Rule, ...] = (
     # Append-only money: no role writes the ledger, whatever its other rules say.

@@ -34,6 +34,8 @@ from django_celery_beat.models import (
 from approvals.models import ChangeRequest, RequestStatus
 from households.models import ImportReport, Objection, ObjectionCategory
 from kalabarg.backoffice import urls as backoffice_urls
+from kalabarg.figures import urls as figures_urls
+from kalabarg.figures.refresh import refresh_figures
 from notifications.models import SmsCampaign, SmsKind, SmsTemplate
 from settlements.models import LedgerDigest
 from tests.backoffice.factories import household_with_story
@@ -116,6 +118,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "axes.accessattempt": NOBODY,
     "axes.accesslog": SEES,
     "axes.accessfailurelog": SEES,
+    # The figures' refreshes, written only by the task: whoever sees the programme dashboard.
+    "figures.figuresrefresh": {WELFARE: "v", FINANCE: "v", **SEES},
 }
 
 # Answers other than 200 and 403, each for a reason.
@@ -153,6 +157,14 @@ BACKOFFICE_URLS: dict[str, dict[str, int]] = {
     "household_search": {WELFARE: 200, SUPERVISOR: 200, AUDITOR: 200},
     "household": {WELFARE: 200, SUPERVISOR: 200, AUDITOR: 200},
 }
+
+# The programme dashboard (kalabarg/figures/urls.py, /admin/programme/): figures.view_cyclefigure.
+# Its "refresh now" is a POST (figures.add_figuresrefresh): finance and the supervisor are sent
+# back to the page (302), anyone else is refused.
+PROGRAMME_URLS: dict[str, dict[str, int]] = {
+    "programme": {WELFARE: 200, FINANCE: 200, SUPERVISOR: 200, AUDITOR: 200},
+}
+PROGRAMME_POSTS: dict[str, dict[str, int]] = {"programme": {FINANCE: 302, SUPERVISOR: 302}}
 
 # Rejecting a request without a reason: the supervisor is sent back to the request with the
 # error (302, nothing decided); anyone else is refused (403).
@@ -219,6 +231,7 @@ def one_of_each() -> dict[str, Model]:
         attachment="registry_code\n",
     )
     ImportReport.objects.create(change_request=upload, file_name="report.csv")
+    refresh_figures(trigger="test")  # the dashboard's figures and a refresh's row
     story = household_with_story()  # purchases, a bonus, objections, SMS: the 360° page's sections
     with tempfile.TemporaryDirectory() as directory:  # a settlement run, its settlements, a file
         exported_settlements(directory=Path(directory))
@@ -336,6 +349,14 @@ def walk(
             kwargs={key: chosen["backoffice.household"].pk for key in converters},
         )
         check(f"backoffice {name}", client.get(url), BACKOFFICE_URLS[name].get(role, 403))
+    for pattern in figures_urls.officer_urlpatterns if only is None else []:
+        name = str(pattern.name)
+        url = reverse(f"figures:{name}")
+        check(f"figures {name}", client.get(url), PROGRAMME_URLS[name].get(role, 403))
+        if name in PROGRAMME_POSTS:
+            check(
+                f"figures {name} POST", client.post(url, {}), PROGRAMME_POSTS[name].get(role, 403)
+            )
     return wrong
 
 
@@ -373,6 +394,12 @@ def test_every_admin_url_beyond_the_five_pages_has_a_row_in_the_table():
 
 def test_every_back_office_page_has_a_row_in_the_table():
     assert {str(pattern.name) for pattern in backoffice_urls.urlpatterns} == set(BACKOFFICE_URLS)
+
+
+def test_every_programme_page_has_a_row_in_the_table():
+    names = {str(pattern.name) for pattern in figures_urls.officer_urlpatterns}
+
+    assert names == set(PROGRAMME_URLS)
 
 
 def test_the_tables_name_only_the_six_roles():

@@ -124,10 +124,13 @@ def test_the_auditor_only_looks():
     assert {codename.split(".")[1].split("_")[0] for codename in held("auditor")} == {"view"}
 
 
-def test_the_supervisor_looks_and_approves_only():
-    actions = {codename.split(".")[1].split("_")[0] for codename in held("supervisor")}
+def test_the_supervisor_looks_and_approves_only_and_may_refresh_the_figures():
+    supervisor = held("supervisor")
+    actions = {codename.split(".")[1].split("_")[0] for codename in supervisor}
 
-    assert actions == {"view", "approve"}
+    assert actions == {"view", "approve", "add"}
+    # The one add: "refresh now" on the programme dashboard, which recomputes, never moves money.
+    assert {c for c in supervisor if ".add_" in c} == {"figures.add_figuresrefresh"}
 
 
 def test_the_finance_officer_may_start_runs_and_only_read_the_ledger():

@@ -5,13 +5,11 @@ an axe-core check with no serious or critical violation on each.
 Skips only when Chromium (or the playwright package) is missing and REQUIRE_SERVICES is unset.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.conftest import check_page
 from tests.portal.conftest import Outbox
 from tests.portal.factories import this_month, with_purchases
 from tests.stores.factories import make_store
@@ -20,58 +18,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture
-def browser_page():  # type: ignore[no-untyped-def]
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-    # itself (set-up, reading the SMS outbox) are still plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": 360, "height": 760}, locale="fa-IR", device_scale_factor=1
-        )
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        # The test's own ORM calls ran while Playwright's event loop was running, so Django gave
-        # them connections of that context: close them here, or the test database cannot be
-        # dropped at the end of the run ("being accessed by other users").
-        from django.db import connections
-
-        connections.close_all()
-        context.close()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
-
-def check_page(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """Screenshot at 360 px, no sideways scrolling, Persian RTL, and no serious axe violation."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    assert page.evaluate("document.documentElement.lang") == "fa", name
-    assert page.evaluate("document.documentElement.dir") == "rtl", name
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{name}: {overflow}px of sideways scrolling at 360 px"
-    # Evaluated through the debugging protocol: a <script> tag would be refused by the page's CSP.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, f"{name}: {serious}"
 
 
 def test_a_head_logs_in_sees_the_dashboard_files_an_objection_and_finds_a_store(
