@@ -83,18 +83,20 @@ class Suppressed:
 
 
 def suppressed(figures: selectors.CycleFigures) -> Suppressed:
-    """One suppression for the whole page: the province × decile grid of households, whose margins
+    """One suppression for the whole page: the province × decile grid of households (each cell
+    judged by the smallest count of households it publishes: covered, charged, buying, holding a
+    bonus), whose margins
     are the provinces' and the deciles' lines and whose corner is the total. The lists follow the
     grid's margins, so no table shows what another hides."""
-    counts = figures.grid.households
+    counts = figures.grid.smallest
     grid = suppress_grid(counts)
     provinces = [
-        _status(line.figures.households, hidden)
+        _status(line.figures.smallest_count, hidden)
         for line, hidden in zip(figures.grid.provinces, grid.row_total_hidden, strict=True)
     ]
     by_decile = {line.key: line for line in figures.by_decile}
     deciles = [
-        _status(by_decile[str(decile)].figures.households, hidden)
+        _status(by_decile[str(decile)].figures.smallest_count, hidden)
         for decile, hidden in zip(figures.grid.deciles, grid.column_total_hidden, strict=True)
     ]
     cells = [
@@ -104,7 +106,7 @@ def suppressed(figures: selectors.CycleFigures) -> Suppressed:
     return Suppressed(
         provinces=provinces,
         deciles=deciles,
-        total=_status(figures.total.households, grid.grand_total_hidden),
+        total=_status(figures.total.smallest_count, grid.grand_total_hidden),
         cells=cells,
     )
 

@@ -77,6 +77,12 @@ class Figures:
     sms_failed: int = 0
 
     @property
+    def smallest_count(self) -> int:
+        """The smallest count of households these figures publish (covered, charged, buying,
+        holding a bonus): a count under 10 makes the line too small to show."""
+        return min(self.households, self.charged, self.participating, self.bonuses)
+
+    @property
     def participation_percent(self) -> Decimal | None:
         return percent(self.participating, self.charged)
 
@@ -92,6 +98,9 @@ class Figures:
 
 SUMMED = [f.name for f in fields(Figures) if f.name != "eligible"]
 HOUSEHOLDS = SUMMED.index("households")
+HOUSEHOLD_COUNTS = [
+    SUMMED.index(name) for name in ("households", "charged", "participating", "bonuses")
+]
 
 
 def _figures(sums: list[int]) -> Figures:
@@ -120,6 +129,9 @@ class Grid:
     provinces: list[Line] = field(default_factory=list)  # the rows' labels (and their sums)
     deciles: list[int] = field(default_factory=list)
     households: list[list[int]] = field(default_factory=list)
+    # Per cell, the smallest count of households it publishes (households, charged, buying,
+    # holding a bonus): what small-cell suppression must judge, since each is a count of people.
+    smallest: list[list[int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,7 @@ def cycle_figures(*, cycle: Cycle, covered_only: bool = False) -> CycleFigures:
     provinces: dict[str, list[int]] = {}
     names: dict[str, str] = {}
     cells: dict[tuple[str, int], int] = {}
+    smallest: dict[tuple[str, int], int] = {}
     for code, name, decile, covered, *numbers in values:
         households = numbers[HOUSEHOLDS]
         row = [households if covered else 0, *numbers]
@@ -199,6 +212,7 @@ def cycle_figures(*, cycle: Cycle, covered_only: bool = False) -> CycleFigures:
         names[code] = name
         if covered:
             cells[(code, decile)] = households
+            smallest[(code, decile)] = min(numbers[index] for index in HOUSEHOLD_COUNTS)
     by_decile = [
         Line(
             key=str(decile),
@@ -220,6 +234,9 @@ def cycle_figures(*, cycle: Cycle, covered_only: bool = False) -> CycleFigures:
         deciles=grid_deciles,
         households=[
             [cells.get((line.key, decile), 0) for decile in grid_deciles] for line in by_province
+        ],
+        smallest=[
+            [smallest.get((line.key, decile), 0) for decile in grid_deciles] for line in by_province
         ],
     )
     return CycleFigures(

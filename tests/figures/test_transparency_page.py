@@ -2,7 +2,9 @@
 and both for the last closed cycles, with no cell about fewer than 10 households and none that the
 totals give away; no login, nothing personal, served from the cache.
 
-The summary rows are written directly; the expected figures are worked out by hand below.
+The summary rows are written directly; the expected figures are worked out by hand below. A cell
+is judged by the smallest count of households it publishes (covered, charged, buying, holding a
+bonus); here every shown cell has at least 10 of each, and Isfahan's fewer than 10 of all.
 
     covered households   decile 2   decile 3   total
     Isfahan (04)                4          3       7   ← fewer than 10
@@ -38,10 +40,10 @@ def a_closed_cycle_with_a_small_province(key: str = "1402-06") -> None:
     for province_name, decile, households, participating, spent, bonuses, compensation in (
         (ISFAHAN, 2, 4, 2, 1_111_111, 1, 222_222),
         (ISFAHAN, 3, 3, 1, 777_777, 0, 111_111),
-        (TEHRAN, 2, 40, 16, 33_000_000, 3, 4_000_000),
-        (TEHRAN, 3, 30, 12, 27_000_000, 2, 3_000_000),
-        (FARS, 2, 50, 20, 40_000_000, 5, 6_000_000),
-        (FARS, 3, 60, 30, 50_000_000, 6, 7_000_000),
+        (TEHRAN, 2, 40, 16, 33_000_000, 10, 4_000_000),
+        (TEHRAN, 3, 30, 12, 27_000_000, 10, 3_000_000),
+        (FARS, 2, 50, 20, 40_000_000, 10, 6_000_000),
+        (FARS, 3, 60, 30, 50_000_000, 12, 7_000_000),
     ):
         figure(
             cycle, province_name=province_name, decile=decile, households=households,
@@ -104,9 +106,9 @@ def test_the_province_csv_hides_every_figure_of_a_hidden_province_and_says_why(c
         f"{code(ISFAHAN)},اصفهان,,,,,,,,,fewer_than_10",
         f"{code(TEHRAN)},تهران,,,,,,,,,withheld",
         # 50 of 110 bought: 45.45 % → 45.5.
-        f"{code(FARS)},فارس,110,110,45.5,660000000,90000000,11,132000000,13000000,shown",
+        f"{code(FARS)},فارس,110,110,45.5,660000000,90000000,22,264000000,13000000,shown",
         # Covered households only (Tehran's decile 7 is not the programme's): 81 of 187, 43.3 %.
-        "total,جمع,187,187,43.3,1122000000,151888888,17,204000000,20333333,shown",
+        "total,جمع,187,187,43.3,1122000000,151888888,43,516000000,20333333,shown",
     ]
 
 
@@ -118,9 +120,9 @@ def test_the_decile_csv_shows_both_deciles_they_count_more_than_ten(client):
 
     assert lines[1:] == [
         # 38 of 94: 40.43 % → 40.4; 43 of 93: 46.24 % → 46.2.
-        "2,94,94,40.4,564000000,74111111,9,108000000,10222222,shown",
-        "3,93,93,46.2,558000000,77777777,8,96000000,10111111,shown",
-        "total,187,187,43.3,1122000000,151888888,17,204000000,20333333,shown",
+        "2,94,94,40.4,564000000,74111111,21,252000000,10222222,shown",
+        "3,93,93,46.2,558000000,77777777,22,264000000,10111111,shown",
+        "total,187,187,43.3,1122000000,151888888,43,516000000,20333333,shown",
     ]
 
 
@@ -283,3 +285,16 @@ def test_building_the_page_makes_as_many_queries_for_31_provinces_as_for_one(cli
         client.get(URL, {"cycle": "1402-07"})
 
     assert len(all_of_them) == len(one) <= 8
+
+
+def test_a_cell_with_enough_households_but_fewer_than_ten_holding_a_bonus_is_suppressed(client):
+    # Given Fars's decile-3 cell of 60 households of whom only 6 hold a bonus
+    a_closed_cycle_with_a_small_province()
+    CycleFigure.objects.filter(province__name=FARS, decile=3).update(bonuses=6)
+    completed_refresh()
+
+    lines = csv_of(client, "province_deciles")
+
+    # Then that cell reads fewer than 10, and a second cell of its row and column is withheld
+    assert f"{code(FARS)},فارس,3,,fewer_than_10" in lines
+    assert f"{code(FARS)},فارس,2,,withheld" in lines
