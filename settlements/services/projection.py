@@ -279,6 +279,14 @@ def what_if(*, bands: Sequence[BandRule], basis: str, day: dt.date | None = None
     )
 
 
+def actual_beside(*, projected: Projection) -> Projection | None:
+    """The actual cost of the cycle whose behaviour ``projected`` went by (None if none)."""
+    if projected.cycle_key is None:
+        return None
+    cycle = Cycle.objects.select_related("phase").filter(key=projected.cycle_key).first()
+    return actual_cost(cycle=cycle) if cycle is not None else None
+
+
 def _project(
     *, bands: Sequence[BandRule], basis: str, day: dt.date | None, cycle: Cycle | None
 ) -> Projection:

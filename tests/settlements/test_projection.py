@@ -38,50 +38,22 @@ Households 5 (A B C E F), members 8, credit 8 × 1,500,000 = 12,000,000, bonus 6
 """
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from households.models import Household
-from settlements.models import CreditBasis, Cycle, RunKind
-from settlements.services import projection, runs
+from settlements.models import CreditBasis
+from settlements.services import projection
 from settlements.services.rules import BandRule
 from tests.households.factories import make_household
-from tests.settlements.factories import buy, charge, reverse, seeded_phases
+from tests.settlements.factories import WhatIfData, charge, seeded_phases, what_if_data
 
 pytestmark = pytest.mark.django_db
 
 
-@dataclass
-class DataSet:
-    closed: Cycle
-    a: Household
-    b: Household
-    c: Household
-    e: Household
-    f: Household
-    g: Household
-
-
 @pytest.fixture
-def data_set() -> DataSet:
-    seeded_phases()
-    a = make_household(decile=1, members=0)
-    b = make_household(decile=2, members=1)
-    c = make_household(decile=4, members=0)
-    e = make_household(decile=6, members=0)
-    g = make_household(decile=8, members=0)
-    june = charge("1402-06")
-    buy(a, cycle=june, base=1_000_000, current=3_500_000)
-    buy(b, cycle=june, base=1_000_000, current=2_000_000)
-    returned = buy(b, cycle=june, base=1_000_000, current=4_500_000)
-    runs.run_inline(run=runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=june))
-    reverse(returned)
-    charge("1402-07")  # closes 1402-06
-    f = make_household(decile=2, members=2)
-    june.refresh_from_db()
-    return DataSet(closed=june, a=a, b=b, c=c, e=e, f=f, g=g)
+def data_set() -> WhatIfData:
+    return what_if_data()
 
 
 def _example() -> projection.Projection:
