@@ -176,12 +176,12 @@ def parse_deciles(*, text: str) -> tuple[int, int]:
     return low, high
 
 
-def _check_deciles(low: object, high: object) -> None:
-    if not all(_whole(value) and 1 <= value <= 10 for value in (low, high)):  # type: ignore[operator]
+def _check_deciles(low: int, high: int) -> None:
+    if not (_whole(low) and _whole(high) and 1 <= low <= 10 and 1 <= high <= 10):
         raise field_error(
             field="deciles", message="دهک باید عددی از ۱ تا ۱۰ باشد", code="deciles_out_of_range"
         )
-    if low > high:  # type: ignore[operator]
+    if low > high:
         raise field_error(
             field="deciles",
             message="دهک آغاز نباید از دهک پایان بزرگ‌تر باشد",
@@ -205,13 +205,13 @@ def parse_basis(*, text: str) -> str:
     return str(basis.value)
 
 
-def _check_amounts(*, credit_rial: object, threshold_rial: object, bonus_rial: object) -> None:
+def _check_amounts(*, credit_rial: int, threshold_rial: int, bonus_rial: int) -> None:
     for name, amount in (
         ("credit_rial", credit_rial),
         ("threshold_rial", threshold_rial),
         ("bonus_rial", bonus_rial),
     ):
-        if not _whole(amount) or amount < 0:  # type: ignore[operator]
+        if not _whole(amount) or amount < 0:
             raise field_error(
                 field=name,
                 message="مبلغ باید عدد صحیح نامنفی ریال باشد",

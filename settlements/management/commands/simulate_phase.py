@@ -135,6 +135,10 @@ class Command(BaseCommand):
                 with_actual=actual is not None,
             )
         )
+        self.stdout.write(
+            "estimated: households covered now but not charged in that cycle, given their "
+            "decile's average behaviour"
+        )
         self.stdout.write("")
         self._totals(projected, actual)
         notes = list(projected.notes) + (list(actual.notes) if actual is not None else [])
