@@ -35,6 +35,8 @@ from settlements.models import (
     UnspentPolicy,
 )
 from settlements.services import rules, runs
+from settlements.services.projection import WhatIf
+from settlements.what_if_display import cost_table
 from stores.approvals import log_applied
 
 PHASE = "phase"
@@ -80,12 +82,19 @@ def _phase_fields(phase: Phase) -> dict[str, Any]:
 
 
 def phase_payload(
-    *, phase: Phase | None, fields: dict[str, Any], bands: list[dict[str, Any]]
+    *,
+    phase: Phase | None,
+    fields: dict[str, Any],
+    bands: list[dict[str, Any]],
+    projection: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a ``phase`` request keeps: the phase's fields as asked, every band, and (for a change)
-    the phase as it was when asked, so the request's page says from what to what."""
+    """What a ``phase`` request keeps: the phase's fields as asked, every band, (for a change)
+    the phase as it was when asked, so the request's page says from what to what, and the
+    what-if the maker saw (``projection.WhatIf.as_dict``), which the approver sees unchanged."""
     ends_on = fields.get("ends_on")
+    what_if = {"projection": projection} if projection is not None else {}
     return {
+        **what_if,
         "name": fields["name"],
         "starts_on": fields["starts_on"].isoformat(),
         "ends_on": ends_on.isoformat() if ends_on else None,
@@ -219,8 +228,16 @@ def _describe_phase(change: ChangeRequest) -> list[tuple[str, str]]:
         rows.append(("درخواست", "حذف این مرحله و بازه‌های دهک آن"))
         return rows + (_phase_values(before) if before else [])
     proposed = _phase_values(change.payload)
+    # The what-if as computed when the change was asked, never recomputed: what the maker saw
+    # is what the approver sees.
+    recorded = change.payload.get("projection")
+    cost = (
+        [("هزینه ماهانه پیش‌بینی‌شده (هنگام درخواست)", cost_table(WhatIf.from_dict(recorded)))]
+        if recorded
+        else []
+    )
     if not before:
-        return rows + proposed
+        return rows + proposed + cost
     old = dict(_phase_values(before))
     for label, value in proposed:
         if str(old.get(label)) == str(value):
@@ -237,7 +254,7 @@ def _describe_phase(change: ChangeRequest) -> list[tuple[str, str]]:
                     ),
                 )
             )
-    return rows
+    return rows + cost
 
 
 # --- Starting a run -------------------------------------------------------------------------------

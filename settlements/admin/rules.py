@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import path, reverse
 
 from approvals import services as approval_services
 from approvals.models import ChangeRequest, RequestStatus
@@ -32,7 +32,8 @@ from kalabarg.lib.admin_fields import DecileField, JalaliDateField, RialField
 from kalabarg.lib.admin_reason import reason_field
 from kalabarg.lib.persian import normalize_text, to_persian_digits
 from settlements.admin.runs import can_run, confirm_run, propose_run, refusal
-from settlements.approvals import PHASE, deletion_payload, phase_payload
+from settlements.admin.what_if import what_if_payload, what_if_view
+from settlements.approvals import PHASE, band_rows, deletion_payload, phase_payload
 from settlements.models import Phase, PhaseBand, RunKind, UnspentPolicy
 from settlements.services import rules
 
@@ -311,11 +312,20 @@ class PhaseAdmin(admin.ModelAdmin):
         )
         context = {
             **(extra_context or {}),
+            "what_if_url": reverse("admin:settlements_phase_what_if"),
             "pending_phase_requests": list(waiting),
             "phase_requests_url": reverse("admin:approvals_changerequest_changelist")
             + f"?kind={PHASE}&status__exact={RequestStatus.PENDING}",
         }
         return super().changelist_view(request, context)
+
+    def get_urls(self) -> list[Any]:
+        what_if = path(
+            "what-if/",
+            self.admin_site.admin_view(lambda request: what_if_view(self, request)),
+            name="settlements_phase_what_if",
+        )
+        return [what_if, *super().get_urls()]
 
     # --- Four-eyes: the validated forms become a request; nothing is written here --------------
 
@@ -340,11 +350,14 @@ class PhaseAdmin(admin.ModelAdmin):
         ]
         data = form.cleaned_data
         name = data["name"]
+        # The what-if of the rule as asked is recorded with the request: the approver sees the
+        # figures the maker saw (settlements.approvals._describe_phase), not a later recount.
+        projected = what_if_payload(bands=band_rows(bands), basis=data["basis"])
         propose(
             request,
             kind=PHASE,
             summary=f"تغییر مرحله «{phase.name}»" if phase else f"مرحله تازه «{name}»",
-            payload=phase_payload(phase=phase, fields=data, bands=bands),
+            payload=phase_payload(phase=phase, fields=data, bands=bands, projection=projected),
             target=phase,
             reason=data["reason"],
         )
@@ -417,6 +430,9 @@ class PhaseAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
         context = {
             **(extra_context or {}),
+            "what_if_url": (
+                reverse("admin:settlements_phase_what_if") + f"?phase={phase.pk}" if phase else ""
+            ),
             "phase_locked": locked,
             "locked_notice": PHASE_LOCKED_NOTICE,
             "pending_notice": pending_notice(phase, kind=PHASE) if phase is not None else "",

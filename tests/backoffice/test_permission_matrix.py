@@ -135,6 +135,8 @@ EXTRA_URLS: dict[str, dict[str, int]] = {
     "households_household_import_file": {WELFARE: 200, SUPERVISOR: 200, AUDITOR: 200},
     "households_household_import_report": {WELFARE: 200, SUPERVISOR: 200, AUDITOR: 200},
     "settlements_cycle_charge": {FINANCE: 200},  # the run permission (add_creditrun)
+    # The what-if of a rule (counts and sums, no household): whoever sees the phases.
+    "settlements_phase_what_if": {FINANCE: 200, SUPERVISOR: 200, AUDITOR: 200},
     "settlements_settlementrun_start": {FINANCE: 200},  # add_settlementrun
     # approve_storesettlement; the download is a view of the file's rows (view_payoutbatch);
     # export is add_payoutbatch; the bank's results change settlements (change_storesettlement).

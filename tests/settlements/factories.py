@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from settlements.services import payouts, rules, runs, store_settlement
 from settlements.services.checkout import LineRequest, checkout, reverse_purchase
 from stores import services as store_services
 from stores.models import BasketItem, PriceKind, Purchase, Terminal
-from tests.households.factories import BankCardFactory
+from tests.households.factories import BankCardFactory, make_household
 from tests.stores.factories import LONG_AGO, BasketItemFactory, ItemPriceFactory, make_terminal
 
 CREDIT, THRESHOLD, BONUS = 2_000_000, 2_000_000, 1_200_000
@@ -353,3 +354,50 @@ def exported_settlements(*, directory: Path, officer: Any = None) -> PayoutBatch
         officer = officer or get_user_model().objects.create_superuser("finance-head")
     payouts.approve_settlements(officer=officer)
     return payouts.export_payouts(out=directory / "payouts.csv", created_by=officer)
+
+
+# --- What-if of a phase: a closed cycle computed by hand (issue 17) ------------------------------
+
+
+@dataclass
+class WhatIfData:
+    closed: Cycle
+    a: Household
+    b: Household
+    c: Household
+    e: Household
+    f: Household
+    g: Household
+
+
+def what_if_data() -> WhatIfData:
+    """Cycle 1402-06 charged, bought in, swept for bonuses and closed (by charging 1402-07), under
+    the seeded rules (deciles 1–5; 2,000,000 rial per member; bonus 1,200,000 per member at
+    2,000,000 per member spent). ``tests/settlements/test_projection.py`` computes its figures
+    by hand:
+
+    - A, decile 1, 1 member: charged 2,000,000; bought a difference of 2,500,000 (credit
+      2,000,000 + compensation 500,000); bonus 1,200,000 in force.
+    - B, decile 2, 2 members: charged 4,000,000; bought 1,000,000 (credit), then 3,500,000
+      (credit 3,000,000 + compensation 500,000) that reached the bonus (2,400,000) and was
+      reversed, taking the bonus back.
+    - C, decile 4, 1 member: charged 2,000,000, bought nothing.
+    - E, decile 6, and G, decile 8, 1 member each: never covered. F, decile 2, 3 members:
+      registered after 1402-06 closed.
+    """
+    seeded_phases()
+    a = make_household(decile=1, members=0)
+    b = make_household(decile=2, members=1)
+    c = make_household(decile=4, members=0)
+    e = make_household(decile=6, members=0)
+    g = make_household(decile=8, members=0)
+    june = charge("1402-06")
+    buy(a, cycle=june, base=1_000_000, current=3_500_000)
+    buy(b, cycle=june, base=1_000_000, current=2_000_000)
+    returned = buy(b, cycle=june, base=1_000_000, current=4_500_000)
+    runs.run_inline(run=runs.start_run(kind=RunKind.BONUS_SWEEP, cycle=june))
+    reverse(returned)
+    charge("1402-07")  # closes 1402-06
+    f = make_household(decile=2, members=2)
+    june.refresh_from_db()
+    return WhatIfData(closed=june, a=a, b=b, c=c, e=e, f=f, g=g)
