@@ -45,6 +45,7 @@ def _cut(label: str) -> str:
 def _length(value: int | Decimal | None, largest: int | Decimal) -> float:
     if value is None or value <= 0 or largest <= 0:
         return 0.0
+    # Drawing geometry in SVG user units (a tenth is enough), not money: a float is right here.
     return round(float(value) / float(largest) * WIDTH, 1)
 
 

@@ -30,7 +30,6 @@ class FiguresRefresh(models.Model):
     cycles = models.JSONField("دوره‌ها", default=list)
     started_at = models.DateTimeField("آغاز")
     finished_at = models.DateTimeField("پایان", null=True, blank=True)
-    seconds = models.FloatField("مدت (ثانیه)", null=True, blank=True)
     error = models.TextField("خطا", blank=True)
 
     class Meta:
@@ -47,6 +46,13 @@ class FiguresRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def seconds(self) -> float | None:
+        """How long it took (a duration for people, derived from the two moments; not money)."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
 
 
 class CycleFigure(models.Model):

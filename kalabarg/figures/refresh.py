@@ -14,7 +14,6 @@ Older cycles are frozen: their money can no longer move.
 
 import datetime as dt
 import logging
-import time
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -192,7 +191,6 @@ def refresh_figures(*, trigger: str, cycles: list[Cycle] | None = None) -> Figur
     record = FiguresRefresh.objects.create(
         trigger=trigger[:32], cycles=[c.key for c in cycles], started_at=timezone.now()
     )
-    started = time.monotonic()
     try:
         for cycle in cycles:
             refresh_cycle(cycle=cycle)
@@ -200,14 +198,12 @@ def refresh_figures(*, trigger: str, cycles: list[Cycle] | None = None) -> Figur
         FiguresRefresh.objects.filter(pk=record.pk).update(
             status=RefreshStatus.FAILED,
             finished_at=timezone.now(),
-            seconds=time.monotonic() - started,
             error=str(exc)[:2000],
         )
         raise
     FiguresRefresh.objects.filter(pk=record.pk).update(
         status=RefreshStatus.COMPLETED,
         finished_at=timezone.now(),
-        seconds=round(time.monotonic() - started, 3),
     )
     record.refresh_from_db()
     logger.info("figures refreshed for %s in %.1f s", record.cycles, record.seconds or 0)

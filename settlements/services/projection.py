@@ -25,6 +25,9 @@ decile on the cycle's first day, the one its charge was decided by.
 A purchase belongs to the cycle of its Tehran day (the checkout's ``jalali_month_key(today)``), so
 the cycle's purchases are a ``created_at`` range of ``stores_purchase``; a purchase and its
 reversal are always entered in the same cycle, so not-reversed purchases are the net.
+
+One module (about 650 lines) on purpose: the model above, its two statements and the figures
+they fold into are read together; the admin's page and the command only format its results.
 """
 
 import datetime as dt

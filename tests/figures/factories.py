@@ -68,7 +68,6 @@ def completed_refresh(
         cycles=cycles or [],
         started_at=at - dt.timedelta(seconds=3),
         finished_at=at,
-        seconds=3.0,
     )
 
 
