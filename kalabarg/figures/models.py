@@ -72,6 +72,7 @@ class CycleFigure(models.Model):
     households = models.BigIntegerField("خانوارها", default=0)
     members = models.BigIntegerField("افراد", default=0)
     charged = models.BigIntegerField("خانوارهای شارژشده", default=0)
+    charged_members = models.BigIntegerField("افراد خانوارهای شارژشده", default=0)
     credit_issued_rial = models.BigIntegerField("اعتبار شارژشده (ریال)", default=0)
     participating = models.BigIntegerField("خانوارهای خریدار", default=0)
     purchases = models.BigIntegerField("خریدها", default=0)

@@ -10,6 +10,9 @@ are replaced in one transaction.
 Which cycles: those charging or open, those closed in the last two months (late figures: a
 reversal on the cycle's last day, an SMS delivered late), and any cycle with no figures yet.
 Older cycles are frozen: their money can no longer move.
+
+Each refreshed cycle's per-decile totals are also recorded as its actual cost
+(``settlements.CycleCost``), which the what-if of a phase sets beside a projection.
 """
 
 import datetime as dt
@@ -23,6 +26,7 @@ from households.selectors import DECILES_IN_RANGE_SQL
 from kalabarg.figures.models import CycleFigure, FiguresRefresh, RefreshStatus
 from settlements.models import Cycle, CycleStatus
 from settlements.selectors import BONUS_IN_FORCE_SQL
+from settlements.services.cycle_cost import DecileSpend, record_cycle_cost
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +133,12 @@ def refresh_cycle(*, cycle: Cycle) -> int:
         in_covered = ", ".join(["%s"] * len(covered))
         cursor.execute(
             "INSERT INTO figures_cyclefigure (cycle_id, province_id, decile, covered, households, "
-            "members, charged, credit_issued_rial, participating, purchases, basket_rial, "
+            "members, charged, charged_members, credit_issued_rial, participating, purchases, basket_rial, "
             "credit_spent_rial, compensation_rial, bonuses, bonus_rial, sms_sent, sms_failed) "
             f"SELECT %s, h.province_id, h.decile, CASE WHEN h.decile IN ({in_covered}) THEN 1 ELSE 0 END = 1, "
-            "COUNT(*), SUM(h.members), COUNT(c.household_id), COALESCE(SUM(c.amount), 0), "
+            "COUNT(*), SUM(h.members), COUNT(c.household_id), "
+            "SUM(CASE WHEN c.household_id IS NULL THEN 0 ELSE h.members END), "
+            "COALESCE(SUM(c.amount), 0), "
             "COUNT(p.household_id), COALESCE(SUM(p.n), 0), COALESCE(SUM(p.basket), 0), "
             "COALESCE(SUM(p.credit), 0), COALESCE(SUM(p.compensation), 0), "
             "COALESCE(SUM(b.n), 0), COALESCE(SUM(b.amount), 0), "
@@ -145,10 +151,26 @@ def refresh_cycle(*, cycle: Cycle) -> int:
             [cycle.pk, *covered],
         )
         rows = max(cursor.rowcount, 0)
+        _record_cost(cursor, cycle=cycle)
         _refresh_stores(cursor, cycle=cycle, start=start, end=end)
         for name in ("fig_household", "fig_charge", "fig_bonus", "fig_purchase", "fig_sms"):
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
     return rows
+
+
+def _record_cost(cursor, *, cycle: Cycle) -> None:
+    """The cycle's actual cost per decile (the what-if sets a rule beside it), from the rows just
+    written: the same charges, bonuses and compensation the dashboard shows."""
+    cursor.execute(
+        "SELECT decile, SUM(charged), SUM(charged_members), SUM(credit_issued_rial), "
+        "SUM(bonus_rial), SUM(compensation_rial) FROM figures_cyclefigure WHERE cycle_id = %s "
+        "GROUP BY decile ORDER BY decile",
+        [cycle.pk],
+    )
+    record_cycle_cost(
+        cycle=cycle,
+        deciles=[DecileSpend(*(int(value) for value in row)) for row in cursor.fetchall()],
+    )
 
 
 def _refresh_stores(cursor, *, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> None:

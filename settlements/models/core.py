@@ -143,6 +143,45 @@ class Cycle(models.Model):
         return self.key
 
 
+class CycleCost(models.Model):
+    """What a cycle actually cost, for the households of one decile (their decile on the cycle's
+    first day; ``decile`` 0: none): charged households and their members, credit charged, bonuses
+    in force, and the inflation compensation of purchases net of reversals.
+
+    Recorded by the programme figures' refresh (``kalabarg.figures.refresh``, on the beat and
+    after every run and settlement) through ``services.cycle_cost.record_cycle_cost``, so that a
+    what-if sets a rule beside a cycle's cost without scanning its ledger (docs/decisions.md,
+    "What-if of a phase")."""
+
+    cycle = models.ForeignKey(
+        Cycle, on_delete=models.CASCADE, related_name="costs", verbose_name="دوره"
+    )
+    decile = models.PositiveSmallIntegerField("دهک")
+    households = models.BigIntegerField("خانوارهای شارژشده")
+    members = models.BigIntegerField("افراد خانوارهای شارژشده")
+    credit_rial = models.BigIntegerField("اعتبار شارژشده (ریال)")
+    bonus_rial = models.BigIntegerField("اعتبار مضاعف (ریال)")
+    compensation_rial = models.BigIntegerField("جبران تورم (ریال)")
+    recorded_at = models.DateTimeField("زمان ثبت")
+
+    class Meta:
+        verbose_name = "هزینه واقعی دوره"
+        verbose_name_plural = "هزینه‌های واقعی دوره‌ها"
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "decile"], name="cycle_cost_one_per_decile"),
+            models.CheckConstraint(
+                condition=Q(decile__gte=0, decile__lte=10), name="cycle_cost_decile_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(households__gte=0, members__gte=0, credit_rial__gte=0),
+                name="cycle_cost_counts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.decile}"
+
+
 class AccountKind(models.TextChoices):
     WALLET = "wallet", "کیف اعتبار خانوار"
     PROGRAMME_FUND = "programme_fund", "منابع طرح"

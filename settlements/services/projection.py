@@ -18,15 +18,17 @@ The model (docs/decisions.md, "What-if of a phase"), in one pass of set-based SQ
 - **No closed cycle**: no behaviour to go by, so bonuses and compensation are 0 (and a note says so).
 
 The actual cost of a cycle is what it really cost: the charges posted in it, the bonuses in force
-(``selectors.BONUS_IN_FORCE_SQL``) and the compensation of its purchases net of reversals.
-Both group households by decile — the projection by the decile on ``day``, the actual cost by the
-decile on the cycle's first day, the one its charge was decided by.
+(``selectors.BONUS_IN_FORCE_SQL``) and the compensation of its purchases net of reversals, by the
+decile on the cycle's first day (the one its charge was decided by). The programme figures'
+refresh computes it anyway and records it per decile (``CycleCost``); reading those ten rows
+instead of the cycle's ledger keeps the what-if within seconds at national size. The projection
+groups households by the decile on ``day``.
 
 A purchase belongs to the cycle of its Tehran day (the checkout's ``jalali_month_key(today)``), so
 the cycle's purchases are a ``created_at`` range of ``stores_purchase``; a purchase and its
 reversal are always entered in the same cycle, so not-reversed purchases are the net.
 
-One module (about 650 lines) on purpose: the model above, its two statements and the figures
+One module (about 620 lines) on purpose: the model above, its statement and the figures
 they fold into are read together; the admin's page and the command only format its results.
 """
 
@@ -41,9 +43,8 @@ from django.utils import timezone
 
 from households.selectors import DECILES_IN_RANGE_SQL
 from kalabarg.lib.errors import field_error
-from kalabarg.lib.persian import to_latin_digits, to_persian_digits
-from settlements.models import CreditBasis, Cycle, CycleStatus
-from settlements.selectors import BONUS_IN_FORCE_SQL
+from kalabarg.lib.persian import format_jalali_datetime, to_latin_digits, to_persian_digits
+from settlements.models import CreditBasis, Cycle, CycleCost, CycleStatus
 from settlements.services.rules import BandRule, validate_bands
 
 # Every household id: the decile window over the whole registry in one pass (a what-if is not
@@ -55,6 +56,10 @@ _BASIS_WORDS = {
     CreditBasis.PER_MEMBER.value: CreditBasis.PER_MEMBER,
     CreditBasis.PER_HOUSEHOLD.value: CreditBasis.PER_HOUSEHOLD,
 }
+_NOT_RECORDED = (
+    "هزینه واقعی دوره {key} هنوز در آمار برنامه ثبت نشده است (به‌روزرسانی ساعتی آمار، یا "
+    "دستور refresh_figures)؛ فقط پیش‌بینی نشان داده می‌شود."
+)
 _DECILES = re.compile(r"^\s*(\d{1,2})\s*(?:[-–]\s*(\d{1,2})\s*)?$")
 
 
@@ -523,7 +528,10 @@ def _notes(
             "و فقط اعتبار کالابرگ برآورد شده است.",
         )
     key = to_persian_digits(cycle.key)
-    notes = [
+    notes = (
+        [] if CycleCost.objects.filter(cycle=cycle).exists() else [_NOT_RECORDED.format(key=key)]
+    )
+    notes += [
         f"رفتار خرید از دوره بسته {key}: خرید هر خانوار شارژشده (بدون خریدهای برگشتی) "
         "با قاعده تازه دوباره تقسیم شده است؛ فرض بر این است که خانوار همان سبد را می‌خرد."
     ]
@@ -576,50 +584,27 @@ def _total(
 # --- The actual cost of a cycle -----------------------------------------------------------------
 
 
-def actual_cost(*, cycle: Cycle) -> Projection:
+def actual_cost(*, cycle: Cycle) -> Projection | None:
     """What ``cycle`` really cost: credit charged in it, bonuses in force, and the compensation
     of its purchases net of reversals; by the decile on its first day, with members counted as
-    its charge counted them. The same shape as a projection, to set beside one."""
-    start, end = _cycle_bounds(cycle)
-    sql = (
-        f"WITH dec AS (SELECT household_id, decile FROM ({DECILES_IN_RANGE_SQL}) w WHERE w.rn = 1), "
-        "money AS (SELECT e.household_id, "
-        "SUM(CASE WHEN e.kind = 'cycle_charge' THEN po.amount_rial ELSE 0 END) AS credit, "
-        "SUM(CASE WHEN e.kind = 'bonus' THEN po.amount_rial ELSE 0 END) AS bonus, "
-        "MAX(CASE WHEN e.kind = 'cycle_charge' THEN 1 ELSE 0 END) AS charged, 0 AS compensation "
-        "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
-        "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
-        f"WHERE e.cycle_id = %s AND (e.kind = 'cycle_charge' OR ({BONUS_IN_FORCE_SQL})) "
-        "GROUP BY e.household_id "
-        "UNION ALL SELECT p.household_id, 0, 0, 0, SUM(p.compensation_rial) FROM stores_purchase p "
-        "WHERE p.status = 'completed' AND p.created_at >= %s AND p.created_at < %s "
-        "GROUP BY p.household_id), "
-        "hh AS (SELECT household_id, SUM(credit) AS credit, SUM(bonus) AS bonus, "
-        "MAX(charged) AS charged, SUM(compensation) AS compensation FROM money GROUP BY household_id), "
-        "mem AS (SELECT pe.household_id, COUNT(*) AS members FROM households_person pe "
-        "JOIN hh ON hh.household_id = pe.household_id AND hh.charged = 1 "
-        "WHERE pe.birth_date IS NULL OR pe.birth_date <= %s GROUP BY pe.household_id) "
-        "SELECT d.decile, SUM(hh.charged), SUM(hh.charged * COALESCE(m.members, 0)), "
-        "SUM(hh.credit), SUM(hh.bonus), SUM(hh.compensation) FROM hh "
-        "LEFT JOIN dec d ON d.household_id = hh.household_id "
-        "LEFT JOIN mem m ON m.household_id = hh.household_id "
-        "GROUP BY d.decile"
-    )
-    params = [*_ALL_IDS, cycle.starts_on, cycle.pk, start, end, cycle.starts_on]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    its charge counted them. The same shape as a projection, to set beside one.
+
+    Read from the cost the programme figures' refresh recorded (``CycleCost``; ten rows, not a
+    scan of the cycle's ledger); None while none is recorded."""
+    recorded = list(CycleCost.objects.filter(cycle=cycle).order_by("decile"))
+    if not recorded:
+        return None
     deciles = [
         DecileCost(
-            decile=None if row[0] is None else int(row[0]),
-            households=int(row[1] or 0),
-            members=int(row[2] or 0),
-            credit_rial=int(row[3] or 0),
-            bonus_rial=int(row[4] or 0),
-            compensation_rial=int(row[5] or 0),
-            observed=int(row[1] or 0),
+            decile=row.decile or None,
+            households=row.households,
+            members=row.members,
+            credit_rial=row.credit_rial,
+            bonus_rial=row.bonus_rial,
+            compensation_rial=row.compensation_rial,
+            observed=row.households,
         )
-        for row in rows
+        for row in recorded
     ]
     deciles.sort(key=lambda row: (row.decile is None, row.decile or 0))
     phase = cycle.phase
@@ -637,7 +622,8 @@ def actual_cost(*, cycle: Cycle) -> Projection:
     key = to_persian_digits(cycle.key)
     notes = (
         f"هزینه واقعی دوره {key} با قواعد «{phase.name}»: اعتبار شارژشده، اعتبار مضاعفی که "
-        "پس گرفته نشده، و جبران تورم خریدهای برگشت‌نخورده؛ دهک هر خانوار در نخستین روز دوره.",
+        "پس گرفته نشده، و جبران تورم خریدهای برگشت‌نخورده؛ دهک هر خانوار در نخستین روز دوره؛ "
+        f"از آمار برنامه به‌روزشده در {format_jalali_datetime(max(row.recorded_at for row in recorded))}.",
     )
     return _total(
         deciles=deciles,

@@ -25,6 +25,7 @@ from kalabarg.figures.models import (
 )
 from kalabarg.figures.refresh import cycles_to_refresh, refresh_figures
 from notifications.models import MessageStatus
+from settlements.models import CycleCost
 from tests.households.factories import HouseholdFactory, ProvinceFactory
 from tests.notifications.factories import SmsMessageFactory
 from tests.settlements.factories import buy, charge, reverse, settle, this_month
@@ -37,6 +38,7 @@ FIELDS = (
     "households",
     "members",
     "charged",
+    "charged_members",
     "credit_issued_rial",
     "participating",
     "purchases",
@@ -78,12 +80,32 @@ def test_every_figure_of_a_cycle_matches_the_hand_computed_one(story):
     refresh_figures(trigger="test")
     cycle, a, b = story["cycle"], story["a"], story["b"]
     assert _row(cycle, a, 2) == (
-        True, 1, 2, 1, 4_000_000, 1, 1, 300_000, 200_000, 0, 0, 0, 1, 1,
+        True, 1, 2, 1, 2, 4_000_000, 1, 1, 300_000, 200_000, 0, 0, 0, 1, 1,
     )  # fmt: skip
     assert _row(cycle, a, 4) == (
-        True, 1, 1, 1, 2_000_000, 1, 1, 3_100_000, 2_000_000, 1_000_000, 1, 1_200_000, 1, 0,
+        True, 1, 1, 1, 1, 2_000_000, 1, 1, 3_100_000, 2_000_000, 1_000_000, 1, 1_200_000, 1, 0,
     )  # fmt: skip
-    assert _row(cycle, b, 8) == (False, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0)
+    assert _row(cycle, b, 8) == (False, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0)
+
+
+def test_a_refresh_records_each_deciles_actual_cost_for_the_what_if(story):
+    """Per decile over both provinces: charged households and their members, credit, bonuses in
+    force, compensation; decile 8 (not charged, no money) is not kept."""
+    refresh_figures(trigger="test")
+    recorded = {
+        row.decile: (
+            row.households,
+            row.members,
+            row.credit_rial,
+            row.bonus_rial,
+            row.compensation_rial,
+        )
+        for row in CycleCost.objects.filter(cycle=story["cycle"])
+    }
+    assert recorded == {
+        2: (1, 2, 4_000_000, 0, 0),
+        4: (1, 1, 2_000_000, 1_200_000, 1_000_000),
+    }
 
 
 def test_only_provinces_and_deciles_with_households_get_a_row(story):

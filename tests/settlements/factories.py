@@ -25,6 +25,7 @@ from factory.django import DjangoModelFactory
 
 from households import services as household_services
 from households.models import BankCard, CardStatus, Household, Person
+from kalabarg.figures.refresh import refresh_figures
 from kalabarg.lib.identifiers import card_hash
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import (
@@ -370,7 +371,7 @@ class WhatIfData:
     g: Household
 
 
-def what_if_data() -> WhatIfData:
+def what_if_data(*, record_cost: bool = True) -> WhatIfData:
     """Cycle 1402-06 charged, bought in, swept for bonuses and closed (by charging 1402-07), under
     the seeded rules (deciles 1–5; 2,000,000 rial per member; bonus 1,200,000 per member at
     2,000,000 per member spent). ``tests/settlements/test_projection.py`` computes its figures
@@ -384,6 +385,9 @@ def what_if_data() -> WhatIfData:
     - C, decile 4, 1 member: charged 2,000,000, bought nothing.
     - E, decile 6, and G, decile 8, 1 member each: never covered. F, decile 2, 3 members:
       registered after 1402-06 closed.
+
+    ``record_cost``: refresh the programme figures of 1402-06 at the end, which records its
+    actual cost (``CycleCost``) as the hourly refresh would.
     """
     seeded_phases()
     a = make_household(decile=1, members=0)
@@ -400,4 +404,6 @@ def what_if_data() -> WhatIfData:
     charge("1402-07")  # closes 1402-06
     f = make_household(decile=2, members=2)
     june.refresh_from_db()
+    if record_cost:
+        refresh_figures(trigger="test", cycles=[june])
     return WhatIfData(closed=june, a=a, b=b, c=c, e=e, f=f, g=g)

@@ -42,7 +42,8 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from settlements.models import CreditBasis
+from kalabarg.figures.refresh import refresh_figures
+from settlements.models import CreditBasis, CycleCost
 from settlements.services import projection
 from settlements.services.rules import BandRule
 from tests.households.factories import make_household
@@ -130,6 +131,30 @@ def test_the_actual_cost_of_the_closed_cycle_counts_charges_bonuses_in_force_and
         2: 4_000_000,
         4: 2_000_000,
     }
+
+
+def test_the_actual_cost_is_read_from_what_the_figures_refresh_recorded(data_set):
+    """The what-if reads the recorded rows, never the ledger: a recorded figure is shown as it
+    stands (with when it was recorded), and the next refresh records the ledger's again."""
+    CycleCost.objects.filter(cycle=data_set.closed, decile=1).update(bonus_rial=7)
+
+    stale = projection.actual_cost(cycle=data_set.closed)
+    assert stale.bonus_rial == 7
+    assert any("از آمار برنامه به‌روزشده در" in note for note in stale.notes)
+    refresh_figures(trigger="test", cycles=[data_set.closed])
+    assert projection.actual_cost(cycle=data_set.closed).bonus_rial == 1_200_000
+
+
+def test_with_no_recorded_cost_the_what_if_shows_the_projection_alone_and_says_why():
+    what_if_data(record_cost=False)
+
+    figures = projection.what_if(
+        bands=[BandRule(1, 6, 1_500_000, 1_000_000, 600_000)], basis="member"
+    )
+
+    assert figures.actual is None
+    assert figures.projection.total_rial == 14_166_667
+    assert any("هنوز در آمار برنامه ثبت نشده" in note for note in figures.projection.notes)
 
 
 def test_a_per_household_basis_counts_each_household_once(data_set):
