@@ -2,17 +2,18 @@
 
 For a cycle, every household is placed by its province and its decile on the cycle's first day
 (one pass over the deciles, ``households.selectors.DECILES_IN_RANGE_SQL``); its charge, bonuses
-in force (``settlements.selectors.BONUS_IN_FORCE_SQL``), purchases in the cycle (net of
-reversals: a reversed purchase counts for nothing) and SMS are each one ``GROUP BY`` into a
-temporary table; one ``INSERT … SELECT`` then sums them per province and decile. A cycle's rows
-are replaced in one transaction.
+in force and purchases in the cycle (net of reversals: a reversed purchase counts for nothing)
+are staged by ``settlements.services.cycle_cost.stage_cycle_money`` and its SMS by a ``GROUP BY``
+here, each into a temporary table; one ``INSERT … SELECT`` then sums them per province and
+decile. A cycle's rows are replaced in one transaction.
 
 Which cycles: those charging or open, those closed in the last two months (late figures: a
 reversal on the cycle's last day, an SMS delivered late), and any cycle with no figures yet.
 Older cycles are frozen: their money can no longer move.
 
 Each refreshed cycle's per-decile totals are also recorded as its actual cost
-(``settlements.CycleCost``), which the what-if of a phase sets beside a projection.
+(``settlements.CycleCost``), and the latest closed cycle's basket per household
+(``settlements.CycleBasket``): the what-if of a phase reads both.
 """
 
 import datetime as dt
@@ -25,8 +26,16 @@ from django.utils import timezone
 from households.selectors import DECILES_IN_RANGE_SQL
 from kalabarg.figures.models import CycleFigure, FiguresRefresh, RefreshStatus
 from settlements.models import Cycle, CycleStatus
-from settlements.selectors import BONUS_IN_FORCE_SQL
-from settlements.services.cycle_cost import DecileSpend, record_cycle_cost
+from settlements.services.cycle_cost import (
+    BONUSES,
+    CHARGES,
+    PURCHASES,
+    DecileSpend,
+    drop_cycle_money,
+    record_cycle_baskets,
+    record_cycle_cost,
+    stage_cycle_money,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,33 +100,7 @@ def refresh_cycle(*, cycle: Cycle) -> int:
             "ON m.household_id = h.id",
             [0, 2**62, cycle.starts_on, cycle.starts_on],
         )
-        _temp(
-            cursor,
-            "fig_charge",
-            "SELECT e.household_id, SUM(po.amount_rial) AS amount FROM settlements_journalentry e "
-            "JOIN settlements_posting po ON po.entry_id = e.id "
-            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
-            "WHERE e.cycle_id = %s AND e.kind = 'cycle_charge' GROUP BY e.household_id",
-            [cycle.pk],
-        )
-        _temp(
-            cursor,
-            "fig_bonus",
-            "SELECT e.household_id, COUNT(*) AS n, SUM(po.amount_rial) AS amount "
-            "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
-            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
-            f"WHERE e.cycle_id = %s AND {BONUS_IN_FORCE_SQL} GROUP BY e.household_id",
-            [cycle.pk],
-        )
-        _temp(
-            cursor,
-            "fig_purchase",
-            "SELECT household_id, COUNT(*) AS n, SUM(current_total_rial) AS basket, "
-            "SUM(credit_rial) AS credit, SUM(compensation_rial) AS compensation "
-            "FROM stores_purchase WHERE created_at >= %s AND created_at < %s "
-            "AND status = 'completed' GROUP BY household_id",
-            [start, end],
-        )
+        stage_cycle_money(cycle=cycle, start=start, end=end)
         sent = ", ".join(["%s"] * len(SMS_SENT))
         failed = ", ".join(["%s"] * len(SMS_FAILED))
         _temp(
@@ -143,18 +126,20 @@ def refresh_cycle(*, cycle: Cycle) -> int:
             "COALESCE(SUM(p.credit), 0), COALESCE(SUM(p.compensation), 0), "
             "COALESCE(SUM(b.n), 0), COALESCE(SUM(b.amount), 0), "
             "COALESCE(SUM(s.sent), 0), COALESCE(SUM(s.failed), 0) "
-            "FROM fig_household h LEFT JOIN fig_charge c ON c.household_id = h.household_id "
-            "LEFT JOIN fig_purchase p ON p.household_id = h.household_id "
-            "LEFT JOIN fig_bonus b ON b.household_id = h.household_id "
+            f"FROM fig_household h LEFT JOIN {CHARGES} c ON c.household_id = h.household_id "
+            f"LEFT JOIN {PURCHASES} p ON p.household_id = h.household_id "
+            f"LEFT JOIN {BONUSES} b ON b.household_id = h.household_id "
             "LEFT JOIN fig_sms s ON s.household_id = h.household_id "
             "GROUP BY h.province_id, h.decile",
             [cycle.pk, *covered],
         )
         rows = max(cursor.rowcount, 0)
         _record_cost(cursor, cycle=cycle)
+        record_cycle_baskets(cycle=cycle)
         _refresh_stores(cursor, cycle=cycle, start=start, end=end)
-        for name in ("fig_household", "fig_charge", "fig_bonus", "fig_purchase", "fig_sms"):
+        for name in ("fig_household", "fig_sms"):
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        drop_cycle_money()
     return rows
 
 

@@ -182,6 +182,42 @@ class CycleCost(models.Model):
         return f"{self.cycle_id}/{self.decile}"
 
 
+class CycleBasket(models.Model):
+    """The basket difference of one household charged in the last closed cycle: Σ (credit +
+    compensation) of its purchases in that cycle, net of reversals (0 if it bought nothing).
+
+    Only the latest closed cycle is kept (the what-if of a phase goes by its behaviour): the
+    programme figures' refresh replaces the rows when it refreshes that cycle
+    (``services.cycle_cost.record_cycle_baskets``), so a projection joins one row per household
+    instead of grouping the month's purchases and probing its charges."""
+
+    pk = models.CompositePrimaryKey("cycle", "household")
+    # The primary key's index serves both (one cycle is kept); no index of their own. The
+    # household's foreign key is not checked row by row: the rows are copied from that cycle's
+    # charges, whose households the ledger's own key already checked (21 million at once).
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+", db_index=False)
+    household = models.ForeignKey(
+        "households.Household",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    difference_rial = models.BigIntegerField("تفاوت سبد (ریال)")
+
+    class Meta:
+        verbose_name = "سبد خانوار در آخرین دوره بسته"
+        verbose_name_plural = "سبدهای خانوارها در آخرین دوره بسته"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(difference_rial__gte=0), name="cycle_basket_difference_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.household_id}"
+
+
 class AccountKind(models.TextChoices):
     WALLET = "wallet", "کیف اعتبار خانوار"
     PROGRAMME_FUND = "programme_fund", "منابع طرح"

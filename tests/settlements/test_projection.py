@@ -43,7 +43,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kalabarg.figures.refresh import refresh_figures
-from settlements.models import CreditBasis, CycleCost
+from settlements.models import CreditBasis, Cycle, CycleBasket, CycleCost
 from settlements.services import projection
 from settlements.services.rules import BandRule
 from tests.households.factories import make_household
@@ -143,6 +143,36 @@ def test_the_actual_cost_is_read_from_what_the_figures_refresh_recorded(data_set
     assert any("از آمار برنامه به‌روزشده در" in note for note in stale.notes)
     refresh_figures(trigger="test", cycles=[data_set.closed])
     assert projection.actual_cost(cycle=data_set.closed).bonus_rial == 1_200_000
+
+
+def test_the_refresh_records_each_charged_households_basket_in_the_last_closed_cycle(data_set):
+    """A bought 2,500,000 (credit + compensation), B 1,000,000 net of its reversed purchase, C
+    nothing; E, F and G were not charged. The open cycle 1402-07 is not recorded."""
+    recorded = dict(
+        CycleBasket.objects.values_list("household_id", "difference_rial").filter(
+            cycle=data_set.closed
+        )
+    )
+    assert recorded == {data_set.a.pk: 2_500_000, data_set.b.pk: 1_000_000, data_set.c.pk: 0}
+    assert set(CycleBasket.objects.values_list("cycle_id", flat=True)) == {data_set.closed.pk}
+
+
+def test_only_the_latest_closed_cycles_baskets_are_kept(data_set):
+    charge("1402-08")  # closes 1402-07
+    july = Cycle.objects.get(key="1402-07")
+    refresh_figures(trigger="test", cycles=[data_set.closed, july])
+
+    assert set(CycleBasket.objects.values_list("cycle_id", flat=True)) == {july.pk}
+
+
+def test_the_projection_goes_by_the_recorded_baskets(data_set):
+    """C's recorded basket raised to 5,000,000: at 1,500,000 of credit C spends it all (≥ the
+    threshold of 1,000,000: bonus 600,000) and the rest, 3,500,000, is compensation."""
+    CycleBasket.objects.filter(household=data_set.c).update(difference_rial=5_000_000)
+
+    decile_4 = next(row for row in _example().deciles if row.decile == 4)
+
+    assert (decile_4.bonus_rial, decile_4.compensation_rial) == (600_000, 3_500_000)
 
 
 def test_with_no_recorded_cost_the_what_if_shows_the_projection_alone_and_says_why():
