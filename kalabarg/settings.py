@@ -129,6 +129,22 @@ DATABASE_URL = _url(
     schemes={"sqlite", "postgres", "postgresql", "pgsql"},
 )
 DATABASE_PREPARED_STATEMENTS = _bool("DATABASE_PREPARED_STATEMENTS", True)
+# "transaction": DATABASE_URL is PgBouncer (or another pooler) in transaction mode, so a server
+# connection is ours only for one transaction: no server-side cursors, and the hot path's
+# statements are prepared by name on whichever server connection runs them (kalabarg/lib/hot_sql.py,
+# docs/decisions.md "Connection pooling and a read replica"). "none": PostgreSQL directly.
+DATABASE_POOL_MODE = env.str("DATABASE_POOL_MODE", default="none").strip() or "none"
+if DATABASE_POOL_MODE not in {"none", "transaction"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOL_MODE must be none or transaction; got {DATABASE_POOL_MODE!r}"
+    )
+# A streaming replica for the read-only pages (kalabarg/lib/replica.py); empty: every read on
+# DATABASE_URL. Reads go there only inside an explicit read-only scope, never writes.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="").strip()
+# After a replica failure the read-only pages read the primary for this long before trying again.
+DATABASE_REPLICA_RETRY_SECONDS = _int("DATABASE_REPLICA_RETRY_SECONDS", 30, minimum=1)
+# A replica that does not answer a connection attempt within this many seconds counts as down.
+DATABASE_REPLICA_CONNECT_TIMEOUT = _int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2, minimum=1)
 # On PostgreSQL a card purchase is written by one call of the checkout_record_purchase function
 # (settlements/sql/checkout_record_purchase.sql); 0 writes it from Python instead, in the same steps (slower).
 CHECKOUT_IN_ONE_CALL = _bool("CHECKOUT_IN_ONE_CALL", True)
@@ -141,10 +157,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
     # Django's own cursors never prepare; the POS hot path's fixed statements do (see
-    # kalabarg/lib/hot_sql.py). Set DATABASE_PREPARED_STATEMENTS=0 behind a pooler that cannot
-    # keep prepared statements (PgBouncer before 1.21 in transaction mode).
-    if DATABASE_PREPARED_STATEMENTS:
+    # kalabarg/lib/hot_sql.py): by the protocol on a direct connection, by name through a
+    # transaction-mode pooler (DATABASE_POOL_MODE=transaction), where psycopg must never prepare
+    # on its own (its statement names are per client connection, the pooler's server connections
+    # are shared).
+    if DATABASE_PREPARED_STATEMENTS and DATABASE_POOL_MODE == "none":
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
+    else:
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    if DATABASE_POOL_MODE == "transaction":
+        # A named cursor outlives its transaction's server connection (Django's docs, "Transaction
+        # pooling and server-side cursors").
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     # Default test database: "test_<name>", so runs against different databases never collide.
     if env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
@@ -152,6 +176,35 @@ else:
     # SQLite: wait for a writer instead of failing at once ("database is locked").
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DATABASE_POOL_MODE != "none" and not IS_POSTGRES:
+    raise ImproperlyConfigured("DATABASE_POOL_MODE needs a PostgreSQL DATABASE_URL")
+if DATABASE_REPLICA_URL:
+    if not IS_POSTGRES:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL")
+    _url("DATABASE_REPLICA_URL", DATABASE_REPLICA_URL, schemes={"postgres", "postgresql", "pgsql"})
+    try:
+        _replica = env.db_url_config(DATABASE_REPLICA_URL)
+    except Exception as exc:  # django-environ raises several types for a bad URL
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL is malformed: {exc}") from exc
+    # The primary's engine options; the replica is always reached directly (no hot-path statement
+    # runs there), and fails fast so that a read-only page can fall back to the primary.
+    DATABASES["replica"] = {
+        **_replica,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            **DATABASES["default"]["OPTIONS"],
+            **_replica.get("OPTIONS", {}),
+            "connect_timeout": DATABASE_REPLICA_CONNECT_TIMEOUT,
+        },
+        # Tests: the replica's test database is the primary's (its NAME follows default's test
+        # database): the ordinary suite reads the same rows through the second alias, and against
+        # a real replica (tests/infra) the name is the one replicated from the primary.
+        "TEST": {"MIRROR": "default"},
+    }
+# Reads go to the replica only inside kalabarg.lib.replica's read-only scope; otherwise (and
+# without a replica) everything is on "default".
+DATABASE_ROUTERS = ["kalabarg.lib.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

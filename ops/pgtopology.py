@@ -38,7 +38,7 @@ POOLER_PORT = int(os.environ.get("PGTOPOLOGY_POOLER_PORT", "6440"))
 # Server connections PgBouncer keeps per database: small, so that clients share them (which is
 # what transaction pooling is for, and what the tests need to see).
 POOL_SIZE = int(os.environ.get("PGTOPOLOGY_POOL_SIZE", "3"))
-RUN_DIR = Path(os.environ.get("PGTOPOLOGY_RUN_DIR", "/var/tmp/kalabarg-pgtopology"))
+RUN_DIR = Path(os.environ.get("PGTOPOLOGY_RUN_DIR", "/var/lib/postgresql/kalabarg-pgtopology"))
 HOST = "127.0.0.1"
 TOOLS = ("pg_createcluster", "pg_ctlcluster", "pg_lsclusters", "pg_basebackup", "pgbouncer")
 
@@ -245,6 +245,8 @@ pidfile = {RUN_DIR}/pgbouncer.pid
 def _ensure_pooler() -> None:
     if _pooler_pid() is not None and _port_open(POOLER_PORT):
         return
+    if _port_open(POOLER_PORT):
+        raise TopologyError(f"port {POOLER_PORT} is taken by another process (not our PgBouncer)")
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     (RUN_DIR / "pgbouncer.ini").write_text(_pgbouncer_ini())
     (RUN_DIR / "userlist.txt").write_text('"postgres" ""\n')
@@ -280,7 +282,9 @@ def stop() -> None:
             time.sleep(0.1)
     for name in (REPLICA, PRIMARY):
         if _online(_cluster_state(name)):
-            _run("pg_ctlcluster", "--skip-systemctl-redirect", _version(), name, "stop", "-m", "fast")
+            _run(
+                "pg_ctlcluster", "--skip-systemctl-redirect", _version(), name, "stop", "-m", "fast"
+            )
 
 
 def drop() -> None:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
@@ -19,6 +20,7 @@ from kalabarg.lib.api import (
     query_text,
 )
 from kalabarg.lib.persian import latin_number, normalize_text, to_latin_digits
+from kalabarg.lib.replica import read_only_view
 from stores import selectors
 from stores.auth import TerminalApiKeyAuthentication
 
@@ -53,6 +55,7 @@ class BasketApi(APIView):
         return Response(self.BasketItemOutputSerializer(items, many=True).data)
 
 
+@method_decorator(read_only_view, name="get")
 class StoreFinderApi(APIView):
     """Connected stores by province, city and a name fragment (public, paginated, by name)."""
 

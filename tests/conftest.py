@@ -18,6 +18,11 @@ def _missing_service(item: pytest.Item) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://…"
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         return "needs Redis: set REDIS_URL=redis://…"
+    if item.get_closest_marker("topology"):
+        from ops.pgtopology import missing_prerequisite
+
+        if reason := missing_prerequisite():
+            return f"starts its own PostgreSQL clusters and PgBouncer: {reason}"
     if item.get_closest_marker("browser"):
         if not os.access(CHROMIUM, os.X_OK):
             return f"needs Debian's Chromium at {CHROMIUM}: apt-get install chromium"

@@ -10,10 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils.decorators import method_decorator
 
 from kalabarg.audit import selectors
 from kalabarg.audit.models import Trail
 from kalabarg.lib.admin_fields import JalaliDateField
+from kalabarg.lib.replica import read_only_view
 
 PAGE_SIZE = 50
 
@@ -60,6 +62,7 @@ class TrailAdmin(admin.ModelAdmin):
             )
         ]
 
+    @method_decorator(read_only_view)
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied

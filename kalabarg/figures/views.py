@@ -25,6 +25,7 @@ from kalabarg.figures.models import FiguresRefresh
 from kalabarg.figures.pages import Page
 from kalabarg.figures.tables import Table
 from kalabarg.lib.persian import format_jalali_datetime
+from kalabarg.lib.replica import read_only_view
 from settlements.models import Cycle
 
 VIEW_PERMISSION = "figures.view_cyclefigure"
@@ -75,6 +76,7 @@ def _programme(*, refresh: FiguresRefresh | None, cycle: Cycle) -> dict[str, Any
     return built
 
 
+@read_only_view  # GET reads the replica; the refresh (POST) runs on the primary
 def programme(request: HttpRequest) -> HttpResponse:
     """The programme's figures for one cycle (the newest by default); POST: refresh them now."""
     if not request.user.has_perm(VIEW_PERMISSION):
@@ -165,6 +167,7 @@ def _public_cycle(refresh_id: int, cycle_key: str, cycle_id: int, index: dict[st
     return built
 
 
+@read_only_view
 def transparency(request: HttpRequest) -> HttpResponse:
     """The programme's figures for everyone: the last closed cycles, small cells suppressed."""
     refresh_id = _last_refresh_id()

@@ -15,6 +15,7 @@ from households.objections import file_objection
 from households.services import create_payment_code
 from kalabarg.lib.identifiers import mask_mobile
 from kalabarg.lib.persian import latin_number
+from kalabarg.lib.replica import read_only_view
 from kalabarg.portal import login as login_service
 from kalabarg.portal import selectors as portal_selectors
 from kalabarg.portal.api.errors import ME_ERROR_CODES
@@ -47,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html")
 
 
+@read_only_view
 @require_GET
 def store_finder(request: HttpRequest) -> HttpResponse:
     """فروشگاه‌های متصل: connected stores by province, city and name, 20 a page, no full count."""
