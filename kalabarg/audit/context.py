@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pghistory
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection as default_connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -70,8 +72,19 @@ def _apply(wrapper: BaseDatabaseWrapper, context: CommandContext | None) -> None
 
 def begin_command(name: str) -> CommandContext:
     """Names this process's command in every change it makes from now on (every connection it
-    opens, and the one already open)."""
+    opens, and the one already open).
+
+    The context is session state, so a command refuses to run through a transaction-mode pooler:
+    there it would land on server connections other clients use next (their changes would carry
+    the command's name) and miss the ones its own later transactions get; the bulk commands'
+    staging tables span transactions too. Commands connect to PostgreSQL directly
+    (docs/operations.md, "Connection pooling and the read replica")."""
     global _command
+    if settings.DATABASE_POOL_MODE == "transaction":
+        raise ImproperlyConfigured(
+            f"manage.py {name} needs a direct connection: run it with DATABASE_URL pointing at "
+            "PostgreSQL itself and DATABASE_POOL_MODE=none, not through PgBouncer"
+        )
     try:
         os_user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (a container's anonymous uid)

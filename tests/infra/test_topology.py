@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.topology]
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "kalabarg_topology"
 TEST_DATABASE = "test_kalabarg_topology"
-CHECKS = 8
+CHECKS = 9
 
 
 def _fresh_test_database() -> None:
@@ -35,8 +35,18 @@ def _fresh_test_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
 
 
-def test_read_paths_run_on_a_real_replica_and_the_checkout_through_pgbouncer():
+@pytest.fixture
+def topology():  # type: ignore[no-untyped-def]
+    """The topology, started if it was not running, and then stopped again (left running if it
+    already was: someone is using it)."""
+    was_running = all(state.startswith("online") for state in pgtopology.status().values())
     pgtopology.start()
+    yield
+    if not was_running:
+        pgtopology.stop()
+
+
+def test_read_paths_run_on_a_real_replica_and_the_checkout_through_pgbouncer(topology):
     _fresh_test_database()
     urls = pgtopology.urls(DATABASE)
     env = {

@@ -17,10 +17,13 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections, transaction
+from django.db.models import Sum
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from households import services as household_services
+from kalabarg.figures.models import CycleFigure, RefreshStatus
+from kalabarg.figures.refresh import refresh_figures
 from kalabarg.lib import replica
 from ops import pgtopology
 from stores.models import Store
@@ -241,3 +244,16 @@ def test_purchases_through_pgbouncer_reuse_their_prepared_statements_on_shared_s
     # and executed there again and again (by whichever client), not prepared afresh each time.
     assert min(prepared for *_, prepared, _ in rows) >= 2, rows
     assert max(runs for *_, runs in rows) >= 4, rows
+
+
+def test_a_credit_run_and_a_figures_refresh_run_through_pgbouncer():
+    """Batch work (its staging tables live within one transaction) works through the pooler."""
+    seeded_phases()
+    for _ in range(3):
+        make_household(decile=2)
+
+    cycle = charge(this_month())
+    refresh = refresh_figures(trigger="pooler", cycles=[cycle])
+
+    assert refresh.status == RefreshStatus.COMPLETED
+    assert CycleFigure.objects.filter(cycle=cycle).aggregate(n=Sum("charged"))["n"] == 3

@@ -94,6 +94,23 @@ def test_a_bad_pooler_or_replica_setting_stops_start_up(env, message):
     assert "ImproperlyConfigured" in result.stderr and message in result.stderr
 
 
+def test_a_management_command_refuses_to_run_through_a_transaction_pooler():
+    """Its audit context is session state (kalabarg.audit.context): it must connect directly."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("DATABASE_")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "showmigrations", "stores"],
+        cwd=ROOT,
+        env={**clean, **POSTGRES, "DATABASE_POOL_MODE": "transaction"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "manage.py showmigrations needs a direct connection" in result.stderr
+
+
 ROUTES = """
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
