@@ -48,7 +48,6 @@ _COMMON_SETTINGS = (
     "max_connections = 60",
     "shared_buffers = '32MB'",
     "fsync = off",
-    "synchronous_commit = off",
     "log_min_messages = warning",
 )
 _PRIMARY_SETTINGS = ("wal_level = replica", "max_wal_senders = 4", "wal_keep_size = '256MB'")
@@ -309,7 +308,8 @@ def wait_for_replay(*, database: str = "postgres", seconds: float = 30) -> str:
     """Wait until the replica has replayed everything the primary has written so far; return the
     position (LSN) waited for."""
     with psycopg.connect(host=HOST, port=PRIMARY_PORT, user="postgres", dbname=database) as conn:
-        target = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()[0]  # type: ignore[index]
+        # The insert position: everything committed so far, even what is not yet written out.
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]  # type: ignore[index]
     deadline = time.monotonic() + seconds
     with psycopg.connect(
         host=HOST, port=REPLICA_PORT, user="postgres", dbname=database, autocommit=True
