@@ -20,5 +20,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("settlements", "0015_cycle_cost")]
+    dependencies = [("settlements", "0016_cycle_basket")]
     operations = [migrations.RunPython(forwards, backwards)]
