@@ -420,8 +420,15 @@ class JournalEntry(models.Model):
 class Posting(models.Model):
     """One leg of a journal entry: a signed amount on one account (+ credit to it, − debit). Append-only."""
 
+    # Both references are checked by the statement-level ledger trigger (settlements/sql/
+    # ledger_triggers.sql) for each inserting statement at once, not by a foreign key's look-up
+    # and row lock per posting; entries and accounts refuse DELETE, so what a posting names stays.
     entry = models.ForeignKey(
-        JournalEntry, on_delete=models.PROTECT, related_name="postings", verbose_name="سند"
+        JournalEntry,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        verbose_name="سند",
+        db_constraint=False,
     )
     # posting_account_idx (account, id) serves every look-up by account.
     account = models.ForeignKey(
@@ -430,6 +437,7 @@ class Posting(models.Model):
         related_name="postings",
         verbose_name="حساب",
         db_index=False,
+        db_constraint=False,
     )
     amount_rial = models.BigIntegerField("مبلغ (ریال)")
 

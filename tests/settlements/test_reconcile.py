@@ -130,3 +130,48 @@ def test_postgres_refuses_a_statement_that_leaves_an_entry_unbalanced():
 
     with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
         Posting.objects.create(entry=entry, account=wallet, amount_rial=5)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("column", "refusal"),
+    [("entry_id", "names journal entry"), ("account_id", "names ledger account")],
+)
+def test_postgres_refuses_a_posting_naming_an_entry_or_account_that_does_not_exist(column, refusal):
+    """The postings carry no foreign keys: the ledger's statement trigger checks their references.
+    Both legs balance, so only the missing reference can refuse them."""
+    household = make_household(decile=1)
+    charge("1402-06")
+    entry = JournalEntry.objects.first()
+    wallet = Account.objects.get(household=household)
+    legs = {"entry_id": [entry.pk, entry.pk], "account_id": [wallet.pk, wallet.pk]}
+    legs[column] = [10**12, 10**12]  # an id no row has
+
+    with (
+        pytest.raises(IntegrityError, match=refusal),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
+            "VALUES (%s, %s, 5), (%s, %s, -5)",
+            [
+                legs["entry_id"][0],
+                legs["account_id"][0],
+                legs["entry_id"][1],
+                legs["account_id"][1],
+            ],
+        )
+
+
+@pytest.mark.postgres
+def test_postgres_never_deletes_a_ledger_account():
+    household = make_household(decile=1)
+    charge("1402-06")
+
+    with (
+        pytest.raises(IntegrityError, match="never deleted"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM settlements_account WHERE household_id = %s", [household.pk])

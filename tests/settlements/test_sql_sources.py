@@ -15,7 +15,11 @@ FUNCTION = re.compile(r"CREATE OR REPLACE FUNCTION (\w+)\(.*?\$\$(.*?)\$\$", re.
 
 SOURCES = {
     "checkout_record_purchase.sql": ["checkout_record_purchase"],
-    "ledger_triggers.sql": ["settlements_refuse_change", "settlements_check_balanced"],
+    "ledger_triggers.sql": [
+        "settlements_refuse_change",
+        "settlements_refuse_account_delete",
+        "settlements_check_balanced",
+    ],
     "hot_prepare.sql": ["kalabarg_prepare"],
     "pin_phases.sql": [
         "settlements_phase_is_pinned",
