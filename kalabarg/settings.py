@@ -247,6 +247,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=60)
 }
 
+# A running batch run (credit charge, bonus sweep, expiry) quiet this long while no batch node
+# finished any chunk lost chunks with a dead worker node: the beat's ``resume_stalled_runs``
+# queues them again. Must exceed the longest chunk (seconds at 50,000 households,
+# docs/benchmarks.md); the broker's own redelivery (the visibility timeout above) takes hours.
+RUN_STALL_SECONDS = _int("RUN_STALL_SECONDS", 5 * 60, minimum=1)
+
 # --- SMS --------------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="console").strip()
 if SMS_BACKEND not in {"console", "memory", "http"}:

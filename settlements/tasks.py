@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
@@ -56,6 +57,15 @@ def run_monthly_charge() -> int | None:
     if cycle.status in (CycleStatus.OPEN, CycleStatus.CLOSED):
         return None
     return runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, enqueue=enqueue_chunks).pk
+
+
+@shared_task(name="settlements.tasks.resume_stalled_runs")
+def resume_stalled_runs() -> list[int]:
+    """Beat, every minute (default queue): queue again the undone chunks of runs that went quiet
+    for ``RUN_STALL_SECONDS`` while no batch node worked — chunks lost with a dead worker node."""
+    return runs.resume_stalled_runs(
+        quiet_for=dt.timedelta(seconds=settings.RUN_STALL_SECONDS), enqueue=enqueue_chunks
+    )
 
 
 @shared_task(

@@ -529,6 +529,10 @@ class CreditRun(models.Model):
     created_at = models.DateTimeField("ثبت", auto_now_add=True)
     started_at = models.DateTimeField("آغاز", null=True, blank=True)
     finished_at = models.DateTimeField("پایان", null=True, blank=True)
+    # The run's last sign of life: its chunks queued (a start or a resume) or one of them done.
+    # A running run quiet for RUN_STALL_SECONDS lost its chunks with a dead worker node and is
+    # resumed by the beat (``runs.resume_stalled_runs``).
+    progress_at = models.DateTimeField("آخرین پیشرفت", null=True, blank=True)
 
     class Meta:
         verbose_name = "اجرای دسته‌ای"

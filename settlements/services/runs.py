@@ -14,6 +14,7 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
@@ -186,7 +187,8 @@ def start_run(
         run.chunks_total = len(chunks)
     run.status = RunStatus.RUNNING
     run.started_at = run.started_at or timezone.now()
-    run.save(update_fields=["chunks_total", "status", "started_at"])
+    run.progress_at = timezone.now()
+    run.save(update_fields=["chunks_total", "status", "started_at", "progress_at"])
     if kind == RunKind.CYCLE_CHARGE and cycle is not None and cycle.status == CycleStatus.PLANNED:
         Cycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.CHARGING)
     pending = list(run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True))
@@ -227,6 +229,7 @@ def execute_chunk(*, chunk_id: int) -> bool:
                     households_total=F("households_total") + considered,
                     entries_created=F("entries_created") + entries,
                     amount_rial=F("amount_rial") + amount,
+                    progress_at=timezone.now(),
                 )
                 if entries and chunk.run.kind == RunKind.BONUS_SWEEP and chunk.run.cycle_id:
                     # On commit, like the instant bonus: listeners (the SMS) never see a rollback.
@@ -289,6 +292,44 @@ def finish_run_if_complete(*, run_id: int) -> bool:
                 ).update(status=CycleStatus.CLOSED)
                 Cycle.objects.filter(pk=run.cycle.pk).update(status=CycleStatus.OPEN)
     return True
+
+
+def resume_stalled_runs(
+    *, quiet_for: dt.timedelta, enqueue: Callable[[list[int]], None]
+) -> list[int]:
+    """Resume every running run that lost chunks with a dead worker node; returns their ids.
+
+    A chunk's task is acknowledged only when it ends (``acks_late``), so a node killed mid-chunk
+    leaves its message with the broker, which gives it back only after its visibility timeout
+    (hours: it must exceed the longest task). Meanwhile the run shows no sign of life. A run is
+    taken as stalled when it has been quiet for ``quiet_for`` (nothing queued, no chunk done)
+    **and** no chunk of any run finished in that time: the batch nodes are idle, so whatever
+    chunk is still undone is nobody's. Each such run is started again (``start_run``'s resume):
+    its undone chunks are queued once more and its ``progress_at`` restarts the clock, so a run
+    with no live node to take it is re-queued once per ``quiet_for``, not every beat. A chunk
+    queued twice is harmless: the second finds it done (or waits on its row lock) and posts
+    nothing. ``quiet_for`` must exceed the longest chunk (``RUN_STALL_SECONDS``)."""
+    cutoff = timezone.now() - quiet_for
+    if RunChunk.objects.filter(finished_at__gte=cutoff).exists():
+        return []  # some batch node is working: a run behind it in the queue is waiting, not lost
+    stalled = (
+        CreditRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff)
+        .exclude(progress_at__gte=cutoff)
+        .select_related("cycle__phase", "phase")
+        .order_by("pk")
+    )
+    resumed = []
+    for run in stalled:
+        try:
+            start_run(kind=run.kind, cycle=run.cycle, phase=run.phase, enqueue=enqueue)
+        except ValidationError as exc:  # e.g. its cycle was closed meanwhile: an officer decides
+            logger.error("stalled run %s not resumed: %s", run.pk, exc)
+            continue
+        logger.warning(
+            "run %s was quiet for %s; its undone chunks are queued again", run.pk, quiet_for
+        )
+        resumed.append(run.pk)
+    return resumed
 
 
 def run_inline(*, run: CreditRun) -> CreditRun:
