@@ -26,7 +26,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('settlements', '0017_hot_prepare'),
+        ('settlements', '0018_posting_references_checked_per_statement'),
         ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
