@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from households.selectors import DECILES_IN_RANGE_SQL
 from kalabarg.figures.models import CycleFigure, FiguresRefresh, RefreshStatus
+from kalabarg.lib.bulk import temporary_table
 from settlements.models import Cycle, CycleStatus
 from settlements.services.cycle_cost import (
     BONUSES,
@@ -79,17 +80,12 @@ def _covered_deciles(cycle: Cycle) -> list[int]:
     )
 
 
-def _temp(cursor, name: str, select: str, params: list[object]) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select}", params)
-
-
 def refresh_cycle(*, cycle: Cycle) -> int:
     """Replace ``cycle``'s rows in the three summary tables; returns the figure rows written."""
     start, end = _window(cycle)
     covered = _covered_deciles(cycle) or [-1]
     with transaction.atomic(), connection.cursor() as cursor:
-        _temp(
+        temporary_table(
             cursor,
             "fig_household",
             "SELECT h.id AS household_id, h.province_id, COALESCE(d.decile, 0) AS decile, "
@@ -103,7 +99,7 @@ def refresh_cycle(*, cycle: Cycle) -> int:
         stage_cycle_money(cycle=cycle, start=start, end=end)
         sent = ", ".join(["%s"] * len(SMS_SENT))
         failed = ", ".join(["%s"] * len(SMS_FAILED))
-        _temp(
+        temporary_table(
             cursor,
             "fig_sms",
             f"SELECT p.household_id, SUM(CASE WHEN m.status IN ({sent}) THEN 1 ELSE 0 END) AS sent, "
@@ -160,7 +156,7 @@ def _record_cost(cursor, *, cycle: Cycle) -> None:
 
 def _refresh_stores(cursor, *, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> None:
     """Stores per province (connected now, selling in the cycle, paid for it) and the top sellers."""
-    _temp(
+    temporary_table(
         cursor,
         "fig_store_sales",
         "SELECT store_id, COUNT(*) AS n, SUM(current_total_rial) AS basket, "

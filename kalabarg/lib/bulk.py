@@ -91,3 +91,10 @@ def analyze(*tables: str) -> None:
         return  # inside a caller's transaction the statistics would not help before it commits
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {', '.join(tables)}")
+
+
+def temporary_table(cursor: Any, name: str, select: str, params: Sequence[Any]) -> None:
+    """``CREATE TEMPORARY TABLE name AS select`` on the cursor's connection, replacing one of the
+    same name: a set-based step's intermediate rows, gone with the connection (or dropped)."""
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select}", params)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kalabarg.lib.bulk import temporary_table
 from settlements.models import Cycle, CycleBasket, CycleCost, CycleStatus
 from settlements.selectors import BONUS_IN_FORCE_SQL
 
@@ -67,7 +68,7 @@ def stage_cycle_money(*, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> 
     """Fill the three staged tables for ``cycle``, whose purchases are those made in
     ``[start, end)`` (its Tehran days). Must run inside the caller's transaction."""
     with connection.cursor() as cursor:
-        _temp(
+        temporary_table(
             cursor,
             CHARGES,
             "SELECT e.household_id, SUM(po.amount_rial) AS amount FROM settlements_journalentry e "
@@ -76,7 +77,7 @@ def stage_cycle_money(*, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> 
             "WHERE e.cycle_id = %s AND e.kind = 'cycle_charge' GROUP BY e.household_id",
             [cycle.pk],
         )
-        _temp(
+        temporary_table(
             cursor,
             BONUSES,
             "SELECT e.household_id, COUNT(*) AS n, SUM(po.amount_rial) AS amount "
@@ -85,7 +86,7 @@ def stage_cycle_money(*, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> 
             f"WHERE e.cycle_id = %s AND {BONUS_IN_FORCE_SQL} GROUP BY e.household_id",
             [cycle.pk],
         )
-        _temp(
+        temporary_table(
             cursor,
             PURCHASES,
             "SELECT household_id, COUNT(*) AS n, SUM(current_total_rial) AS basket, "
@@ -100,11 +101,6 @@ def drop_cycle_money() -> None:
     with connection.cursor() as cursor:
         for name in (CHARGES, BONUSES, PURCHASES):
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
-
-
-def _temp(cursor, name: str, select: str, params: list[object]) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select}", params)
 
 
 def latest_closed_cycle_id() -> int | None:

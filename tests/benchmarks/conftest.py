@@ -5,6 +5,7 @@ Each benchmark is a transactional test that empties the database when it ends; t
 (provinces and cities, the phases, the SMS templates), whatever order ``make bench`` runs them in."""
 
 import resource
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bare_charge_insert_seconds() -> float:
+    """The floor a credit run is measured against: one bare ``INSERT … SELECT`` of every
+    household's (id, amount, key) into an unindexed temporary table, in seconds."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bare_charges")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bare_charges (household_id bigint, amount_rial bigint, key varchar(96))"
+        )
+        started = time.perf_counter()
+        cursor.execute(
+            "INSERT INTO bare_charges SELECT h.id, 2000000 * (SELECT count(*) FROM households_person p "
+            "WHERE p.household_id = h.id), 'charge:' || h.id FROM households_household h"
+        )
+        return time.perf_counter() - started
 
 
 def report(name: str, **figures: object) -> None:

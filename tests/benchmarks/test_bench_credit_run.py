@@ -17,7 +17,7 @@ from kalabarg.lib.persian import jalali_month_key
 from settlements.models import CreditBasis, CreditRun, Phase, PhaseBand, RunKind, RunStatus
 from settlements.services import rules, runs
 from settlements.tasks import run_chunk
-from tests.benchmarks.conftest import report
+from tests.benchmarks.conftest import bare_charge_insert_seconds, report
 from tests.worker import WorkerProcess, _worker_memory_kib
 
 pytestmark = [pytest.mark.redis, pytest.mark.celery_worker]
@@ -75,16 +75,7 @@ def test_bench_credit_run():
     )
     assert repeat.entries_created == 0
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE bare_charges (household_id bigint, amount_rial bigint, key varchar(96))"
-        )
-        started = time.perf_counter()
-        cursor.execute(
-            "INSERT INTO bare_charges SELECT h.id, 2000000 * (SELECT count(*) FROM households_person p "
-            "WHERE p.household_id = h.id), 'charge:' || h.id FROM households_household h"
-        )
-        bare_s = time.perf_counter() - started
+    bare_s = bare_charge_insert_seconds()
 
     report(
         "credit_run",

@@ -34,7 +34,7 @@ from devdata.households import generate_households
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import CreditBasis, Phase, PhaseBand, RunKind
 from settlements.services import rules, runs
-from tests.benchmarks.conftest import report
+from tests.benchmarks.conftest import bare_charge_insert_seconds, report
 
 CHUNK = 25_000
 REPEAT = int(os.environ.get("BENCH_PROFILE_REPEAT", "2"))
@@ -150,15 +150,6 @@ def test_bench_credit_run_profile():
             slug = re.sub(r"[^a-z]+", "_", label.lower()).strip("_")
             figures[f"saves_{slug}_s"] = round(baseline - seconds, 2)
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE bare_charges (household_id bigint, amount_rial bigint, key varchar(96))"
-        )
-        started = time.perf_counter()
-        cursor.execute(
-            "INSERT INTO bare_charges SELECT h.id, 2000000 * (SELECT count(*) FROM households_person p "
-            "WHERE p.household_id = h.id), 'charge:' || h.id FROM households_household h"
-        )
-        figures["bare_insert_select_s"] = round(time.perf_counter() - started, 2)
+    figures["bare_insert_select_s"] = round(bare_charge_insert_seconds(), 2)
     figures["ratio_to_bare"] = round(baseline / figures["bare_insert_select_s"], 1)  # type: ignore[operator]
     report("credit_run_profile", **figures)
