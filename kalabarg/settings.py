@@ -5,6 +5,10 @@ tasks executed eagerly in-process, a local-memory cache and the console SMS back
 ``DATABASE_URL``, ``REDIS_URL`` / ``CELERY_BROKER_URL`` and ``SMS_BACKEND`` switches to the
 real services. Every variable is listed in ``.env.example``; a malformed value stops start-up
 with ``ImproperlyConfigured`` instead of being silently ignored.
+
+One module on purpose (about 600 lines): Django reads one settings module, and every value here
+is read from the environment and checked in the same few helpers; splitting it by topic would
+scatter the checks that make a bad deployment refuse to start.
 """
 
 import ipaddress

@@ -82,7 +82,7 @@ class Nodes:
     per_queue: int = field(default_factory=lambda: _int_env("NODES_PER_QUEUE", 2))
     concurrency: int = field(default_factory=lambda: _int_env("NODES_CONCURRENCY", 1))
     beat: bool = True
-    stop_seconds: float = field(default_factory=lambda: float(_int_env("NODES_STOP_SECONDS", 60)))
+    stop_seconds: int = field(default_factory=lambda: _int_env("NODES_STOP_SECONDS", 60))
     # Added to this process's environment for every node (the tests' database and broker).
     env: Mapping[str, str] = field(default_factory=dict)
     # The processes this object started (until exec, a child's /proc entry is still ours).

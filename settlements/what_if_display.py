@@ -51,27 +51,8 @@ def cost_table(figures: WhatIf) -> str:
         (_decile_label(decile), projected_by.get(decile, _EMPTY), actual_by.get(decile, _EMPTY))
         for decile in deciles
     ]
-    total = DecileCost(
-        decile=None,
-        households=projected.households,
-        members=projected.members,
-        credit_rial=projected.credit_rial,
-        bonus_rial=projected.bonus_rial,
-        compensation_rial=projected.compensation_rial,
-        estimated=sum(row.estimated for row in projected.deciles),
-    )
-    actual_total = (
-        DecileCost(
-            decile=None,
-            households=actual.households,
-            members=actual.members,
-            credit_rial=actual.credit_rial,
-            bonus_rial=actual.bonus_rial,
-            compensation_rial=actual.compensation_rial,
-        )
-        if actual is not None
-        else _EMPTY
-    )
+    total = projected.total_row()
+    actual_total = actual.total_row() if actual is not None else _EMPTY
     cycle = to_persian_digits(projected.cycle_key) if projected.cycle_key else "—"
     body = format_html_join(
         "",

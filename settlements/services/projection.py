@@ -28,7 +28,7 @@ A purchase belongs to the cycle of its Tehran day (the checkout's ``jalali_month
 the cycle's purchases are a ``created_at`` range of ``stores_purchase``; a purchase and its
 reversal are always entered in the same cycle, so not-reversed purchases are the net.
 
-One module (about 620 lines) on purpose: the model above, its statement and the figures
+One module (about 660 lines) on purpose: the model above, its statement and the figures
 they fold into are read together; the admin's page and the command only format its results.
 """
 
@@ -102,6 +102,18 @@ class Projection:
     day: dt.date
     actual: bool = False
     notes: tuple[str, ...] = field(default=())
+
+    def total_row(self) -> DecileCost:
+        """The totals as one row (no decile), to print under the per-decile rows."""
+        return DecileCost(
+            decile=None,
+            households=self.households,
+            members=self.members,
+            credit_rial=self.credit_rial,
+            bonus_rial=self.bonus_rial,
+            compensation_rial=self.compensation_rial,
+            estimated=sum(row.estimated for row in self.deciles),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON (whole rials as integers): ``--json`` and a request's payload keep this."""

@@ -122,16 +122,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self._row(
                 "total",
-                DecileCost(
-                    decile=None,
-                    households=projected.households,
-                    members=projected.members,
-                    credit_rial=projected.credit_rial,
-                    bonus_rial=projected.bonus_rial,
-                    compensation_rial=projected.compensation_rial,
-                    estimated=sum(row.estimated for row in projected.deciles),
-                ),
-                _as_row(actual) if actual is not None else None,
+                projected.total_row(),
+                actual.total_row() if actual is not None else None,
                 with_actual=actual is not None,
             )
         )
@@ -187,14 +179,3 @@ class Command(BaseCommand):
                 else:
                     cells.append(f" {value:>20,} {_money(value):>20}")
             self.stdout.write(f"{label:<13}" + "".join(cells))
-
-
-def _as_row(figures: Projection) -> DecileCost:
-    return DecileCost(
-        decile=None,
-        households=figures.households,
-        members=figures.members,
-        credit_rial=figures.credit_rial,
-        bonus_rial=figures.bonus_rial,
-        compensation_rial=figures.compensation_rial,
-    )
