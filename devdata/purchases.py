@@ -12,6 +12,7 @@ Rows are built as COPY text in Python, a chunk per transaction (``executemany`` 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from array import array
 from dataclasses import dataclass
@@ -21,14 +22,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kalabarg.lib.bulk import analyze, copy_rows
+from kalabarg.lib.partitions import TEHRAN, month_start
 from stores.models import Store, StoreStatus, Terminal
 
 COLUMNS = (
     "household_id", "payer_id", "store_id", "terminal_id", "idempotency_key",
     "request_fingerprint", "paid_with", "card_bin", "card_last4", "base_total_rial",
     "current_total_rial", "cash_rial", "credit_rial", "compensation_rial", "status", "created_at",
+    "period",
 )  # fmt: skip
 FINGERPRINT = "0" * 64
+# A purchase's period (kalabarg.lib.partitions.period_of) by its Tehran day: two years of days,
+# computed once each rather than once per purchase.
+period_on = functools.cache(month_start)
 HISTORY_DAYS = 730
 
 
@@ -115,18 +121,20 @@ def generate_purchases(
             credit = difference if rnd() < 0.8 else int(difference * rnd())
             compensation = difference - credit
             at = oldest + dt.timedelta(seconds=int(rnd() * span_seconds))
+            period = period_on(at.astimezone(TEHRAN).date())
             key = f"gen-{seed}-{index}"
             if postgres:
                 lines.append(
                     f"{household_ids[position]}\t{head_ids[position]}\t{store_id}\t{terminal_id}\t"
                     f"{key}\t{FINGERPRINT}\tcard\t603799\t{index % 10_000:04d}\t{base}\t"
-                    f"{current}\t{base}\t{credit}\t{compensation}\tcompleted\t{at.isoformat()}\n"
+                    f"{current}\t{base}\t{credit}\t{compensation}\tcompleted\t{at.isoformat()}\t"
+                    f"{period.isoformat()}\n"
                 )
             else:
                 tuples.append(
                     (household_ids[position], head_ids[position], store_id, terminal_id, key,
                      FINGERPRINT, "card", "603799", f"{index % 10_000:04d}", base, current, base,
-                     credit, compensation, "completed", at)
+                     credit, compensation, "completed", at, period)
                 )  # fmt: skip
         with transaction.atomic():
             if postgres:

@@ -256,6 +256,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # queues them again. Must exceed the longest chunk (seconds at 50,000 households,
 # docs/benchmarks.md); the broker's own redelivery (the visibility timeout above) takes hours.
 RUN_STALL_SECONDS = _int("RUN_STALL_SECONDS", 5 * 60, minimum=1)
+# The money tables' month partitions (settlements.services.partitions): how many months after
+# the current one the beat keeps created, and how many before it stay attached (older ones may be
+# detached for archive).
+LEDGER_MONTHS_AHEAD = _int("LEDGER_MONTHS_AHEAD", 3, minimum=1)
+LEDGER_ATTACHED_MONTHS = _int("LEDGER_ATTACHED_MONTHS", 24, minimum=1)
 
 # --- SMS --------------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="console").strip()

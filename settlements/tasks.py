@@ -14,6 +14,7 @@ from settlements.services import (
     anomalies,
     bonus,
     coverage,
+    partitions,
     reconcile,
     rules,
     runs,
@@ -131,6 +132,15 @@ def reconcile_ledger() -> bool:
 @shared_task(name="settlements.tasks.roll_up_balances")
 def roll_up_balances() -> int:
     return reconcile.roll_up_balances()
+
+
+@shared_task(name="settlements.tasks.ensure_ledger_months")
+def ensure_ledger_months() -> list[str]:
+    """Beat, nightly: the money tables' partitions of this month and the next ones, created ahead."""
+    created = partitions.ensure_months()
+    if created:
+        logger.info("money table partitions created: %s", ", ".join(created))
+    return created
 
 
 # --- Store settlements ------------------------------------------------------------------------

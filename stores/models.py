@@ -293,13 +293,20 @@ class Purchase(models.Model):
     )
     created_at = models.DateTimeField("زمان خرید")
     reversed_at = models.DateTimeField("زمان برگشت", null=True, blank=True)
+    # The Jalali month of ``created_at`` in Tehran (kalabarg.lib.partitions.period_of): on
+    # PostgreSQL the table is partitioned by it, so every key unique here holds it too
+    # (settlements.services.partitions, docs/decisions.md "Month partitions").
+    period = models.DateField("ماه", editable=False)
 
     class Meta:
         verbose_name = "خرید"
         verbose_name_plural = "خریدها"
         constraints = [
+            # A retry's answer comes from IdempotencyRecord (unique per terminal and key, not
+            # partitioned); this one guards the purchase's own month.
             models.UniqueConstraint(
-                fields=["terminal", "idempotency_key"], name="purchase_unique_idempotency_key"
+                fields=["terminal", "idempotency_key", "period"],
+                name="purchase_unique_idempotency_key",
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -359,8 +366,15 @@ class Purchase(models.Model):
 class PurchaseLine(models.Model):
     """One basket item of a purchase, with the unit prices in force at the moment of purchase."""
 
+    # References to a purchase carry no database foreign key: purchases are partitioned by month
+    # on PostgreSQL, and a key naming them would have to carry the month too. A statement-level
+    # trigger checks them instead, and purchases refuse DELETE (settlements/sql/money_partitions.sql).
     purchase = models.ForeignKey(
-        Purchase, on_delete=models.CASCADE, related_name="lines", verbose_name="خرید"
+        Purchase,
+        on_delete=models.CASCADE,
+        related_name="lines",
+        verbose_name="خرید",
+        db_constraint=False,
     )
     item = models.ForeignKey(
         BasketItem, on_delete=models.PROTECT, related_name="+", verbose_name="قلم"
@@ -404,8 +418,12 @@ class IdempotencyRecord(models.Model):
     key = models.CharField("کلید یکتایی", max_length=64)
     operation = models.CharField("عملیات", max_length=10, choices=IdempotencyOperation.choices)
     fingerprint = models.CharField("اثر درخواست", max_length=64)
-    purchase = models.ForeignKey(
-        Purchase, on_delete=models.PROTECT, related_name="+", verbose_name="خرید"
+    purchase = models.ForeignKey(  # checked per statement, as PurchaseLine.purchase
+        Purchase,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="خرید",
+        db_constraint=False,
     )
     response_status = models.PositiveSmallIntegerField("وضعیت پاسخ")
     response_body = models.JSONField("پاسخ")

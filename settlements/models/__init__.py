@@ -1,6 +1,8 @@
 """The settlements app's tables: rules, cycles, the ledger and credit runs (``core``), and store
-settlements and payouts (``payouts``)."""
+settlements and payouts (``payouts``), and months of the money tables detached for archive
+(``archive``)."""
 
+from settlements.models.archive import ArchivedBalance, ArchivedMonth
 from settlements.models.core import (
     Account,
     AccountKind,
@@ -41,6 +43,8 @@ __all__ = [
     "OWED_STATUSES",
     "Account",
     "AccountKind",
+    "ArchivedBalance",
+    "ArchivedMonth",
     "BalanceRollup",
     "CreditBasis",
     "CreditRun",

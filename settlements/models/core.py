@@ -332,6 +332,8 @@ class JournalEntry(models.Model):
         verbose_name="مرحله",
         db_constraint=False,
     )
+    # The purchase and the entry reversed are checked per statement (settlements/sql/
+    # money_partitions.sql), not by foreign keys: both tables are partitioned by month.
     purchase = models.ForeignKey(
         Purchase,
         on_delete=models.PROTECT,
@@ -340,6 +342,7 @@ class JournalEntry(models.Model):
         related_name="+",
         verbose_name="خرید",
         db_index=False,
+        db_constraint=False,
     )
     reverses = models.ForeignKey(
         "self",
@@ -349,6 +352,7 @@ class JournalEntry(models.Model):
         related_name="+",
         verbose_name="برگشتِ",
         db_index=False,
+        db_constraint=False,
     )
     run = models.ForeignKey(
         "CreditRun",
@@ -372,19 +376,26 @@ class JournalEntry(models.Model):
     created_by_process = models.CharField("فرایند", max_length=64, blank=True)
     memo = models.CharField("شرح", max_length=200, blank=True)
     created_at = models.DateTimeField("زمان", db_index=True)
+    # The ledger month (a Jalali month's first day) the entry is filed under; on PostgreSQL the
+    # table is partitioned by it. A charge or bonus is filed under its cycle's month and a purchase
+    # entry under its purchase's, so each such key can only ever land in one month and the keys
+    # below, unique per month, are unique outright; any other entry under the month it was
+    # posted in, its key serialised by a lock (services.ledger.post_entry). See
+    # settlements.services.partitions.
+    period = models.DateField("ماه دفتر", editable=False)
 
     class Meta:
         verbose_name = "سند حسابداری"
         verbose_name_plural = "اسناد حسابداری"
         constraints = [
             models.UniqueConstraint(
-                fields=["idempotency_key"], name="entry_unique_idempotency_key"
+                fields=["idempotency_key", "period"], name="entry_unique_idempotency_key"
             ),
             # One charge per household per cycle, whatever the idempotency key says. A bonus may
             # be posted again after a reversal took it back (at most one IN FORCE, which no
             # unique index can express: the bonus run keys and locks it, reconcile checks it).
             models.UniqueConstraint(
-                fields=["household", "cycle"],
+                fields=["household", "cycle", "period"],
                 condition=Q(kind="cycle_charge"),
                 name="entry_one_charge_per_household_cycle",
             ),
@@ -441,6 +452,9 @@ class Posting(models.Model):
         db_constraint=False,
     )
     amount_rial = models.BigIntegerField("مبلغ (ریال)")
+    # Its entry's month: a posting lives in the same month's partition as its entry, and the
+    # ledger trigger refuses one whose (entry, period) names no entry.
+    period = models.DateField("ماه دفتر", editable=False)
 
     class Meta:
         verbose_name = "ردیف سند"

@@ -358,6 +358,7 @@ class SettlementLine(models.Model):
         related_name="+",
         verbose_name="خرید",
         db_index=False,  # the unique (purchase, kind) leads with it
+        db_constraint=False,  # checked per statement: purchases are partitioned (PurchaseLine)
     )
     kind = models.CharField("نوع", max_length=8, choices=LineKind.choices)
     amount_rial = models.BigIntegerField("مبلغ (ریال)")

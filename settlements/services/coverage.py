@@ -21,7 +21,12 @@ from django.utils import timezone
 
 from settlements.models import AccountKind, Cycle, CycleStatus, EntryKind
 from settlements.services import rules
-from settlements.services.ledger import create_batch_table, post_batch, system_account
+from settlements.services.ledger import (
+    create_batch_table,
+    entry_period,
+    post_batch,
+    system_account,
+)
 from settlements.services.run_work import fill_late_charge_batch
 from settlements.signals import late_charge_posted
 
@@ -45,6 +50,9 @@ def _charge(
         run_id=None,
         process=process,
         memo=f"شارژ دوره {cycle.key} (پوشش در میانه دوره)",
+        period=entry_period(
+            kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
+        ),
     )
     if totals.entries:
         low, high = min(household_ids), max(household_ids) + 1

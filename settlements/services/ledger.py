@@ -4,9 +4,12 @@ Rules kept here (and checked by ``reconcile_ledger``):
 - an entry's postings are written in one statement and sum to zero;
 - a wallet's ``balance_rial`` moves in the same transaction as its postings, by a guarded
   ``UPDATE … SET balance = balance + x`` that the ``>= 0`` check protects;
-- every entry has a unique idempotency key: posting the same key twice returns the first entry.
+- every entry has a unique idempotency key: posting the same key twice returns the first entry;
+- every entry and its postings are filed under one month (``entry_period``), the partition key
+  of both tables on PostgreSQL (``settlements.services.partitions``).
 """
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +20,7 @@ from django.utils import timezone
 
 from households.models import Household
 from kalabarg.lib.hot_sql import hot_cursor
+from kalabarg.lib.partitions import month_start, period_of
 from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Phase, Posting
 from stores.models import Purchase, Store
 
@@ -68,6 +72,31 @@ def store_payable(*, store: Store) -> Account:
         return Account.objects.get(kind=AccountKind.STORE_PAYABLE, store=store)
 
 
+def entry_period(
+    *, kind: str, cycle: Cycle | None, purchase: Purchase | None, moment: dt.datetime
+) -> dt.date:
+    """The month an entry is filed under: a charge's or a bonus's cycle, a purchase entry's
+    purchase, else the month of ``moment``. Keys of the first two then meet in one partition
+    whenever they are posted (settlements.services.partitions)."""
+    if kind in (EntryKind.CYCLE_CHARGE, EntryKind.BONUS) and cycle is not None:
+        return month_start(cycle.starts_on)
+    if kind == EntryKind.PURCHASE and purchase is not None:
+        return purchase.period
+    return period_of(moment)
+
+
+def lock_key(*, idempotency_key: str) -> None:
+    """Serialise every writer of one idempotency key until the transaction ends.
+
+    Keys are unique per month; a key posted twice around a month's turn could otherwise land in
+    two partitions. Under this lock the second writer's look-up sees the first one's entry."""
+    if connection.vendor == "postgresql":
+        with hot_cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [idempotency_key]
+            )
+
+
 @dataclass(frozen=True)
 class Leg:
     account: Account
@@ -107,11 +136,14 @@ def post_entry(
     if not legs or sum(leg.amount_rial for leg in legs) != 0:
         raise ValueError("an entry needs legs that sum to zero")
     # ``key_is_new``: the caller derived the key from a row it just created, so no look-up.
+    if not key_is_new:
+        lock_key(idempotency_key=idempotency_key)
     existing = (
         None if key_is_new else JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
     )
     if existing is not None:
         return PostResult(existing, created=False)
+    now = timezone.now()
     # The entry goes first: its unique key makes a concurrent duplicate wait here, then fail.
     entry = JournalEntry.objects.create(
         kind=kind,
@@ -124,7 +156,8 @@ def post_entry(
         created_by=created_by,
         created_by_process=created_by_process,
         memo=memo,
-        created_at=timezone.now(),
+        created_at=now,
+        period=entry_period(kind=kind, cycle=cycle, purchase=purchase, moment=now),
     )
     # Wallets in a fixed order (by id), so two entries touching the same wallets never deadlock.
     for leg in sorted(
@@ -137,7 +170,12 @@ def post_entry(
         if not updated:
             raise InsufficientBalance(leg.account.pk)
     Posting.objects.bulk_create(
-        [Posting(entry=entry, account=leg.account, amount_rial=leg.amount_rial) for leg in legs]
+        [
+            Posting(
+                entry=entry, account=leg.account, amount_rial=leg.amount_rial, period=entry.period
+            )
+            for leg in legs
+        ]
     )
     return PostResult(entry, created=True)
 
@@ -182,8 +220,10 @@ def post_batch(
     run_id: int | None,
     process: str,
     memo: str,
+    period: dt.date,
 ) -> BatchTotals:
-    """Post one entry per row of the batch table: fund → wallet (``to_wallet``) or wallet → fund.
+    """Post one entry per row of the batch table: fund → wallet (``to_wallet``) or wallet → fund,
+    every entry and posting filed under ``period`` (``entry_period``).
 
     Must run inside the chunk's transaction. Rows whose key is already posted are dropped first,
     so a repeated chunk posts nothing; a concurrent duplicate violates the unique key and the
@@ -216,20 +256,20 @@ def post_batch(
             )
         cursor.execute(
             "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, run_id, "
-            "created_by_process, memo, created_at) "
-            f"SELECT %s, idempotency_key, household_id, %s, %s, %s, %s, %s, %s FROM {BATCH_TABLE}",
-            [kind, cycle_id, phase_id, run_id, process, memo, now],
+            "created_by_process, memo, created_at, period) "
+            f"SELECT %s, idempotency_key, household_id, %s, %s, %s, %s, %s, %s, %s FROM {BATCH_TABLE}",
+            [kind, cycle_id, phase_id, run_id, process, memo, now, period],
         )
         # Both legs of every entry in one statement: the balance trigger checks each statement.
         cursor.execute(
-            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
-            f"SELECT e.id, w.id, %s * b.amount_rial FROM {BATCH_TABLE} b "
-            "JOIN settlements_journalentry e ON e.idempotency_key = b.idempotency_key "
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            f"SELECT e.id, w.id, %s * b.amount_rial, e.period FROM {BATCH_TABLE} b "
+            "JOIN settlements_journalentry e ON e.idempotency_key = b.idempotency_key AND e.period = %s "
             "JOIN settlements_account w ON w.household_id = b.household_id "
             "UNION ALL "
-            f"SELECT e.id, %s, -%s * b.amount_rial FROM {BATCH_TABLE} b "
-            "JOIN settlements_journalentry e ON e.idempotency_key = b.idempotency_key",
-            [sign, fund.pk, sign],
+            f"SELECT e.id, %s, -%s * b.amount_rial, e.period FROM {BATCH_TABLE} b "
+            "JOIN settlements_journalentry e ON e.idempotency_key = b.idempotency_key AND e.period = %s",
+            [sign, period, fund.pk, sign, period],
         )
     return BatchTotals(int(entries), int(amount))
 

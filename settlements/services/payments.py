@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from kalabarg.lib.hot_sql import hot_cursor
+from kalabarg.lib.partitions import period_of
 from settlements.models import AccountKind, EntryKind, JournalEntry
 from settlements.services.ledger import (
     InsufficientBalance,
@@ -94,8 +95,8 @@ def record_purchase(
         cursor.execute(
             "INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key, "
             "request_fingerprint, paid_with, card_bin, card_last4, base_total_rial, current_total_rial, "
-            "cash_rial, credit_rial, compensation_rial, status, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            "cash_rial, credit_rial, compensation_rial, status, created_at, period) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
                 household_id,
                 payer_id,
@@ -113,6 +114,7 @@ def record_purchase(
                 split.compensation_rial,
                 PurchaseStatus.COMPLETED,
                 ops.adapt_datetimefield_value(created_at),
+                ops.adapt_datefield_value(period_of(created_at)),
             ],
         )
         purchase_id = int(cursor.fetchone()[0])
@@ -200,12 +202,14 @@ def post_purchase(
     )
     if not legs:
         return None
+    # Filed under its purchase's month (the same moment): settlements.services.partitions.
+    period = connection.ops.adapt_datefield_value(period_of(created_at))
     with hot_cursor() as cursor:
         # The entry first: its unique key makes a concurrent duplicate wait here, then fail.
         cursor.execute(
             "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, "
-            "purchase_id, created_by_process, memo, created_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            "purchase_id, created_by_process, memo, created_at, period) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
                 EntryKind.PURCHASE,
                 f"purchase:{purchase_id}",
@@ -216,6 +220,7 @@ def post_purchase(
                 process,
                 f"خرید {purchase_id}",
                 connection.ops.adapt_datetimefield_value(created_at),
+                period,
             ],
         )
         entry_id = int(cursor.fetchone()[0])
@@ -227,10 +232,10 @@ def post_purchase(
             )
             if cursor.rowcount != 1:
                 raise InsufficientBalance(wallet_id)
-        values = ", ".join(["(%s, %s, %s)"] * len(legs))
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(legs))
         cursor.execute(
-            f"INSERT INTO settlements_posting (entry_id, account_id, amount_rial) VALUES {values}",
-            [value for account, amount in legs for value in (entry_id, account, amount)],
+            f"INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) VALUES {values}",
+            [value for account, amount in legs for value in (entry_id, account, amount, period)],
         )
     return entry_id
 
@@ -238,7 +243,7 @@ def post_purchase(
 _RECORD_PURCHASE_IN_ONE_CALL = """
 SELECT checkout_record_purchase(%(household)s, %(payer)s, %(store)s, %(terminal)s, %(key)s,
   %(fingerprint)s, %(paid_with)s, %(card_bin)s, %(card_last4)s, %(base_total)s, %(current_total)s,
-  %(created_at)s, %(items)s::bigint[], %(quantities)s::numeric[], %(unit_bases)s::bigint[],
+  %(created_at)s, %(period)s::date, %(items)s::bigint[], %(quantities)s::numeric[], %(unit_bases)s::bigint[],
   %(unit_currents)s::bigint[], %(bases)s::bigint[], %(currents)s::bigint[], %(cycle)s::bigint,
   %(cycle_key)s::text, %(phase)s::bigint, %(wallet)s::bigint, %(inflation_fund)s::bigint,
   %(store_payable)s::bigint, %(threshold)s::bigint, %(bonus)s::bigint, %(process)s,
@@ -291,6 +296,7 @@ def record_purchase_in_one_call(
         "base_total": base_total_rial,
         "current_total": current_total_rial,
         "created_at": created_at,
+        "period": period_of(created_at),
         "items": [line.item_id for line in lines],
         "quantities": [line.quantity for line in lines],
         "unit_bases": [line.unit_base_price_rial for line in lines],

@@ -28,6 +28,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from kalabarg.lib.errors import field_error
+from kalabarg.lib.partitions import period_of
 from kalabarg.lib.persian import format_jalali_date, normalize_text, to_latin_digits
 from settlements.models import (
     AccountKind,
@@ -431,20 +432,21 @@ def _return_to_payables(*, settlement_ids: list[int], process: str, now: dt.date
     clearing = system_account(kind=AccountKind.SETTLEMENT_CLEARING)
     in_list = ", ".join(["%s"] * len(settlement_ids))
     key = "'payout_returned:' || CAST(s.id AS varchar(20))"
+    period = period_of(now)  # the settlements' status moves once, under their row locks
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at) "
-            f"SELECT %s, {key}, %s, SUBSTR('پرداخت ناموفق ' || s.failure_reason, 1, 200), %s "
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at, period) "
+            f"SELECT %s, {key}, %s, SUBSTR('پرداخت ناموفق ' || s.failure_reason, 1, 200), %s, %s "
             f"FROM settlements_storesettlement s WHERE s.id IN ({in_list}) ORDER BY s.id",
-            [EntryKind.PAYOUT_RETURNED, process[:64], now, *settlement_ids],
+            [EntryKind.PAYOUT_RETURNED, process[:64], now, period, *settlement_ids],
         )
         cursor.execute(
-            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
-            "SELECT e.id, a.id, s.amount_rial FROM settlements_storesettlement s "
-            f"JOIN settlements_journalentry e ON e.idempotency_key = {key} "
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            "SELECT e.id, a.id, s.amount_rial, e.period FROM settlements_storesettlement s "
+            f"JOIN settlements_journalentry e ON e.idempotency_key = {key} AND e.period = %s "
             "JOIN settlements_account a ON a.store_id = s.store_id AND a.kind = 'store_payable' "
             f"WHERE s.id IN ({in_list}) UNION ALL "
-            "SELECT e.id, %s, -s.amount_rial FROM settlements_storesettlement s "
-            f"JOIN settlements_journalentry e ON e.idempotency_key = {key} WHERE s.id IN ({in_list})",
-            [*settlement_ids, clearing.pk, *settlement_ids],
+            "SELECT e.id, %s, -s.amount_rial, e.period FROM settlements_storesettlement s "
+            f"JOIN settlements_journalentry e ON e.idempotency_key = {key} AND e.period = %s WHERE s.id IN ({in_list})",
+            [period, *settlement_ids, clearing.pk, period, *settlement_ids],
         )

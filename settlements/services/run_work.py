@@ -24,7 +24,13 @@ from settlements.selectors import (
     CYCLE_SPEND_SQL,
     SPEND_ENTRY_SQL,
 )
-from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
+from settlements.services.ledger import (
+    BATCH_TABLE,
+    create_batch_table,
+    entry_period,
+    post_batch,
+    system_account,
+)
 
 # The members of a household counted on a day, as a correlated subquery (person household FK); the
 # decile on a day is ``households.selectors.decile_on_sql``. Both run the same on PostgreSQL and SQLite.
@@ -272,23 +278,27 @@ def execute_work(
     """The set-based work of one kind for households ``[low, high)``, in the caller's transaction."""
     create_batch_table()
     fund = system_account(kind=AccountKind.PROGRAMME_FUND)
+    now = timezone.now()
     if kind == RunKind.CYCLE_CHARGE and cycle is not None:
         considered = _fill_charge_batch(cycle, low, high)
         totals = post_batch(
             kind=EntryKind.CYCLE_CHARGE, fund=fund, to_wallet=True, cycle_id=cycle.pk, phase_id=cycle.phase_id,
             run_id=run_id, process=process, memo=f"شارژ دوره {cycle.key}",
+            period=entry_period(kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=now),
         )  # fmt: skip
     elif kind == RunKind.BONUS_SWEEP and cycle is not None:
         considered = _fill_bonus_batch(cycle, low, high)
         totals = post_batch(
             kind=EntryKind.BONUS, fund=fund, to_wallet=True, cycle_id=cycle.pk, phase_id=cycle.phase_id,
             run_id=run_id, process=process, memo=f"اعتبار مضاعف دوره {cycle.key}",
+            period=entry_period(kind=EntryKind.BONUS, cycle=cycle, purchase=None, moment=now),
         )  # fmt: skip
     elif kind == RunKind.EXPIRY and phase is not None:
         considered = _fill_expiry_batch(phase, low, high)
         totals = post_batch(
             kind=EntryKind.EXPIRY, fund=fund, to_wallet=False, cycle_id=None, phase_id=phase.pk,
             run_id=run_id, process=process, memo=f"ابطال اعتبار پایان {phase.name}",
+            period=entry_period(kind=EntryKind.EXPIRY, cycle=None, purchase=None, moment=now),
         )  # fmt: skip
     else:
         raise ValueError(f"run of kind {kind} without its cycle or phase")

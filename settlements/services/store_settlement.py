@@ -30,6 +30,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from kalabarg.lib.errors import field_error
+from kalabarg.lib.partitions import period_of
 from kalabarg.lib.persian import format_jalali_datetime, to_persian_digits
 from settlements.models import (
     AccountKind,
@@ -315,23 +316,28 @@ def settle_store_range(*, run: SettlementRun, low: int, high: int, process: str)
         )
         owed = int(cursor.fetchone()[0])
         # Store payable → settlement clearing for every positive amount, both legs in one statement.
+        # The settlements were created just above, once per (run, store): their keys are new, and
+        # filed under this month (settlements.services.partitions).
+        period = period_of(now)
         cursor.execute(
-            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at) "
-            "SELECT 'settlement', 'settlement:' || CAST(s.id AS varchar(20)), %s, %s, %s "
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at, period) "
+            "SELECT 'settlement', 'settlement:' || CAST(s.id AS varchar(20)), %s, %s, %s, %s "
             "FROM settlements_storesettlement s WHERE s.run_id = %s AND s.store_id >= %s "
             "AND s.store_id < %s AND s.amount_rial > 0 ORDER BY s.id",
-            [process[:64], memo, now, run.pk, low, high],
+            [process[:64], memo, now, period, run.pk, low, high],
         )
         cursor.execute(
-            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
-            "SELECT e.id, a.id, -s.amount_rial FROM settlements_storesettlement s "
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            "SELECT e.id, a.id, -s.amount_rial, e.period FROM settlements_storesettlement s "
             "JOIN settlements_journalentry e ON e.idempotency_key = 'settlement:' || CAST(s.id AS varchar(20)) "
+            "AND e.period = %s "
             "JOIN settlements_account a ON a.store_id = s.store_id AND a.kind = 'store_payable' "
             "WHERE s.run_id = %s AND s.store_id >= %s AND s.store_id < %s AND s.amount_rial > 0 "
-            "UNION ALL SELECT e.id, %s, s.amount_rial FROM settlements_storesettlement s "
+            "UNION ALL SELECT e.id, %s, s.amount_rial, e.period FROM settlements_storesettlement s "
             "JOIN settlements_journalentry e ON e.idempotency_key = 'settlement:' || CAST(s.id AS varchar(20)) "
+            "AND e.period = %s "
             "WHERE s.run_id = %s AND s.store_id >= %s AND s.store_id < %s AND s.amount_rial > 0",
-            [run.pk, low, high, clearing.pk, run.pk, low, high],
+            [period, run.pk, low, high, clearing.pk, period, run.pk, low, high],
         )
     return ChunkTotals(created, owed)
 

@@ -1,4 +1,4 @@
--- The POS purchase's write as one call (loaded by migrations settlements 0007 and 0008; a change
+-- The POS purchase's write as one call (loaded by migrations settlements 0007, 0008 and 0020; a change
 -- to it is a new migration that loads this file again). It mirrors the Python write in
 -- settlements/services/checkout/write.py; tests/settlements/test_checkout_function.py runs both on
 -- the same purchases and compares them, and checks that the function in the database is this file.
@@ -10,7 +10,7 @@
 CREATE OR REPLACE FUNCTION checkout_record_purchase(
     p_household bigint, p_payer bigint, p_store bigint, p_terminal bigint, p_key text,
     p_fingerprint text, p_paid_with text, p_card_bin text, p_card_last4 text,
-    p_base_total bigint, p_current_total bigint, p_created_at timestamptz,
+    p_base_total bigint, p_current_total bigint, p_created_at timestamptz, p_period date,
     p_items bigint[], p_quantities numeric[], p_unit_bases bigint[], p_unit_currents bigint[],
     p_bases bigint[], p_currents bigint[],
     p_cycle bigint, p_cycle_key text, p_phase bigint,
@@ -47,10 +47,10 @@ BEGIN
 
     INSERT INTO stores_purchase (household_id, payer_id, store_id, terminal_id, idempotency_key,
         request_fingerprint, paid_with, card_bin, card_last4, base_total_rial, current_total_rial,
-        cash_rial, credit_rial, compensation_rial, status, created_at)
+        cash_rial, credit_rial, compensation_rial, status, created_at, period)
     VALUES (p_household, p_payer, p_store, p_terminal, p_key, p_fingerprint, p_paid_with,
         p_card_bin, p_card_last4, p_base_total, p_current_total, p_base_total, credit,
-        compensation, 'completed', p_created_at)
+        compensation, 'completed', p_created_at, p_period)
     RETURNING id INTO purchase;
 
     INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial,
@@ -61,9 +61,9 @@ BEGIN
 
     IF difference > 0 THEN
         INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id,
-            phase_id, purchase_id, created_by_process, memo, created_at)
+            phase_id, purchase_id, created_by_process, memo, created_at, period)
         VALUES ('purchase', 'purchase:' || purchase, p_household, p_cycle, p_phase, purchase,
-            p_process, 'خرید ' || purchase, p_created_at)
+            p_process, 'خرید ' || purchase, p_created_at, p_period)
         RETURNING id INTO entry;
         IF credit > 0 THEN
             UPDATE settlements_account SET balance_rial = balance_rial - credit
@@ -72,8 +72,8 @@ BEGIN
                 RAISE EXCEPTION 'wallet % cannot pay %', p_wallet, credit;
             END IF;
         END IF;
-        INSERT INTO settlements_posting (entry_id, account_id, amount_rial)
-        SELECT entry, l.account, l.amount
+        INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period)
+        SELECT entry, l.account, l.amount, p_period
           FROM (VALUES (1, p_wallet, -credit), (2, p_inflation_fund, -compensation),
                        (3, p_store_payable, credit + compensation)) AS l(leg, account, amount)
          WHERE l.amount <> 0

@@ -1,4 +1,4 @@
--- The ledger's guards (loaded by migrations settlements 0002 and 0018; every statement here can be
+-- The ledger's guards (loaded by migrations settlements 0002, 0018 and 0020; every statement here can be
 -- run again): journal entries and postings are append-only, accounts are never deleted, and every
 -- statement that inserts postings leaves each entry it touches balanced and names only entries and
 -- accounts that exist. That last check stands in for the postings' two foreign keys: one join of
@@ -38,10 +38,12 @@ BEGIN
         RAISE EXCEPTION 'journal entry % does not balance: its postings must sum to zero', unbalanced
             USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_postings_sum_to_zero';
     END IF;
+    -- By (id, period): a posting lives in its entry's month, and names that month's partition.
     SELECT p.entry_id INTO missing FROM new_postings p
-        WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.id = p.entry_id) LIMIT 1;
+        WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e
+                          WHERE e.id = p.entry_id AND e.period = p.period) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'a posting names journal entry %, which does not exist', missing
+        RAISE EXCEPTION 'a posting names journal entry % in its month, which does not exist', missing
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
     END IF;
     SELECT p.account_id INTO missing FROM new_postings p

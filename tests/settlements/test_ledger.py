@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
+from kalabarg.lib.partitions import month_start
 from settlements.models import (
     Account,
     AccountKind,
@@ -93,7 +94,7 @@ def test_the_database_refuses_a_second_charge_for_a_household_in_a_cycle():
     with pytest.raises(IntegrityError), transaction.atomic():
         JournalEntry.objects.create(
             kind=EntryKind.CYCLE_CHARGE, idempotency_key="another-key", household=household, cycle=cycle,
-            phase=cycle.phase, created_at=cycle.phase.created_at,
+            phase=cycle.phase, created_at=cycle.phase.created_at, period=month_start(cycle.starts_on),
         )  # fmt: skip
 
 

@@ -129,7 +129,7 @@ def test_postgres_refuses_a_statement_that_leaves_an_entry_unbalanced():
     wallet = Account.objects.get(household=household)
 
     with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
-        Posting.objects.create(entry=entry, account=wallet, amount_rial=5)
+        Posting.objects.create(entry=entry, account=wallet, amount_rial=5, period=entry.period)
 
 
 @pytest.mark.postgres
@@ -153,13 +153,15 @@ def test_postgres_refuses_a_posting_naming_an_entry_or_account_that_does_not_exi
         connection.cursor() as cursor,
     ):
         cursor.execute(
-            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
-            "VALUES (%s, %s, 5), (%s, %s, -5)",
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            "VALUES (%s, %s, 5, %s), (%s, %s, -5, %s)",
             [
                 legs["entry_id"][0],
                 legs["account_id"][0],
+                entry.period,
                 legs["entry_id"][1],
                 legs["account_id"][1],
+                entry.period,
             ],
         )
 
