@@ -176,7 +176,8 @@ def detach_month(cursor: CursorWrapper, table: str, period: dt.date) -> str:
     # An archive is a frozen copy: its foreign keys would pin live rows (households, terminals)
     # and stop the live tables' TRUNCATE, so they go; its rows were checked while attached.
     cursor.execute(
-        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'", [archive]
+        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+        [archive],
     )
     for (constraint,) in cursor.fetchall():
         cursor.execute(f"ALTER TABLE {_quote(archive)} DROP CONSTRAINT {_quote(constraint)}")
@@ -265,7 +266,6 @@ def convert_to_partitioned(
     table: str,
     *,
     rows_sql: str,
-    params: list[object],
     extra_months: list[dt.date],
     log: Callable[[str], None] = lambda message: None,
 ) -> int:
@@ -286,7 +286,7 @@ def convert_to_partitioned(
         f"INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMMENTS, {PERIOD_COLUMN} date NOT NULL) "
         f"PARTITION BY RANGE ({PERIOD_COLUMN})"
     )
-    cursor.execute(f"SELECT min(period), max(period) FROM ({rows_sql}) s", params)
+    cursor.execute(f"SELECT min(period), max(period) FROM ({rows_sql}) s")
     first, last = cursor.fetchone()
     months = set(extra_months)
     if first is not None:
@@ -301,7 +301,7 @@ def convert_to_partitioned(
         f"CREATE TABLE {_quote(default_partition_name(table))} PARTITION OF {_quote(table)} DEFAULT"
     )
     log(f"{table}: {len(months)} months, copying rows")
-    cursor.execute(f"INSERT INTO {_quote(table)} {rows_sql}", params)
+    cursor.execute(f"INSERT INTO {_quote(table)} {rows_sql}")
     copied = max(cursor.rowcount, 0)
     log(f"{table}: {copied} rows copied")
     for referencing, name in definition.referenced_by:

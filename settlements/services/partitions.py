@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from kalabarg.lib import partitions as months
@@ -60,7 +61,7 @@ def _months_ahead(today: dt.date, ahead: int) -> list[dt.date]:
     return found
 
 
-def _fill_days(cursor, first: dt.date, last: dt.date) -> None:  # type: ignore[no-untyped-def]
+def _fill_days(cursor: CursorWrapper, first: dt.date, last: dt.date) -> None:
     """A temporary table mapping each day of ``[first, last]`` to its period, for the copy's
     hash join (the Jalali calendar is computed here, in Python, as everywhere else)."""
     cursor.execute(f"DROP TABLE IF EXISTS {DAYS}")
@@ -124,7 +125,7 @@ def convert_money_tables(
                 log(f"{table}: already partitioned")
                 continue
             copied[table] = months.convert_to_partitioned(
-                cursor, table, rows_sql=_ROWS[table], params=[], extra_months=ahead, log=log
+                cursor, table, rows_sql=_ROWS[table], extra_months=ahead, log=log
             )
         cursor.execute(f"DROP TABLE {DAYS}")
         cursor.execute(load("ledger_triggers.sql"))
@@ -146,7 +147,7 @@ def ensure_months(*, today: dt.date | None = None, ahead: int | None = None) -> 
     return created
 
 
-def ensure_month(*, cursor, period: dt.date) -> list[str]:  # type: ignore[no-untyped-def]
+def ensure_month(*, cursor: CursorWrapper, period: dt.date) -> list[str]:
     """``period``'s partition of every money table, created where missing."""
     return [
         months.partition_name(table, period)

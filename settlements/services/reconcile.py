@@ -10,8 +10,8 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from settlements.models import AccountKind, BalanceRollup, JournalEntry, LedgerDigest, Posting
-from settlements.services import partitions
 from settlements.selectors import BONUS_IN_FORCE_SQL
+from settlements.services import partitions
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 

@@ -28,6 +28,7 @@ from devdata.households import generate_households
 from devdata.purchases import generate_purchases
 from devdata.stores import generate_stores
 from kalabarg.lib.bulk import analyze
+from kalabarg.lib.partitions import period_of
 from settlements.models import AccountKind, StoreSettlement
 from settlements.services import payouts, store_settlement
 from settlements.services.ledger import system_account
@@ -57,15 +58,15 @@ def _open_payables(*, batch: str, after_id: int) -> None:
             params,
         )
         cursor.execute(
-            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at) "
-            "SELECT 'purchase', %s || store_id, 'bench', '', now() FROM bench_net",
-            [f"bench-{batch}:"],
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at, period) "
+            "SELECT 'purchase', %s || store_id, 'bench', '', now(), %s FROM bench_net",
+            [f"bench-{batch}:", period_of(timezone.now())],
         )
         cursor.execute(
-            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
-            "SELECT e.id, a.id, n.net FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id "
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            "SELECT e.id, a.id, n.net, e.period FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id "
             "JOIN settlements_account a ON a.store_id = n.store_id "
-            "UNION ALL SELECT e.id, %s, -n.net FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id",
+            "UNION ALL SELECT e.id, %s, -n.net, e.period FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id",
             [f"bench-{batch}:", fund.pk, f"bench-{batch}:"],
         )
 

@@ -45,6 +45,7 @@ from devdata.purchases import generate_purchases
 from devdata.stores import generate_stores
 from kalabarg.figures.refresh import refresh_figures
 from kalabarg.lib.bulk import analyze
+from kalabarg.lib.partitions import month_start
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import (
     AccountKind,
@@ -208,9 +209,9 @@ def _purchase_entries(cycle: Cycle) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, "
-                "phase_id, purchase_id, created_by_process, memo, created_at) "
+                "phase_id, purchase_id, created_by_process, memo, created_at, period) "
                 "SELECT 'purchase', 'purchase:' || p.id, p.household_id, %s, %s, p.id, 'bench', '', "
-                "p.created_at FROM stores_purchase p WHERE p.id >= %s AND p.id < %s "
+                "p.created_at, p.period FROM stores_purchase p WHERE p.id >= %s AND p.id < %s "
                 "AND p.credit_rial + p.compensation_rial > 0",
                 [cycle.pk, cycle.phase_id, start, end],
             )
@@ -219,26 +220,26 @@ def _purchase_entries(cycle: Cycle) -> None:
                 "WHERE e.kind = 'purchase' AND e.purchase_id >= %s AND e.purchase_id < %s"
             )
             cursor.execute(
-                "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
-                f"SELECT e.id, w.id, -p.credit_rial {legs.replace('WHERE', 'JOIN settlements_account w ON w.household_id = p.household_id WHERE')} "
+                "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+                f"SELECT e.id, w.id, -p.credit_rial, e.period {legs.replace('WHERE', 'JOIN settlements_account w ON w.household_id = p.household_id WHERE')} "
                 "AND p.credit_rial > 0 "
-                f"UNION ALL SELECT e.id, %s, -p.compensation_rial {legs} AND p.compensation_rial > 0 "
-                f"UNION ALL SELECT e.id, s.id, p.credit_rial + p.compensation_rial "
+                f"UNION ALL SELECT e.id, %s, -p.compensation_rial, e.period {legs} AND p.compensation_rial > 0 "
+                f"UNION ALL SELECT e.id, s.id, p.credit_rial + p.compensation_rial, e.period "
                 f"{legs.replace('WHERE', 'JOIN settlements_account s ON s.store_id = p.store_id WHERE')}",
                 [start, end, fund.pk, start, end, start, end],
             )
             cursor.execute(
                 "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, "
-                "phase_id, purchase_id, reverses_id, created_by_process, memo, created_at) "
+                "phase_id, purchase_id, reverses_id, created_by_process, memo, created_at, period) "
                 "SELECT 'reversal', 'reversal:' || e.id, e.household_id, e.cycle_id, e.phase_id, "
-                "e.purchase_id, e.id, 'bench', '', p.reversed_at FROM settlements_journalentry e "
+                "e.purchase_id, e.id, 'bench', '', p.reversed_at, e.period FROM settlements_journalentry e "
                 "JOIN stores_purchase p ON p.id = e.purchase_id WHERE e.kind = 'purchase' "
                 "AND p.status = 'reversed' AND e.purchase_id >= %s AND e.purchase_id < %s",
                 [start, end],
             )
             cursor.execute(
-                "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
-                "SELECT r.id, po.account_id, -po.amount_rial FROM settlements_journalentry r "
+                "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+                "SELECT r.id, po.account_id, -po.amount_rial, r.period FROM settlements_journalentry r "
                 "JOIN settlements_posting po ON po.entry_id = r.reverses_id "
                 "WHERE r.kind = 'reversal' AND r.purchase_id >= %s AND r.purchase_id < %s",
                 [start, end],
@@ -274,6 +275,7 @@ def _bonuses(cycle: Cycle) -> None:
             run_id=None,
             process="bench",
             memo=f"اعتبار مضاعف دوره {cycle.key}",
+            period=month_start(cycle.starts_on),
         )
 
 

@@ -176,7 +176,9 @@ def test_a_posting_filed_under_another_month_than_its_entry_is_refused():
     ("kind", "column", "refusal"),
     [("purchase", "purchase_id", "names purchase"), ("reversal", "reverses_id", "reverses entry")],
 )
-def test_an_entry_naming_a_purchase_or_an_entry_that_does_not_exist_is_refused(kind, column, refusal):
+def test_an_entry_naming_a_purchase_or_an_entry_that_does_not_exist_is_refused(
+    kind, column, refusal
+):
     with pytest.raises(IntegrityError, match=refusal), transaction.atomic():
         _insert(
             f"INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at, "  # noqa: S608
