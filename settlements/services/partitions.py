@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from kalabarg.lib import partitions as months
 from kalabarg.lib.errors import field_error
-from settlements.models import ArchivedBalance, ArchivedMonth, Cycle, LedgerDigest
+from settlements.models import ArchivedBalance, ArchivedMonth, LedgerDigest
 from settlements.sql import load
 
 PURCHASES = "stores_purchase"
@@ -39,11 +39,6 @@ POSTINGS = "settlements_posting"
 # In this order: entries take their purchase's month, postings their entry's.
 MONEY_TABLES = (PURCHASES, ENTRIES, POSTINGS)
 DAYS = "money_partition_days"
-
-
-def cycle_period(cycle: Cycle) -> dt.date:
-    """The month a cycle's charges and bonuses are filed under."""
-    return months.month_start(cycle.starts_on)
 
 
 def is_partitioned() -> bool:
