@@ -26,7 +26,10 @@ from settlements.services.reconcile import reconcile
 from tests.households.factories import make_household
 from tests.settlements.factories import buy, charge, settle, this_month
 
-pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.postgres,
+]
 
 MONEY_TABLES = ("stores_purchase", "settlements_journalentry", "settlements_posting")
 
