@@ -81,7 +81,7 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         "WHERE household_id >= %s AND household_id < %s AND (birth_date IS NULL OR birth_date <= %s) "
         "GROUP BY household_id) m ON m.household_id = d.household_id "
         "WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = d.household_id "
-        "AND e.cycle_id = %s AND e.kind = 'cycle_charge')) x"
+        "AND e.cycle_id = %s AND e.kind = 'cycle_charge' AND e.period = %s)) x"
     )
     params: list[int | str | dt.date] = [
         *amount_params,
@@ -93,10 +93,19 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         high,
         cycle.starts_on,
         cycle.pk,
+        _charge_period(cycle),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
+
+
+def _charge_period(cycle: Cycle) -> dt.date:
+    """The one month a cycle's charges are filed under: a look-up for them reads that month's
+    partition only."""
+    return entry_period(
+        kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
+    )
 
 
 def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_date: dt.date) -> int:
@@ -119,7 +128,7 @@ def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_dat
         f"SELECT h.id, {decile_on_sql(household='h.id', on_date='%s')} AS decile, {members} AS members "
         f"FROM households_household h WHERE h.id IN ({in_list}) "
         "AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = h.id "
-        "AND e.cycle_id = %s AND e.kind = 'cycle_charge')) x WHERE x.decile IS NOT NULL"
+        "AND e.cycle_id = %s AND e.kind = 'cycle_charge' AND e.period = %s)) x WHERE x.decile IS NOT NULL"
     )
     params: list[int | str | dt.date] = [
         *amount_params,
@@ -128,6 +137,7 @@ def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_dat
         cycle.starts_on,
         *household_ids,
         cycle.pk,
+        _charge_period(cycle),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
