@@ -419,6 +419,7 @@ def test_the_sms_node_killed_mid_build_leaves_the_other_to_finish_the_outbox_eac
     assert max(per_mobile.values()) == 1 and repeats == 0
     assert set(SmsMessage.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
     print(
-        f"chunks lost with sms-1: {lost}; from the kill to the campaign completed: "
+        f"heads: {len(per_head)} in {stalled.chunks_total} chunks; chunks lost with sms-1: "
+        f"{lost}; from the kill to the campaign completed: "
         f"{done - killed:.1f} s; from the beat's start: {done - beat_started:.1f} s"
     )
