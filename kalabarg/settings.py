@@ -253,8 +253,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 # A running batch run (credit charge, bonus sweep, expiry) quiet this long while no batch node
 # finished any chunk lost chunks with a dead worker node: the beat's ``resume_stalled_runs``
-# queues them again. Must exceed the longest chunk (seconds at 50,000 households,
-# docs/benchmarks.md); the broker's own redelivery (the visibility timeout above) takes hours.
+# queues them again. The same for a campaign's outbox build and its build chunks (``sms_kick``,
+# ``notifications.services.stalls``). Must exceed the longest chunk of either (seconds at
+# 50,000 households, docs/benchmarks.md); the broker's own redelivery (the visibility timeout
+# above) takes hours.
 RUN_STALL_SECONDS = _int("RUN_STALL_SECONDS", 5 * 60, minimum=1)
 # The money tables' month partitions (settlements.services.partitions): how many months after
 # the current one the beat keeps created, and how many before it stay attached (older ones may be

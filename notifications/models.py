@@ -112,6 +112,10 @@ class SmsCampaign(models.Model):
     )
     created_at = models.DateTimeField("ثبت", auto_now_add=True)
     finished_at = models.DateTimeField("پایان", null=True, blank=True)
+    # The outbox build's last sign of life: its chunks queued (a start, a resume, the kick's
+    # takeover) or one of them built. A campaign still building after RUN_STALL_SECONDS of quiet
+    # lost a chunk with a dead sms node; the kick queues it again (``stalls.resume_stalled_builds``).
+    progress_at = models.DateTimeField("آخرین پیشرفت", null=True, blank=True)
 
     class Meta:
         verbose_name = "پویش پیامکی"
@@ -153,6 +157,8 @@ class SmsBuildChunk(models.Model):
     to_household_id = models.BigIntegerField("تا خانوار (بدون خودش)")
     done = models.BooleanField("انجام‌شده", default=False)
     inserted = models.PositiveIntegerField("پیامک‌های افزوده", default=0)
+    # When it was built: the kick's takeover waits while any chunk finished lately (a node busy).
+    finished_at = models.DateTimeField("پایان", null=True, blank=True)
 
     class Meta:
         verbose_name = "بخش ساخت صف"

@@ -2,6 +2,7 @@
 the services that take ids. Build and dispatch tasks are late-acked and idempotent, so a task
 redelivered after a killed worker repeats nothing."""
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -11,7 +12,15 @@ from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
 from notifications.models import CampaignStatus, MessageStatus, SmsCampaign, SmsMessage
-from notifications.services import bonus, campaigns, coverage, dispatch, purchases, reports
+from notifications.services import (
+    bonus,
+    campaigns,
+    coverage,
+    dispatch,
+    purchases,
+    reports,
+    stalls,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -147,16 +156,26 @@ def sms_send_batch(message_ids: list[int]) -> int:
 
 @shared_task(name="notifications.tasks.sms_kick")
 def sms_kick() -> dict[str, int]:
-    """Beat, every minute: re-queue messages whose dispatcher died (lease over), resume every
-    campaign that is sending, send personal messages whose retry is due."""
+    """Beat, every minute: re-queue messages whose dispatcher died (lease over), queue again the
+    unbuilt chunks of a campaign whose build went quiet for ``RUN_STALL_SECONDS`` while no sms
+    node built anything (a chunk lost with a dead node), resume every campaign that is sending,
+    send personal messages whose retry is due."""
     requeued = dispatch.requeue_expired_leases()
+    builds = stalls.resume_stalled_builds(
+        quiet_for=dt.timedelta(seconds=settings.RUN_STALL_SECONDS)
+    )
     running = list(
         SmsCampaign.objects.filter(status=CampaignStatus.SENDING).values_list("pk", flat=True)
     )
     for campaign_id in running:
         enqueue(sms_dispatch_campaign, campaign_id)
     personal = dispatch.dispatch_personal()
-    return {"requeued": requeued, "campaigns": len(running), "personal_sent": personal.sent}
+    return {
+        "requeued": requeued,
+        "builds_resumed": len(builds),
+        "campaigns": len(running),
+        "personal_sent": personal.sent,
+    }
 
 
 @shared_task(name="notifications.tasks.sms_monthly_balance")

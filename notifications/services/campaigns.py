@@ -258,12 +258,28 @@ def _start(
         if not chunks:
             SmsCampaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
             campaign.status = CampaignStatus.SENDING
+    queue_unbuilt_chunks(campaign=campaign, enqueue=enqueue)
+    return campaign
+
+
+def queue_unbuilt_chunks(
+    *,
+    campaign: SmsCampaign,
+    enqueue: Callable[[SmsCampaign, list[int]], None] | None = None,
+) -> list[int]:
+    """Queue the campaign's chunks not built yet, on commit (a campaign with none left goes to
+    dispatch), and restart its clock (``progress_at``); returns their ids. Called with the
+    campaign's row locked: by a start or resume, and by the kick's takeover of a build that lost
+    a chunk with a dead node (``notifications.services.stalls``). A chunk queued twice is built
+    once (``build_chunk``)."""
+    campaign.progress_at = timezone.now()
+    SmsCampaign.objects.filter(pk=campaign.pk).update(progress_at=campaign.progress_at)
     pending = list(
         campaign.chunks.filter(done=False).order_by("index").values_list("pk", flat=True)
     )
     run = enqueue or _enqueue_default
     transaction.on_commit(lambda: run(campaign, pending))
-    return campaign
+    return pending
 
 
 def _enqueue_default(campaign: SmsCampaign, chunk_ids: list[int]) -> None:
@@ -375,9 +391,14 @@ def build_chunk(*, chunk_id: int) -> bool:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             inserted = max(cursor.rowcount, 0)
-        SmsBuildChunk.objects.filter(pk=chunk.pk).update(done=True, inserted=inserted)
+        now = timezone.now()
+        SmsBuildChunk.objects.filter(pk=chunk.pk).update(
+            done=True, inserted=inserted, finished_at=now
+        )
         SmsCampaign.objects.filter(pk=campaign.pk).update(
-            chunks_done=F("chunks_done") + 1, recipients_total=F("recipients_total") + inserted
+            chunks_done=F("chunks_done") + 1,
+            recipients_total=F("recipients_total") + inserted,
+            progress_at=now,
         )
         ready = SmsCampaign.objects.filter(
             pk=campaign.pk, status=CampaignStatus.BUILDING, chunks_done__gte=F("chunks_total")

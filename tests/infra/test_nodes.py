@@ -142,6 +142,19 @@ def _blocked_by_me() -> int:
         return int(cursor.fetchone()[0])
 
 
+def _waiting_on_locks() -> int:
+    """Backends of the test database waiting for a lock: on one this test's connection holds,
+    or queued behind another waiter for it (the second of two updates of one row waits on the
+    first's tuple lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND cardinality(pg_blocking_pids(pid)) > 0"
+        )
+        return int(cursor.fetchone()[0])
+
+
 def _activity() -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
@@ -315,4 +328,98 @@ def test_the_sms_node_killed_mid_dispatch_leaves_the_other_to_send_each_message_
         f"in flight at the kill: {in_flight}; repeats absorbed by local id: {repeats}; from the "
         f"kill to the campaign completed: {done - killed:.1f} s; from the beat's start: "
         f"{done - beat_started:.1f} s"
+    )
+
+
+# --- a worker node dies building a campaign's outbox -------------------------------------------
+
+
+def test_the_sms_node_killed_mid_build_leaves_the_other_to_finish_the_outbox_each_head_once(
+    tmp_path,
+):
+    generate_households(households=1500, seed=71, writers=1)
+    ensure_default_templates()
+    phase = phase_for_notices()
+    _beat_runs_only("notifications.tasks.sms_kick")
+    with (
+        FakeGateway(port=0, latency_ms=20) as fake,
+        PrivateRedis() as broker,
+        publishing_to(broker.url),
+    ):
+        sms_env = {
+            "SMS_BACKEND": "http",
+            "SMS_HTTP_URL": fake.url,
+            "SMS_LEASE_SECONDS": str(LEASE_SECONDS),
+            "SMS_BATCH_SIZE": "100",
+            "SMS_RATE_PER_SECOND": "100000",
+            "SMS_HTTP_TIMEOUT_SECONDS": "5",
+        }
+        nodes = _nodes(tmp_path, broker.url, web_count=0, queues=("sms",), env=sms_env)
+        broker_client = redis.Redis.from_url(broker.url)
+        try:
+            nodes.start(["sms-1", "sms-2"])
+            campaign = campaigns.start_decile_notices(
+                deciles=[1, 2, 3, 4, 5], phase=phase, chunk_size=25
+            )
+
+            # When both sms nodes are inside a chunk — its rows inserted, not yet committed:
+            # each waits to count them on the campaign's row, which this test holds — and sms-1
+            # is SIGKILLed, master and pool
+            with transaction.atomic():
+                SmsCampaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
+                blocked = wait_for(lambda: _waiting_on_locks() >= 2, timeout=60, interval=0.05)
+                assert blocked, (_activity(), nodes.tail("sms-1"), nodes.tail("sms-2"))
+                nodes.kill("sms-1")
+                killed = time.monotonic()
+
+            # Then sms-2 builds the rest of the outbox, but the chunk sms-1 was building (its
+            # rows rolled back with its connection) is nobody's: its message waits,
+            # unacknowledged, for the broker's visibility timeout (two hours)
+            assert wait_for(lambda: broker_client.llen("sms") == 0, timeout=60)
+            assert wait_for(
+                lambda: _steady(lambda: SmsCampaign.objects.get(pk=campaign.pk).chunks_done, 1.0),
+                timeout=60,
+            )
+            assert _steady(
+                lambda: SmsCampaign.objects.get(pk=campaign.pk).chunks_done, STALL_SECONDS + 1
+            )
+            stalled = SmsCampaign.objects.get(pk=campaign.pk)
+            assert stalled.status == CampaignStatus.BUILDING
+            lost = stalled.chunks_total - stalled.chunks_done
+            assert lost >= 1 and broker_client.hlen("unacked") >= lost
+            assert fake.state.accepted == {}
+
+            # When the beat runs sms_kick (every minute in production) on the surviving node,
+            # the campaign — quiet, with no sms node building — has its unbuilt chunk queued
+            beat_started = time.monotonic()
+            nodes.start(["beat"])
+            finished = wait_for(
+                lambda: SmsCampaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED,
+                timeout=90,
+            )
+            assert finished, nodes.tail("beat") + nodes.tail("sms-2")
+            done = time.monotonic()
+        finally:
+            nodes.stop()
+        accepted = list(fake.state.accepted.values())
+        repeats = fake.state.repeats
+
+    # Then every covered head has exactly one message in the outbox, and the gateway accepted
+    # each exactly once
+    heads = Person.objects.filter(is_head=True, household__deciles__decile__lte=5).exclude(
+        mobile=""
+    )
+    per_head = collections.Counter(
+        SmsMessage.objects.filter(campaign=campaign).values_list("person_id", flat=True)
+    )
+    assert set(per_head) == set(heads.values_list("pk", flat=True)) and len(per_head) > 300
+    assert max(per_head.values()) == 1
+    per_mobile = collections.Counter(m["receptor"] for m in accepted)
+    assert set(per_mobile) == set(heads.values_list("mobile", flat=True))
+    assert max(per_mobile.values()) == 1 and repeats == 0
+    assert set(SmsMessage.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+    print(
+        f"heads: {len(per_head)} in {stalled.chunks_total} chunks; chunks lost with sms-1: "
+        f"{lost}; from the kill to the campaign completed: "
+        f"{done - killed:.1f} s; from the beat's start: {done - beat_started:.1f} s"
     )
