@@ -5,7 +5,6 @@ country prefixes), returns the one canonical form that is stored, and raises
 :class:`IdentifierError` with a stable machine code and a Persian message otherwise.
 """
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -192,7 +191,9 @@ def normalize_card_number(value: str) -> CardNumber:
 
 def card_hash(number: str, *, key: str) -> str:
     """Keyed hash (HMAC-SHA256) of a full card number: look-ups without storing the number."""
-    return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: OpenSSL's one-shot HMAC, the same value as hmac.new(…).hexdigest() at a
+    # fraction of the cost (the generators hash over a million card numbers).
+    return hmac.digest(key.encode(), number.encode(), "sha256").hex()
 
 
 def mask_card(bin_: str, last4: str) -> str:
