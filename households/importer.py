@@ -1,12 +1,14 @@
 """Import of the welfare registry's household file (CSV, one row per person).
 
 Rows are validated in Python (identifiers, Jalali dates, reference data, one head per
-household, consistent household fields), checked against the database in chunks (a person
-already in another household, a household that would lose or lack its head), and the good rows
-are applied set-based: COPY into a staging table, then one ``INSERT … SELECT … ON CONFLICT``
-per table. Re-running the same file changes nothing. A chunk the database still refuses is
-re-applied one household at a time, so one bad household never blocks the rest and no row is
-ever half-applied.
+household, consistent household fields) in a thread of their own, checked against the database
+in chunks (a person already in another household, a household that would lose or lack its
+head), and the good rows are applied set-based: COPY into a staging table, then one
+``INSERT … SELECT … ON CONFLICT`` per table. The registry as read for the checks also says
+which rows it already holds as they are: those are not staged, so re-running the same file
+writes nothing. On PostgreSQL two chunks are written at once, each on its own connection. A
+chunk the database still refuses is re-applied one household at a time, so one bad household
+never blocks the rest and no row is ever half-applied.
 
 One module on purpose (over 500 lines): it is one pipeline — read, validate, check,
 stage, apply — whose steps share the row types and the staging table, and a reader follows a
@@ -456,7 +458,7 @@ def _import_in_parallel(
     with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="import-write") as pool:
         in_flight: deque[tuple[_Validated, Future[ImportResult]]] = deque()
         try:
-            for validated in chunks:
+            for validated in _until_failure(chunks, in_flight):
                 while in_flight and (
                     len(in_flight) >= writers
                     or any(
@@ -475,6 +477,19 @@ def _import_in_parallel(
         finally:
             for _, future in in_flight:
                 future.cancel()  # what has not started yet; what has, finishes (its own commit)
+
+
+def _until_failure(
+    chunks: Iterator["_Validated"], in_flight: deque[tuple["_Validated", Future[ImportResult]]]
+) -> Iterator["_Validated"]:
+    """``chunks``; if reading the file fails, the chunks read before it are written first (as
+    one writer would have), then the error is raised."""
+    try:
+        yield from chunks
+    except BaseException:
+        for _, future in in_flight:
+            future.result()
+        raise
 
 
 @dataclass
