@@ -22,8 +22,6 @@ from households.models import City, Province
 from kalabarg.lib.identifiers import (
     BANKS_BY_BIN,
     card_hash,
-    luhn_check_digit,
-    national_code_check_digit,
 )
 
 # The reference data that the households app's migration loads (provinces and their cities).
@@ -141,16 +139,68 @@ def _registry_code(seed: int, index: int) -> str:
     return f"{REGISTRY_PREFIX}-{seed}-{index:09d}"
 
 
+# The check digits are sums of per-digit terms, so each group of three digits' share of the sum
+# is looked up instead of computed digit by digit (millions of codes and cards per run).
+# tests/devdata/test_population.py holds them to national_code_check_digit and luhn_check_digit.
+
+
+def _weighted(weights: tuple[int, int, int]) -> list[int]:
+    return [
+        sum(int(d) * w for d, w in zip(f"{value:03d}", weights, strict=True))
+        for value in range(1000)
+    ]
+
+
+# National code: digits 1-9 weighted 10..2; the block is digits 1-3, the serial digits 4-9.
+_BLOCK_SUM = _weighted((10, 9, 8))
+_SERIAL_HIGH_SUM = _weighted((7, 6, 5))
+_SERIAL_LOW_SUM = _weighted((4, 3, 2))
+
+
+def _luhn_terms(doubled: tuple[bool, bool, bool]) -> list[int]:
+    def term(digit: int, double: bool) -> int:
+        return (digit * 2 - 9 if digit > 4 else digit * 2) if double else digit
+
+    return [
+        sum(term(int(d), dbl) for d, dbl in zip(f"{value:03d}", doubled, strict=True))
+        for value in range(1000)
+    ]
+
+
+# Card: 6-digit BIN + 9-digit body + Luhn digit. Counted from the right of the 15 digits before
+# the check digit, the 1st, 3rd, 5th, … are doubled: the groups of three, left to right
+# (15th-13th, 12th-10th, 9th-7th, 6th-4th, 3rd-1st), are odd, even, odd, even, odd.
+_ODD_GROUP = _luhn_terms((True, False, True))
+_EVEN_GROUP = _luhn_terms((False, True, False))
+
+
 def _national_code(ordinal: int) -> str:
     ordinal %= NATIONAL_CODE_CAPACITY
     block, serial = divmod(ordinal, _NATIONAL_SERIALS)
-    first_nine = f"{_NATIONAL_BLOCKS[block]:03d}{serial + 1:06d}"
-    return f"{first_nine}{national_code_check_digit(first_nine)}"
+    block = _NATIONAL_BLOCKS[block]
+    serial += 1
+    high, low = divmod(serial, 1000)
+    remainder = (_BLOCK_SUM[block] + _SERIAL_HIGH_SUM[high] + _SERIAL_LOW_SUM[low]) % 11
+    return f"{block:03d}{serial:06d}{remainder if remainder < 2 else 11 - remainder}"
 
 
 def _card_number(bin_: str, ordinal: int) -> str:
-    partial = f"{bin_}{ordinal % CARD_BODY_CAPACITY:09d}"
-    return f"{partial}{luhn_check_digit(partial)}"
+    body = ordinal % CARD_BODY_CAPACITY
+    high, rest = divmod(body, 1_000_000)
+    middle, low = divmod(rest, 1000)
+    total = _bin_luhn_sum(bin_) + _ODD_GROUP[high] + _EVEN_GROUP[middle] + _ODD_GROUP[low]
+    return f"{bin_}{body:09d}{(10 - total % 10) % 10}"
+
+
+def _bin_luhn_sum(bin_: str) -> int:
+    """The BIN's share of the Luhn sum (its six digits, counted 15th to 10th from the right)."""
+    cached = _BIN_SUMS.get(bin_)
+    if cached is None:
+        cached = _BIN_SUMS[bin_] = _ODD_GROUP[int(bin_[:3])] + _EVEN_GROUP[int(bin_[3:])]
+    return cached
+
+
+_BIN_SUMS: dict[str, int] = {}
 
 
 def load_places() -> list[Place]:

@@ -1,12 +1,14 @@
 """Import of the welfare registry's household file (CSV, one row per person).
 
 Rows are validated in Python (identifiers, Jalali dates, reference data, one head per
-household, consistent household fields), checked against the database in chunks (a person
-already in another household, a household that would lose or lack its head), and the good rows
-are applied set-based: COPY into a staging table, then one ``INSERT … SELECT … ON CONFLICT``
-per table. Re-running the same file changes nothing. A chunk the database still refuses is
-re-applied one household at a time, so one bad household never blocks the rest and no row is
-ever half-applied.
+household, consistent household fields) in a thread of their own, checked against the database
+in chunks (a person already in another household, a household that would lose or lack its
+head), and the good rows are applied set-based: COPY into a staging table, then one
+``INSERT … SELECT … ON CONFLICT`` per table. The registry as read for the checks also says
+which rows it already holds as they are: those are not staged, so re-running the same file
+writes nothing. On PostgreSQL two chunks are written at once, each on its own connection. A
+chunk the database still refuses is re-applied one household at a time, so one bad household
+never blocks the rest and no row is ever half-applied.
 
 One module on purpose (over 500 lines): it is one pipeline — read, validate, check,
 stage, apply — whose steps share the row types and the staging table, and a reader follows a
@@ -17,14 +19,19 @@ import csv
 import datetime as dt
 import io
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, NamedTuple, TextIO
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from households.models import City, Person, Province, Relation
+from households.models import City, Province, Relation
 from households.services import end_sign_ins
 from kalabarg.lib.bulk import analyze, copy_rows
 from kalabarg.lib.identifiers import IdentifierError, normalize_mobile, normalize_national_code
@@ -86,8 +93,10 @@ class RowError:
     message: str
 
 
-@dataclass(frozen=True)
-class ParsedRow:
+class ParsedRow(NamedTuple):
+    """A validated row; its fields are the staging table's columns, in order (``STAGE_COLUMNS``),
+    so the row itself is what COPY writes (a tuple: no object per field, no getattr per value)."""
+
     line: int
     household_code: str
     national_code: str
@@ -103,7 +112,7 @@ class ParsedRow:
     decile_from: dt.date
 
     def as_stage_tuple(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in STAGE_COLUMNS)
+        return self
 
 
 @dataclass
@@ -126,16 +135,28 @@ class _RowInvalid(Exception):
         self.message = message
 
 
+class _Normalized(dict[str, str]):
+    """``normalize_text`` of each distinct text once: a registry file repeats the same names,
+    provinces and cities hundreds of thousands of times. Bounded: cleared when it grows large."""
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= 200_000:
+            self.clear()
+        value = self[text] = normalize_text(text)
+        return value
+
+
 class _ReferenceData:
     """Provinces and cities by normalised Persian name; an unknown name is an error, never a new row."""
 
     def __init__(self) -> None:
+        self.normalized = _Normalized()
         self.provinces = {normalize_text(p.name): p.pk for p in Province.objects.all()}
         self.cities = {(c.province_id, normalize_text(c.name)): c.pk for c in City.objects.all()}
 
     def province_id(self, name: str) -> int:
         try:
-            return self.provinces[normalize_text(name)]
+            return self.provinces[self.normalized[name]]
         except KeyError:
             raise _RowInvalid(
                 "province", "province_unknown", f"استان «{name}» شناخته نیست"
@@ -143,18 +164,34 @@ class _ReferenceData:
 
     def city_id(self, province_id: int, name: str) -> int:
         try:
-            return self.cities[(province_id, normalize_text(name))]
+            return self.cities[(province_id, self.normalized[name])]
         except KeyError:
             raise _RowInvalid(
                 "city", "city_unknown", f"شهر «{name}» در این استان شناخته نیست"
             ) from None
 
 
-def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow:
-    def value(name: str) -> str:
-        return (raw.get(name) or "").strip()
+_HEAD = Relation.HEAD.value
 
-    household_code = to_latin_digits(value("household_id"))
+
+def _parse_row(line: int, values: Sequence[str], ref: _ReferenceData) -> ParsedRow:
+    """One row's cells (stripped, in ``COLUMNS`` order) validated into a ``ParsedRow``; raises
+    ``_RowInvalid`` naming the first field that is wrong."""
+    (
+        raw_household,
+        raw_national_code,
+        raw_first_name,
+        raw_last_name,
+        raw_birth_date,
+        raw_relation,
+        raw_is_head,
+        raw_mobile,
+        raw_province,
+        raw_city,
+        raw_decile,
+        raw_decile_from,
+    ) = values
+    household_code = to_latin_digits(raw_household)
     if not household_code:
         raise _RowInvalid("household_id", "household_id_required", "شناسه خانوار خالی است")
     if len(household_code) > 32:
@@ -162,10 +199,10 @@ def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow
             "household_id", "household_id_too_long", "شناسه خانوار بیش از ۳۲ نویسه است"
         )
     try:
-        national_code = normalize_national_code(value("national_code"))
+        national_code = normalize_national_code(raw_national_code)
     except IdentifierError as exc:
         raise _RowInvalid("national_code", exc.code, exc.message) from exc
-    first_name, last_name = normalize_text(value("first_name")), normalize_text(value("last_name"))
+    first_name, last_name = ref.normalized[raw_first_name], ref.normalized[raw_last_name]
     if not first_name:
         raise _RowInvalid("first_name", "first_name_required", "نام خالی است")
     if not last_name:
@@ -173,59 +210,59 @@ def _parse_row(line: int, raw: dict[str, str], ref: _ReferenceData) -> ParsedRow
     if len(first_name) > 64 or len(last_name) > 64:
         raise _RowInvalid("first_name", "name_too_long", "نام یا نام خانوادگی بیش از ۶۴ نویسه است")
     birth_date = None
-    if value("birth_date"):
+    if raw_birth_date:
         try:
-            birth_date = parse_jalali_date(value("birth_date"))
+            birth_date = parse_jalali_date(raw_birth_date)
         except JalaliDateError as exc:
             raise _RowInvalid("birth_date", "birth_date_invalid", f"تاریخ تولد: {exc}") from exc
-    relation = value("relation").lower()
+    relation = raw_relation.lower()
     if relation not in RELATIONS:
         raise _RowInvalid(
             "relation",
             "relation_invalid",
             "نسبت باید یکی از head, spouse, child, parent, other باشد",
         )
-    is_head_raw = to_latin_digits(value("is_head"))
+    is_head_raw = to_latin_digits(raw_is_head)
     if is_head_raw not in {"0", "1"}:
         raise _RowInvalid("is_head", "is_head_invalid", "ستون is_head باید ۰ یا ۱ باشد")
     is_head = is_head_raw == "1"
-    if is_head != (relation == Relation.HEAD):
+    if is_head != (relation == _HEAD):
         raise _RowInvalid(
             "is_head", "head_relation_mismatch", "is_head=1 فقط برای نسبت head درست است"
         )
     mobile = ""
-    if value("mobile"):
+    if raw_mobile:
         try:
-            mobile = normalize_mobile(value("mobile"))
+            mobile = normalize_mobile(raw_mobile)
         except IdentifierError as exc:
             raise _RowInvalid("mobile", exc.code, exc.message) from exc
     elif is_head:
         raise _RowInvalid("mobile", "head_mobile_required", "شماره همراه سرپرست خانوار لازم است")
-    province_id = ref.province_id(value("province"))
-    city_id = ref.city_id(province_id, value("city"))
-    decile = latin_number(value("decile"), max_digits=2)
+    province_id = ref.province_id(raw_province)
+    city_id = ref.city_id(province_id, raw_city)
+    decile = latin_number(raw_decile, max_digits=2)
     if decile is None or not 1 <= decile <= 10:
         raise _RowInvalid("decile", "decile_out_of_range", "دهک باید عددی از ۱ تا ۱۰ باشد")
     try:
-        decile_from = parse_jalali_date(value("decile_effective_from"))
+        decile_from = parse_jalali_date(raw_decile_from)
     except JalaliDateError as exc:
         raise _RowInvalid(
             "decile_effective_from", "decile_date_invalid", f"تاریخ دهک: {exc}"
         ) from exc
     return ParsedRow(
-        line=line,
-        household_code=household_code,
-        national_code=national_code,
-        first_name=first_name,
-        last_name=last_name,
-        birth_date=birth_date,
-        relation=relation,
-        is_head=is_head,
-        mobile=mobile,
-        province_id=province_id,
-        city_id=city_id,
-        decile=decile,
-        decile_from=decile_from,
+        line,
+        household_code,
+        national_code,
+        first_name,
+        last_name,
+        birth_date,
+        relation,
+        is_head,
+        mobile,
+        province_id,
+        city_id,
+        decile,
+        decile_from,
     )
 
 
@@ -279,12 +316,23 @@ def read_upload_text(*, stream: TextIO) -> str:
     return text
 
 
-def _read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(stream)
-    reader.fieldnames = _checked_header(reader.fieldnames)
+def _read_rows(stream: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """(line number, the row's cells stripped and in ``COLUMNS`` order) for each non-blank row.
+
+    As ``csv.DictReader`` read them: blank rows skipped, a short row's missing cells empty, a
+    repeated column's last cell taken, extra cells ignored."""
+    reader = csv.reader(stream)
     try:
-        for raw in reader:
-            yield reader.line_num, raw
+        header = _checked_header(next(reader, None))
+        width = len(header)
+        positions = [width - 1 - header[::-1].index(name) for name in COLUMNS]
+        padding = [""] * width
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) < width:
+                cells = cells + padding[len(cells) :]
+            yield reader.line_num, [cells[position].strip() for position in positions]
     except UnicodeDecodeError as exc:
         raise ImportFileError("فایل باید با کدگذاری UTF-8 ذخیره شده باشد") from exc
     except csv.Error as exc:
@@ -327,23 +375,150 @@ def import_households(
     stream: TextIO,
     chunk_rows: int = 20_000,
     progress: Callable[[ImportResult], None] | None = None,
+    writers: int | None = None,
 ) -> ImportResult:
-    """Validate and apply a registry CSV. Returns counts and the rejected rows with reasons."""
+    """Validate and apply a registry CSV. Returns counts and the rejected rows with reasons.
+
+    The file is read and its rows validated in a thread of their own, at most two chunks ahead.
+    Each chunk is checked against the database and applied in one transaction; with ``writers``
+    > 1 (the default on PostgreSQL outside a caller's transaction: 2) that many chunks are
+    written at once, each by a thread with its own connection, since one PostgreSQL backend
+    uses one core. A chunk that shares a household with a chunk still being written waits for
+    it, so each chunk is checked against the registry as the chunks before it left it. Counts,
+    errors, progress and the point where a broken file stops the import are those of applying
+    the chunks one after the other."""
+    if writers is None:
+        writers = _default_writers()
+    if writers < 1:
+        raise ValueError("writers must be at least 1")
+    if writers > 1 and connection.in_atomic_block:
+        raise ValueError("parallel writers cannot run inside a transaction")
     result = ImportResult()
     ref = _ReferenceData()
+    households_seen: set[str] = set()
+
+    def finish(validated: _Validated, outcome: ImportResult) -> None:
+        result.rows_read += validated.rows_read
+        result.errors.extend(validated.errors)
+        if not validated.households:
+            return  # the rows after the last household's: counted, nothing to apply
+        households_seen.update(validated.households)
+        result.rows_applied += outcome.rows_applied
+        result.errors.extend(outcome.errors)
+        if progress:
+            progress(result)
+
+    with closing(_read_ahead(_validated_chunks(stream, ref, chunk_rows), depth=2)) as chunks:
+        if writers == 1:
+            with _stage_table():
+                for validated in chunks:
+                    finish(validated, _import_chunk(validated.households))
+        else:
+            _import_in_parallel(chunks, writers, finish)
+    result.households_in_file = len(households_seen)
+    result.errors.sort(key=lambda error: error.line)
+    if result.rows_read:
+        analyze(*REGISTRY_TABLES)
+    return result
+
+
+def _default_writers() -> int:
+    # Parallel writers need connections and commits of their own: only on PostgreSQL, and never
+    # inside a caller's transaction (an approval's, a test's), whose rows they could not see.
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return 2
+
+
+def _import_chunk(households: dict[str, list[ParsedRow]]) -> ImportResult:
+    """Check and apply one chunk on this thread's connection; its rows applied and rejected."""
+    outcome = ImportResult()
+    if households:
+        registered = _Registered.read(households)
+        good = _check_chunk(households, outcome, registered)
+        _apply_chunk(good, outcome, registered)
+    return outcome
+
+
+def _import_chunk_in_own_connection(households: dict[str, list[ParsedRow]]) -> ImportResult:
+    """A writer thread's unit of work: its own connection and staging table, then closed."""
+    try:
+        with _stage_table():
+            return _import_chunk(households)
+    finally:
+        connection.close()
+
+
+def _import_in_parallel(
+    chunks: Iterator["_Validated"],
+    writers: int,
+    finish: Callable[["_Validated", ImportResult], None],
+) -> None:
+    """Write ``chunks`` with ``writers`` threads; ``finish`` each in the file's order."""
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="import-write") as pool:
+        in_flight: deque[tuple[_Validated, Future[ImportResult]]] = deque()
+        try:
+            for validated in _until_failure(chunks, in_flight):
+                while in_flight and (
+                    len(in_flight) >= writers
+                    or any(
+                        not validated.households.keys().isdisjoint(earlier.households)
+                        for earlier, _ in in_flight
+                    )
+                ):
+                    earlier, future = in_flight.popleft()
+                    finish(earlier, future.result())
+                in_flight.append(
+                    (validated, pool.submit(_import_chunk_in_own_connection, validated.households))
+                )
+            while in_flight:
+                earlier, future = in_flight.popleft()
+                finish(earlier, future.result())
+        finally:
+            for _, future in in_flight:
+                future.cancel()  # what has not started yet; what has, finishes (its own commit)
+
+
+def _until_failure(
+    chunks: Iterator["_Validated"], in_flight: deque[tuple["_Validated", Future[ImportResult]]]
+) -> Iterator["_Validated"]:
+    """``chunks``; if reading the file fails, the chunks read before it are written first (as
+    one writer would have), then the error is raised."""
+    try:
+        yield from chunks
+    except BaseException:
+        for _, future in in_flight:
+            future.result()
+        raise
+
+
+@dataclass
+class _Validated:
+    """A chunk of whole households of valid rows, with the rows read and rejected since the
+    chunk before (a rejected row's error belongs to the chunk during whose reading it was read)."""
+
+    households: dict[str, list[ParsedRow]]
+    rows_read: int
+    errors: list[RowError]
+
+
+def _validated_chunks(stream: TextIO, ref: _ReferenceData, chunk_rows: int) -> Iterator[_Validated]:
+    """The file's valid rows in chunks of whole households; the last item holds no households,
+    only what was read after the last chunk."""
     seen_codes: dict[str, int] = {}
+    pending = _Validated({}, 0, [])
 
     def parsed_rows() -> Iterator[ParsedRow]:
-        for line, raw in _read_rows(stream):
-            result.rows_read += 1
+        for line, values in _read_rows(stream):
+            pending.rows_read += 1
             try:
-                row = _parse_row(line, raw, ref)
+                row = _parse_row(line, values, ref)
             except _RowInvalid as exc:
-                code = to_latin_digits((raw.get("national_code") or "").strip())
-                result.errors.append(RowError(line, code, exc.field, exc.code, exc.message))
+                code = to_latin_digits(values[1])
+                pending.errors.append(RowError(line, code, exc.field, exc.code, exc.message))
                 continue
             if row.national_code in seen_codes:
-                result.errors.append(
+                pending.errors.append(
                     RowError(
                         line,
                         row.national_code,
@@ -356,38 +531,158 @@ def import_households(
             seen_codes[row.national_code] = line
             yield row
 
-    households_seen: set[str] = set()
-    with _stage_table():
-        for chunk in _households_in_chunks(parsed_rows(), chunk_rows):
-            households_seen.update(chunk)
-            good = _check_chunk(chunk, result)
-            _apply_chunk(good, result)
-            if progress:
-                progress(result)
-    result.households_in_file = len(households_seen)
-    result.errors.sort(key=lambda error: error.line)
-    if result.rows_read:
-        analyze(*REGISTRY_TABLES)
-    return result
+    for households in _households_in_chunks(parsed_rows(), chunk_rows):
+        yield _Validated(households, pending.rows_read, pending.errors)
+        pending.rows_read, pending.errors = 0, []
+    yield pending
+
+
+_DONE = object()
+
+
+def _read_ahead(items: Iterator[Any], *, depth: int) -> Generator[Any, None, None]:
+    """``items`` as they are, produced by a thread of their own up to ``depth`` items ahead.
+
+    An exception of the producer is raised here, in its place in the sequence. When the consumer
+    stops early (it raised, or closed this generator), the producer stops too and is joined, so
+    nothing reads the stream after this generator has finished."""
+    handoff: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(_DONE, exc)
+            return
+        offer(_DONE)
+
+    producer = threading.Thread(target=produce, name="import-validate", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()
+
+
+def _lookup(cursor: Any, select: str, key: str, values: Sequence[Any], cast: str) -> list[Any]:
+    """The rows of ``select`` (an SQL query whose ``WHERE`` holds ``{match}``) for the rows whose
+    ``key`` is among ``values``: one index probe per value.
+
+    On PostgreSQL the values are one array parameter and the query runs once per value (a
+    ``LATERAL`` subquery, fenced by ``OFFSET 0`` so that the planner does not turn it into a
+    join): with the same values as an ``IN`` list or ``= ANY``, it expects thousands of rows and
+    reads the whole table instead, a scan that grows with the registry. On SQLite, an ``IN``
+    list."""
+    if connection.vendor == "postgresql":
+        one = select.format(match=f"{key} = wanted.value")
+        cursor.execute(
+            f"SELECT found.* FROM unnest(%s::{cast}[]) AS wanted(value)"  # noqa: S608
+            f" CROSS JOIN LATERAL ({one} OFFSET 0) AS found",
+            [list(values)],
+        )
+    else:
+        cursor.execute(
+            select.format(match=f"{key} IN ({', '.join(['%s'] * len(values))})"), list(values)
+        )
+    return list(cursor.fetchall())
+
+
+class _Person(NamedTuple):
+    household_code: str
+    id: int
+    first_name: str
+    last_name: str
+    birth_date: dt.date | None
+    relation: str
+    is_head: bool
+    mobile: str
+
+
+@dataclass
+class _Registered:
+    """What the registry holds for a chunk's people and households, read before it is applied:
+    for the checks, and so that rows the registry already holds as they are are not written again."""
+
+    people: dict[str, _Person]  # by national code
+    households: dict[str, tuple[int, int, int]]  # by registry code: id, province, city
+    heads: dict[str, str]  # registry code -> the head's national code
+    deciles: set[tuple[int, dt.date, int]]  # household id, effective from, decile
+
+    @classmethod
+    def read(cls, chunk: dict[str, list[ParsedRow]]) -> "_Registered":
+        codes = [row.national_code for rows in chunk.values() for row in rows]
+        people: dict[str, _Person] = {}
+        households: dict[str, tuple[int, int, int]] = {}
+        heads: dict[str, str] = {}
+        deciles: set[tuple[int, dt.date, int]] = set()
+        with connection.cursor() as cursor:
+            found = _lookup(
+                cursor,
+                "SELECT p.national_code, h.registry_code, p.id, p.first_name, p.last_name,"
+                " p.birth_date, p.relation, p.is_head, p.mobile FROM households_person p"
+                " JOIN households_household h ON h.id = p.household_id WHERE {match}",
+                "p.national_code",
+                codes,
+                "text",
+            )
+            for national_code, *person in found:
+                people[national_code] = _Person(*person)
+            found = _lookup(
+                cursor,
+                "SELECT h.registry_code, h.id, h.province_id, h.city_id, p.national_code"
+                " FROM households_household h"
+                " LEFT JOIN households_person p ON p.household_id = h.id AND p.is_head"
+                " WHERE {match}",
+                "h.registry_code",
+                list(chunk),
+                "text",
+            )
+            for registry_code, household_id, province_id, city_id, head in found:
+                households[registry_code] = (household_id, province_id, city_id)
+                if head is not None:
+                    heads[registry_code] = head
+            if households:
+                found = _lookup(
+                    cursor,
+                    "SELECT household_id, effective_from, decile"
+                    " FROM households_decileassignment WHERE {match}",
+                    "household_id",
+                    [h[0] for h in households.values()],
+                    "bigint",
+                )
+                deciles = {(household, since, decile) for household, since, decile in found}
+        return cls(people, households, heads, deciles)
 
 
 def _reject(result: ImportResult, row: ParsedRow, exc: _RowInvalid) -> None:
     result.errors.append(RowError(row.line, row.national_code, exc.field, exc.code, exc.message))
 
 
-def _check_chunk(chunk: dict[str, list[ParsedRow]], result: ImportResult) -> list[ParsedRow]:
+def _check_chunk(
+    chunk: dict[str, list[ParsedRow]], result: ImportResult, registered: "_Registered"
+) -> list[ParsedRow]:
     """Household consistency and database checks for a chunk; returns the rows that may be applied."""
-    codes = [row.national_code for rows in chunk.values() for row in rows]
-    existing_people = dict(
-        Person.objects.filter(national_code__in=codes).values_list(
-            "national_code", "household__registry_code"
-        )
-    )
-    existing_heads = dict(
-        Person.objects.filter(household__registry_code__in=list(chunk), is_head=True).values_list(
-            "household__registry_code", "national_code"
-        )
-    )
+    existing_people = {code: person.household_code for code, person in registered.people.items()}
+    existing_heads = registered.heads
     good: list[ParsedRow] = []
     for household_code, rows in chunk.items():
         kept: list[ParsedRow] = []
@@ -483,7 +778,10 @@ class _stage_table:
 
 
 # Set-based statements over the staging table; they run the same on PostgreSQL and SQLite.
-# ("WHERE TRUE" lets SQLite parse INSERT … SELECT … ON CONFLICT.)
+# ("WHERE TRUE" lets SQLite parse INSERT … SELECT … ON CONFLICT.) A household's id is a
+# scalar subquery, one probe of the registry-code index per staged row: as a join, the
+# planner, which has no statistics for the staging table, hashes the whole households table
+# for every chunk (the import then slows down as the registry grows).
 _UPSERT_HOUSEHOLDS = f"""
 INSERT INTO households_household (registry_code, province_id, city_id, created_at, updated_at)
 SELECT household_code, MIN(province_id), MIN(city_id), %s, %s FROM {STAGE_TABLE} WHERE TRUE GROUP BY household_code
@@ -502,8 +800,9 @@ WHERE households_person.national_code = s.national_code AND households_person.is
 _UPSERT_PEOPLE = f"""
 INSERT INTO households_person (household_id, national_code, first_name, last_name, birth_date, gender,
     relation, is_head, mobile, created_at, updated_at)
-SELECT h.id, s.national_code, s.first_name, s.last_name, s.birth_date, '', s.relation, s.is_head, s.mobile, %s, %s
-FROM {STAGE_TABLE} s JOIN households_household h ON h.registry_code = s.household_code WHERE TRUE
+SELECT (SELECT h.id FROM households_household h WHERE h.registry_code = s.household_code),
+    s.national_code, s.first_name, s.last_name, s.birth_date, '', s.relation, s.is_head, s.mobile, %s, %s
+FROM {STAGE_TABLE} s WHERE TRUE
 ON CONFLICT (national_code) DO UPDATE SET
     first_name = excluded.first_name, last_name = excluded.last_name, birth_date = excluded.birth_date,
     relation = excluded.relation, is_head = excluded.is_head, mobile = excluded.mobile,
@@ -515,24 +814,20 @@ WHERE households_person.household_id = excluded.household_id AND (
     OR households_person.mobile <> excluded.mobile)
 """  # noqa: S608
 
-# People of this chunk whose registered mobile the upsert below will change (same household,
-# as the upsert's own condition).
-_NEW_MOBILES = f"""
-SELECT p.id FROM {STAGE_TABLE} s
-JOIN households_person p ON p.national_code = s.national_code
-JOIN households_household h ON h.registry_code = s.household_code AND h.id = p.household_id
-WHERE p.mobile <> s.mobile
-"""  # noqa: S608
-
 _INSERT_DECILES = f"""
 INSERT INTO households_decileassignment (household_id, decile, effective_from, source, reason, created_at)
-SELECT DISTINCT h.id, s.decile, s.decile_from, 'import', '', %s
-FROM {STAGE_TABLE} s JOIN households_household h ON h.registry_code = s.household_code WHERE TRUE
+SELECT (SELECT h.id FROM households_household h WHERE h.registry_code = s.household_code),
+    s.decile, s.decile_from, 'import', '', %s
+FROM (SELECT DISTINCT household_code, decile, decile_from FROM {STAGE_TABLE}) s WHERE TRUE
 ON CONFLICT (household_id, effective_from, decile) DO NOTHING
 """  # noqa: S608
 
 
-def _apply_rows(rows: list[ParsedRow]) -> None:
+def _apply_rows(
+    rows: list[ParsedRow], *, signed_out: Sequence[int] = (), demote: bool = True
+) -> None:
+    """Stage ``rows`` and apply them in one transaction. ``signed_out``: the people whose mobile
+    they change; ``demote``: whether a head among them steps down."""
     now = timezone.now()
     postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
@@ -542,17 +837,13 @@ def _apply_rows(rows: list[ParsedRow]) -> None:
             # immediate earlier in its transaction).
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         cursor.execute(f"DELETE FROM {STAGE_TABLE}")  # noqa: S608
-        copy_rows(
-            table=STAGE_TABLE,
-            columns=STAGE_COLUMNS,
-            rows=(row.as_stage_tuple() for row in rows),
-        )
+        copy_rows(table=STAGE_TABLE, columns=STAGE_COLUMNS, rows=rows)
         cursor.execute(_UPSERT_HOUSEHOLDS, [now, now])
-        cursor.execute(_DEMOTE_HEADS, [now])
+        if demote:
+            cursor.execute(_DEMOTE_HEADS, [now])
         # Before the upsert changes them: people whose mobile the registry changes are signed
         # out, as when an officer changes it (``services.end_sign_ins``; a chunk has few).
-        cursor.execute(_NEW_MOBILES)
-        end_sign_ins(person_ids=[row[0] for row in cursor.fetchall()])
+        end_sign_ins(person_ids=signed_out)
         cursor.execute(_UPSERT_PEOPLE, [now, now])
         cursor.execute(_INSERT_DECILES, [now])
         if postgres:
@@ -562,11 +853,64 @@ def _apply_rows(rows: list[ParsedRow]) -> None:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def _apply_chunk(rows: list[ParsedRow], result: ImportResult) -> None:
-    if not rows:
-        return
+@dataclass
+class _Changes:
+    """What of a household's good rows the registry does not hold yet."""
+
+    rows: list[ParsedRow]  # every good row of the household
+    staged: list[ParsedRow]  # the rows to write: all, or only the people who changed
+    signed_out: list[int]  # people whose registered mobile these rows change
+    demote: bool  # a registered head who is no longer one
+
+
+def _changes(household_code: str, rows: list[ParsedRow], registered: _Registered) -> _Changes:
+    """A household's rows against what the registry holds. A new household, or one whose place
+    or decile is new, is staged whole (its rows carry the household's columns); otherwise only
+    the people who are new or changed are. What the statements below would leave as it is is
+    not staged at all: re-importing an unchanged file writes nothing."""
+    first = rows[0]
+    known = registered.households.get(household_code)
+    household_changed = (
+        known is None
+        or (known[1], known[2]) != (first.province_id, first.city_id)
+        or (known[0], first.decile_from, first.decile) not in registered.deciles
+    )
+    changes = _Changes(rows, rows if household_changed else [], [], False)
+    for row in rows:
+        person = registered.people.get(row.national_code)
+        if person is None:
+            if not household_changed:
+                changes.staged.append(row)
+            continue
+        if person.mobile != row.mobile and person.household_code == household_code:
+            changes.signed_out.append(person.id)
+        changes.demote = changes.demote or (person.is_head and not row.is_head)
+        if not household_changed and (
+            person.first_name,
+            person.last_name,
+            person.birth_date,
+            person.relation,
+            person.is_head,
+            person.mobile,
+        ) != (row.first_name, row.last_name, row.birth_date, row.relation, row.is_head, row.mobile):
+            changes.staged.append(row)
+    return changes
+
+
+def _apply_chunk(rows: list[ParsedRow], result: ImportResult, registered: _Registered) -> None:
+    """Apply a chunk's good rows (``registered``: the registry as ``_check_chunk`` read it)."""
+    by_household: dict[str, list[ParsedRow]] = {}
+    for row in rows:
+        by_household.setdefault(row.household_code, []).append(row)
+    households = [_changes(code, members, registered) for code, members in by_household.items()]
+    staged = [row for changes in households for row in changes.staged]
     try:
-        _apply_rows(rows)
+        if staged:
+            _apply_rows(
+                staged,
+                signed_out=[person for changes in households for person in changes.signed_out],
+                demote=any(changes.demote for changes in households),
+            )
         result.rows_applied += len(rows)
         return
     except DatabaseError as exc:
@@ -576,15 +920,13 @@ def _apply_chunk(rows: list[ParsedRow], result: ImportResult) -> None:
             "import chunk refused by the database (%s); retrying household by household",
             type(exc).__name__,
         )
-    by_household: dict[str, list[ParsedRow]] = {}
-    for row in rows:
-        by_household.setdefault(row.household_code, []).append(row)
-    for household_rows in by_household.values():
+    for changes in households:
         try:
-            _apply_rows(household_rows)
-            result.rows_applied += len(household_rows)
+            if changes.staged:
+                _apply_rows(changes.staged, signed_out=changes.signed_out, demote=changes.demote)
+            result.rows_applied += len(changes.rows)
         except DatabaseError as exc:
-            for row in household_rows:
+            for row in changes.rows:
                 result.errors.append(
                     RowError(
                         row.line,

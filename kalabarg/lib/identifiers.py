@@ -5,7 +5,6 @@ country prefixes), returns the one canonical form that is stored, and raises
 :class:`IdentifierError` with a stable machine code and a Persian message otherwise.
 """
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -41,20 +40,34 @@ def national_code_check_digit(first_nine: str) -> int:
     return remainder if remainder < 2 else 11 - remainder
 
 
+def _check_digit_matches(code: str) -> bool:
+    """``national_code_check_digit(code[:9]) == int(code[9])`` for ten ASCII digits, without a
+    Python step per digit (the registry import checks a million codes)."""
+    b = code.encode("ascii")
+    # The digits' code points, less 48 (ASCII "0") times the weights' sum (10 + … + 2 = 54).
+    total = b[0] * 10 + b[1] * 9 + b[2] * 8 + b[3] * 7 + b[4] * 6 + b[5] * 5 + b[6] * 4
+    total += b[7] * 3 + b[8] * 2 - 48 * 54
+    remainder = total % 11
+    return (remainder if remainder < 2 else 11 - remainder) == b[9] - 48
+
+
 def normalize_national_code(value: str) -> str:
-    code = _digits_only(value)
-    if not code:
-        raise IdentifierError("national_code_required", "کد ملی را وارد کنید")
-    if not (code.isascii() and code.isdigit()):
-        raise IdentifierError("national_code_not_digits", "کد ملی فقط باید رقم داشته باشد")
-    if len(code) > 10 or len(code) < 8:
-        raise IdentifierError("national_code_length", "کد ملی باید ۱۰ رقم باشد")
-    code = code.zfill(10)  # codes of some regions start with 00 and are often written without them
-    if len(set(code)) == 1:
+    if len(value) == 10 and value.isascii() and value.isdigit():
+        code = value  # the usual case: ten ASCII digits, nothing to strip, map or pad
+    else:
+        code = _digits_only(value)
+        if not code:
+            raise IdentifierError("national_code_required", "کد ملی را وارد کنید")
+        if not (code.isascii() and code.isdigit()):
+            raise IdentifierError("national_code_not_digits", "کد ملی فقط باید رقم داشته باشد")
+        if len(code) > 10 or len(code) < 8:
+            raise IdentifierError("national_code_length", "کد ملی باید ۱۰ رقم باشد")
+        code = code.zfill(10)  # some regions' codes start with 00, often written without them
+    if code == code[0] * 10:
         raise IdentifierError("national_code_invalid", "کد ملی معتبر نیست")
     if code[3:9] == "000000":
         raise IdentifierError("national_code_invalid", "کد ملی معتبر نیست")
-    if national_code_check_digit(code[:9]) != int(code[9]):
+    if not _check_digit_matches(code):
         raise IdentifierError("national_code_invalid", "کد ملی معتبر نیست")
     return code
 
@@ -178,7 +191,9 @@ def normalize_card_number(value: str) -> CardNumber:
 
 def card_hash(number: str, *, key: str) -> str:
     """Keyed hash (HMAC-SHA256) of a full card number: look-ups without storing the number."""
-    return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: OpenSSL's one-shot HMAC, the same value as hmac.new(…).hexdigest() at a
+    # fraction of the cost (the generators hash over a million card numbers).
+    return hmac.digest(key.encode(), number.encode(), "sha256").hex()
 
 
 def mask_card(bin_: str, last4: str) -> str:
@@ -214,6 +229,8 @@ def normalize_sheba(value: str) -> str:
 
 
 def normalize_mobile(value: str) -> str:
+    if len(value) == 11 and value.startswith("09") and value.isascii() and value.isdigit():
+        return value  # the usual case, already as stored
     number = _digits_only(value).replace("(", "").replace(")", "")
     if not number:
         raise IdentifierError("mobile_required", "شماره تلفن همراه را وارد کنید")

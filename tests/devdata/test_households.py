@@ -1,5 +1,6 @@
 """The synthetic population generator (devdata/population.py, devdata/households.py) and its management command."""
 
+import random
 import re
 from collections import Counter
 from datetime import date
@@ -89,6 +90,20 @@ def test_generated_card_numbers_are_luhn_valid_on_known_bins():
 
     assert all(len(n) == 16 and n.isdigit() and luhn_is_valid(n) for n in numbers)
     assert len(set(numbers)) == len(numbers)
+
+
+def test_generated_codes_and_cards_are_valid_across_the_whole_range():
+    # Given ordinals spread over every digit position of the codes and card bodies
+    rng = random.Random(11)
+    ordinals = [rng.randrange(NATIONAL_CODE_CAPACITY) for _ in range(5_000)]
+
+    # When codes and cards are generated from them (by per-group look-up tables)
+    codes = [national_code_for(ordinal=o) for o in ordinals]
+    cards = [card_number_for(bin_=rng.choice(list(BANKS_BY_BIN)), ordinal=o) for o in ordinals]
+
+    # Then each check digit is the one the library's digit-by-digit rules compute
+    assert all(int(c[9]) == national_code_check_digit(c[:9]) for c in codes)
+    assert all(luhn_is_valid(n) for n in cards)
 
 
 # --- Synthesis (no database writes) --------------------------------------------------------------

@@ -248,10 +248,10 @@ def test_a_chunk_the_database_refuses_is_retried_per_household_so_the_rest_still
 
     real_apply = importer._apply_rows
 
-    def refuse_household_bad(rows):
+    def refuse_household_bad(rows, **kwargs):
         if any(r.household_code == "BAD" for r in rows):
             raise IntegrityError("simulated refusal")
-        real_apply(rows)
+        real_apply(rows, **kwargs)
 
     monkeypatch.setattr(importer, "_apply_rows", refuse_household_bad)
 
