@@ -45,6 +45,7 @@ def _charge(
         run_id=None,
         process=process,
         memo=f"شارژ دوره {cycle.key} (پوشش در میانه دوره)",
+        keys_unposted=True,  # the batch's SELECT left out every household charged this cycle
     )
     if totals.entries:
         low, high = min(household_ids), max(household_ids) + 1

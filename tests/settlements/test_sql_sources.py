@@ -21,6 +21,12 @@ SOURCES = {
         "settlements_check_balanced",
     ],
     "hot_prepare.sql": ["kalabarg_prepare"],
+    "household_references.sql": [
+        "settlements_check_households_exist",
+        "settlements_refuse_account_owner_change",
+        "settlements_refuse_household_delete",
+        "settlements_refuse_household_key_change",
+    ],
     "pin_phases.sql": [
         "settlements_phase_is_pinned",
         "settlements_refuse_pinned_phase",
