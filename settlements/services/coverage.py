@@ -53,6 +53,7 @@ def _charge(
         period=entry_period(
             kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
         ),
+        keys_unposted=True,  # the batch's SELECT left out every household charged this cycle
     )
     if totals.entries:
         low, high = min(household_ids), max(household_ids) + 1

@@ -221,21 +221,27 @@ def post_batch(
     process: str,
     memo: str,
     period: dt.date,
+    keys_unposted: bool = False,
 ) -> BatchTotals:
     """Post one entry per row of the batch table: fund → wallet (``to_wallet``) or wallet → fund,
     every entry and posting filed under ``period`` (``entry_period``).
 
     Must run inside the chunk's transaction. Rows whose key is already posted are dropped first,
     so a repeated chunk posts nothing; a concurrent duplicate violates the unique key and the
-    whole chunk rolls back (to be retried, and then dropped here).
+    whole chunk rolls back (to be retried, and then dropped here). ``keys_unposted``: the batch's
+    own SELECT already left out what is posted (the charge's, by its one-per-cycle index), so the
+    look-up of every key is skipped; the unique constraints still refuse a duplicate.
     """
     now = timezone.now()
     sign = 1 if to_wallet else -1
+    posted = (
+        ""
+        if keys_unposted
+        else " OR EXISTS (SELECT 1 FROM settlements_journalentry e "
+        f"WHERE e.idempotency_key = {BATCH_TABLE}.idempotency_key)"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {BATCH_TABLE} WHERE amount_rial <= 0 OR EXISTS (SELECT 1 FROM settlements_journalentry e "
-            f"WHERE e.idempotency_key = {BATCH_TABLE}.idempotency_key)"
-        )
+        cursor.execute(f"DELETE FROM {BATCH_TABLE} WHERE amount_rial <= 0{posted}")
         cursor.execute(f"SELECT count(*), COALESCE(sum(amount_rial), 0) FROM {BATCH_TABLE}")
         entries, amount = cursor.fetchone()
         if not entries:
@@ -243,23 +249,41 @@ def post_batch(
         if to_wallet:
             # Credit every wallet in one upsert: a new wallet is created with its balance, an
             # existing one is increased (the row lock of the conflict path serialises purchases).
-            cursor.execute(
+            wallets = (
                 "INSERT INTO settlements_account (kind, household_id, balance_rial) "
                 f"SELECT 'wallet', household_id, amount_rial FROM {BATCH_TABLE} WHERE TRUE ORDER BY household_id "
                 "ON CONFLICT (household_id) DO UPDATE SET balance_rial = settlements_account.balance_rial + excluded.balance_rial"
             )
         else:
             # Debits only ever touch existing wallets; the >= 0 check refuses an overdraft.
-            cursor.execute(
+            wallets = (
                 "UPDATE settlements_account SET balance_rial = settlements_account.balance_rial - b.amount_rial "
                 f"FROM {BATCH_TABLE} b WHERE settlements_account.household_id = b.household_id"
             )
-        cursor.execute(
+        entries_sql = (
             "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, run_id, "
             "created_by_process, memo, created_at, period) "
-            f"SELECT %s, idempotency_key, household_id, %s, %s, %s, %s, %s, %s, %s FROM {BATCH_TABLE}",
-            [kind, cycle_id, phase_id, run_id, process, memo, now, period],
+            f"SELECT %s, idempotency_key, household_id, %s, %s, %s, %s, %s, %s, %s FROM {BATCH_TABLE} ORDER BY household_id"
         )
+        entry_params = [kind, cycle_id, phase_id, run_id, process, memo, now, period]
+        if connection.vendor == "postgresql":
+            # Wallets, entries and both legs of every entry in ONE statement: the legs take their
+            # entry and wallet ids from the two inserts' RETURNING (no join back by key), and the
+            # balance trigger checks the statement's postings when it ends. A wallet missing from
+            # ``w`` leaves its entry with the fund leg alone, which that trigger refuses.
+            cursor.execute(
+                f"WITH w AS ({wallets} RETURNING settlements_account.id, settlements_account.household_id), "
+                f"e AS ({entries_sql} RETURNING id, household_id, period) "
+                "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+                f"SELECT e.id, w.id, %s * b.amount_rial, e.period FROM e JOIN {BATCH_TABLE} b ON b.household_id = e.household_id "
+                "JOIN w ON w.household_id = e.household_id "
+                "UNION ALL "
+                f"SELECT e.id, %s, -%s * b.amount_rial, e.period FROM e JOIN {BATCH_TABLE} b ON b.household_id = e.household_id",
+                [*entry_params, sign, fund.pk, sign],
+            )
+            return BatchTotals(int(entries), int(amount))
+        cursor.execute(wallets)
+        cursor.execute(entries_sql, entry_params)
         # Both legs of every entry in one statement: the balance trigger checks each statement.
         cursor.execute(
             "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "

@@ -80,8 +80,11 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         "LEFT JOIN (SELECT household_id, COUNT(*) AS members FROM households_person "
         "WHERE household_id >= %s AND household_id < %s AND (birth_date IS NULL OR birth_date <= %s) "
         "GROUP BY household_id) m ON m.household_id = d.household_id "
+        # The range again inside NOT EXISTS bounds its index scan to the chunk (the planner
+        # makes it a merge anti join, which would otherwise read every charge below the chunk).
         "WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = d.household_id "
-        "AND e.cycle_id = %s AND e.kind = 'cycle_charge' AND e.period = %s)) x"
+        "AND e.cycle_id = %s AND e.kind = 'cycle_charge' AND e.period = %s "
+        "AND e.household_id >= %s AND e.household_id < %s)) x"
     )
     params: list[int | str | dt.date] = [
         *amount_params,
@@ -94,6 +97,8 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         cycle.starts_on,
         cycle.pk,
         _charge_period(cycle),
+        low,
+        high,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -293,7 +298,7 @@ def execute_work(
         considered = _fill_charge_batch(cycle, low, high)
         totals = post_batch(
             kind=EntryKind.CYCLE_CHARGE, fund=fund, to_wallet=True, cycle_id=cycle.pk, phase_id=cycle.phase_id,
-            run_id=run_id, process=process, memo=f"شارژ دوره {cycle.key}",
+            run_id=run_id, process=process, memo=f"شارژ دوره {cycle.key}", keys_unposted=True,
             period=entry_period(kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=now),
         )  # fmt: skip
     elif kind == RunKind.BONUS_SWEEP and cycle is not None:

@@ -1,4 +1,4 @@
--- The POS purchase's write as one call (loaded by migrations settlements 0007, 0008 and 0020; a change
+-- The POS purchase's write as one call (loaded by migrations settlements 0007, 0008 and 0021; a change
 -- to it is a new migration that loads this file again). It mirrors the Python write in
 -- settlements/services/checkout/write.py; tests/settlements/test_checkout_function.py runs both on
 -- the same purchases and compares them, and checks that the function in the database is this file.

@@ -1,10 +1,13 @@
--- The ledger's guards (loaded by migrations settlements 0002, 0018 and 0020; every statement here can be
+-- The ledger's guards (loaded by migrations settlements 0002, 0018, 0020 and 0021; every statement here can be
 -- run again): journal entries and postings are append-only, accounts are never deleted, and every
 -- statement that inserts postings leaves each entry it touches balanced and names only entries and
 -- accounts that exist. That last check stands in for the postings' two foreign keys: one join of
 -- the statement's new rows instead of a look-up and a row lock per posting, which cost a national
 -- credit run a sixth of its time (docs/benchmarks.md, "Where a credit run's time goes"). Nothing
--- can remove an entry or an account a posting names afterwards: both refuse DELETE.
+-- can remove an entry or an account a posting names afterwards: both refuse DELETE. The look-ups
+-- go by primary key whatever the statistics say (enable_seqscan off, loaded again by 0020): a plan
+-- cached while the accounts table was nearly empty (a first national run) must not scan it once
+-- per posting.
 
 CREATE OR REPLACE FUNCTION settlements_refuse_change() RETURNS trigger AS $$
 BEGIN
@@ -54,7 +57,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET enable_seqscan = off;
 
 CREATE OR REPLACE TRIGGER posting_entries_balance AFTER INSERT ON settlements_posting
     REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION settlements_check_balanced();

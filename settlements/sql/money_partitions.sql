@@ -1,4 +1,4 @@
--- The references to the month-partitioned money tables (loaded by migration settlements 0020 after
+-- The references to the month-partitioned money tables (loaded by migration settlements 0021 after
 -- the partitioning; every statement here can be run again). A foreign key naming a partitioned
 -- table must carry its partition key, the month, which the rows that name a purchase or an entry
 -- do not hold; so each inserting statement's new rows are checked at once here, in one join, and

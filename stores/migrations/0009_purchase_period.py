@@ -1,6 +1,6 @@
 """Purchases carry their month (``period``), and nothing names them by a database foreign key.
 
-On PostgreSQL the table is rebuilt partitioned by month by ``settlements/0020`` (which needs this
+On PostgreSQL the table is rebuilt partitioned by month by ``settlements/0021`` (which needs this
 state), so the schema operations here run only on the embedded SQLite default (``UnlessPostgres``);
 the model state moves on both."""
 

@@ -17,7 +17,7 @@ import pytest
 pytestmark = [pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
-# The last commit whose money tables were plain (before stores 0009 / settlements 0020).
+# The last commit whose money tables were plain (before stores 0009 / settlements 0021).
 BEFORE_PARTITIONING = "f0893733a16def30c7689043837a89986d9dee3c"
 DATABASE = "kalabarg_partition_conversion"
 TABLES = ("stores_purchase", "settlements_journalentry", "settlements_posting")

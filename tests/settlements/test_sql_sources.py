@@ -21,6 +21,17 @@ SOURCES = {
         "settlements_check_balanced",
     ],
     "hot_prepare.sql": ["kalabarg_prepare"],
+    "household_references.sql": [
+        "settlements_check_households_exist",
+        "settlements_refuse_account_owner_change",
+        "settlements_refuse_household_delete",
+        "settlements_refuse_household_key_change",
+    ],
+    "money_partitions.sql": [
+        "money_refuse_purchase_delete",
+        "money_check_purchase_named",
+        "money_check_entry_references",
+    ],
     "pin_phases.sql": [
         "settlements_phase_is_pinned",
         "settlements_refuse_pinned_phase",

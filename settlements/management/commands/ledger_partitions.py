@@ -2,7 +2,7 @@
 
     ledger_partitions list               every attached month and the rows of each table
     ledger_partitions ensure [--ahead N] create this month's and the next N months' partitions
-    ledger_partitions convert            partition tables still plain (what migration 0020 does),
+    ledger_partitions convert            partition tables still plain (what migration 0021 does),
                                          with progress: run it in a maintenance window before
                                          deploying onto a database with data
     ledger_partitions archive 1403-05    detach a settled month older than LEDGER_ATTACHED_MONTHS

@@ -86,7 +86,7 @@ def _period_field() -> models.DateField:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("settlements", "0019_run_progress_at"),
+        ("settlements", "0020_household_checked_per_statement"),
         ("stores", "0009_purchase_period"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

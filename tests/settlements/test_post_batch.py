@@ -1,0 +1,81 @@
+"""``ledger.post_batch``, the national runs' writer: on PostgreSQL wallets, entries and both legs
+go in one statement; on SQLite in three. Either way each entry gets exactly its two legs, and the
+database, not the batch's own SELECT, is what refuses a second charge."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from settlements.models import AccountKind, EntryKind, JournalEntry, Posting
+from settlements.selectors import wallet_balance
+from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
+from tests.households.factories import make_household
+from tests.settlements.factories import charge
+
+pytestmark = pytest.mark.django_db
+
+
+def batch(*rows: tuple[int, int, str]) -> None:
+    create_batch_table()
+    with connection.cursor() as cursor:
+        for row in rows:
+            cursor.execute(
+                f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) VALUES (%s, %s, %s)",  # noqa: S608 - a constant
+                list(row),
+            )
+
+
+def post(*, kind: str, to_wallet: bool, cycle_id: int | None, keys_unposted: bool = False):  # type: ignore[no-untyped-def]
+    return post_batch(
+        kind=kind, fund=system_account(kind=AccountKind.PROGRAMME_FUND), to_wallet=to_wallet,
+        cycle_id=cycle_id, phase_id=None, run_id=None, process="test", memo="",
+        keys_unposted=keys_unposted,
+    )  # fmt: skip
+
+
+def test_each_charge_gets_a_wallet_leg_and_a_fund_leg_of_its_own_amount():
+    households = [make_household(decile=1, members=m) for m in (0, 1, 2)]
+
+    charge("1402-06")
+
+    fund = system_account(kind=AccountKind.PROGRAMME_FUND)
+    for household, amount in zip(households, (2_000_000, 4_000_000, 6_000_000), strict=True):
+        entry = JournalEntry.objects.get(household=household, kind=EntryKind.CYCLE_CHARGE)
+        legs = sorted(Posting.objects.filter(entry=entry).values_list("account_id", "amount_rial"))
+        assert legs == sorted([(household.wallet.pk, amount), (fund.pk, -amount)])
+        assert wallet_balance(household_id=household.pk) == amount
+
+
+def test_a_second_charge_in_a_batch_that_skipped_the_key_look_up_is_refused_by_the_database():
+    household = make_household(decile=1)
+    cycle = charge("1402-06")
+    batch((household.pk, 2_000_000, "charge:1402-06:again"))
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        post(kind=EntryKind.CYCLE_CHARGE, to_wallet=True, cycle_id=cycle.pk, keys_unposted=True)
+
+    assert JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE).count() == 1
+    assert wallet_balance(household_id=household.pk) == 2_000_000
+
+
+def test_a_key_already_posted_is_dropped_from_the_batch_and_posts_nothing():
+    household = make_household(decile=1)
+    charge("1402-06")
+    batch((household.pk, 2_000_000, f"charge:1402-06:{household.pk}"))
+
+    totals = post(kind=EntryKind.SETTLEMENT, to_wallet=True, cycle_id=None)
+
+    assert (totals.entries, totals.amount_rial) == (0, 0)
+    assert wallet_balance(household_id=household.pk) == 2_000_000
+
+
+@pytest.mark.postgres
+def test_a_debit_of_a_household_without_a_wallet_is_refused_and_writes_nothing():
+    """No wallet row to debit leaves the entry its fund leg alone: the balance trigger refuses it
+    (SQLite keeps no ledger triggers; there reconcile_ledger reports such an entry)."""
+    household = make_household(decile=1)
+    batch((household.pk, 500, "expiry:test"))
+
+    with pytest.raises(DatabaseError, match="does not balance"), transaction.atomic():
+        post(kind=EntryKind.EXPIRY, to_wallet=False, cycle_id=None)
+
+    assert not JournalEntry.objects.filter(kind=EntryKind.EXPIRY).exists()
