@@ -7,8 +7,10 @@ import time
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from households.models import Household
+from kalabarg.lib.partitions import period_of
 from settlements.models import Account, AccountKind, JournalEntry
 from tests.concurrency import in_threads
 from tests.households.factories import make_household
@@ -28,8 +30,8 @@ def test_an_entry_naming_a_household_that_does_not_exist_is_refused():
     with pytest.raises(IntegrityError, match="names household"):
         execute(
             "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, created_by_process, "
-            "memo, created_at) VALUES ('settlement', 'k', %s, '', '', now())",
-            [NO_SUCH_ID],
+            "memo, created_at, period) VALUES ('settlement', 'k', %s, '', '', now(), %s)",
+            [NO_SUCH_ID, period_of(timezone.now())],
         )
 
     assert not JournalEntry.objects.exists()
@@ -94,16 +96,19 @@ def test_the_balance_trigger_checks_a_statement_that_writes_its_entry_and_postin
     wallet = Account.objects.get(household=household)
     entry = (
         "WITH e AS (INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, "
-        "created_by_process, memo, created_at) VALUES ('settlement', 'cte', %s, '', '', now()) RETURNING id) "
-        "INSERT INTO settlements_posting (entry_id, account_id, amount_rial) "
+        "created_by_process, memo, created_at, period) VALUES ('settlement', 'cte', %s, '', '', now(), %s) "
+        "RETURNING id, period) INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
     )
-    one_leg = "SELECT e.id, %s, 5 FROM e"
-    a_leg_naming_no_account = "SELECT e.id, a, x FROM e, (VALUES (%s, 5), (%s, -5)) legs(a, x)"
+    one_leg = "SELECT e.id, %s, 5, e.period FROM e"
+    a_leg_naming_no_account = (
+        "SELECT e.id, a, x, e.period FROM e, (VALUES (%s, 5), (%s, -5)) legs(a, x)"
+    )
+    period = period_of(timezone.now())
 
     with pytest.raises(IntegrityError, match="does not balance"):
-        execute(entry + one_leg, [household.pk, wallet.pk])
+        execute(entry + one_leg, [household.pk, period, wallet.pk])
     with pytest.raises(IntegrityError, match="names ledger account"):
-        execute(entry + a_leg_naming_no_account, [household.pk, wallet.pk, NO_SUCH_ID])
+        execute(entry + a_leg_naming_no_account, [household.pk, period, wallet.pk, NO_SUCH_ID])
 
     assert not JournalEntry.objects.filter(idempotency_key="cte").exists()
 

@@ -4,10 +4,17 @@ database, not the batch's own SELECT, is what refuses a second charge."""
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from settlements.models import AccountKind, EntryKind, JournalEntry, Posting
+from settlements.models import AccountKind, Cycle, EntryKind, JournalEntry, Posting
 from settlements.selectors import wallet_balance
-from settlements.services.ledger import BATCH_TABLE, create_batch_table, post_batch, system_account
+from settlements.services.ledger import (
+    BATCH_TABLE,
+    create_batch_table,
+    entry_period,
+    post_batch,
+    system_account,
+)
 from tests.households.factories import make_household
 from tests.settlements.factories import charge
 
@@ -25,10 +32,13 @@ def batch(*rows: tuple[int, int, str]) -> None:
 
 
 def post(*, kind: str, to_wallet: bool, cycle_id: int | None, keys_unposted: bool = False):  # type: ignore[no-untyped-def]
+    # Filed as the runs file them: a charge under its cycle's month, anything else under now's.
+    cycle = Cycle.objects.get(pk=cycle_id) if cycle_id else None
+    period = entry_period(kind=kind, cycle=cycle, purchase=None, moment=timezone.now())
     return post_batch(
         kind=kind, fund=system_account(kind=AccountKind.PROGRAMME_FUND), to_wallet=to_wallet,
         cycle_id=cycle_id, phase_id=None, run_id=None, process="test", memo="",
-        keys_unposted=keys_unposted,
+        keys_unposted=keys_unposted, period=period,
     )  # fmt: skip
 
 
