@@ -47,7 +47,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 from django.db.models import Max
 from django.utils import timezone
 
@@ -217,8 +217,13 @@ class _AutoAnalyze:
         self.naptime = naptime
         self.analyses = 0
         self.seconds = 0.0
+        self.errors: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="auto-analyze")
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     def __enter__(self) -> "_AutoAnalyze":
         self._thread.start()
@@ -232,15 +237,22 @@ class _AutoAnalyze:
         try:
             while not self._stop.wait(self.naptime):
                 with connection.cursor() as cursor:
+                    # Only this database's own tables: another session's temporary table (the
+                    # refresh's, the settlement's) cannot be analysed from here and would stop
+                    # the thread, as it did in the first full run.
                     cursor.execute(
                         "SELECT s.relid::regclass::text FROM pg_stat_user_tables s JOIN pg_class c "
-                        "ON c.oid = s.relid WHERE c.relkind = 'r' "
+                        "ON c.oid = s.relid WHERE c.relkind = 'r' AND c.relpersistence = 'p' "
                         "AND s.n_mod_since_analyze > 50 + 0.1 * GREATEST(c.reltuples, 0)"
                     )
                     tables = [row[0] for row in cursor.fetchall()]
                     for table in tables:
                         started = time.perf_counter()
-                        cursor.execute(f"ANALYZE {table}")
+                        try:
+                            cursor.execute(f"ANALYZE {table}")
+                        except DatabaseError as exc:  # a table dropped meanwhile
+                            self.errors.append(f"{table}: {exc}")
+                            continue
                         self.seconds += time.perf_counter() - started
                         self.analyses += 1
         finally:
