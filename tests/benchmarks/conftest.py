@@ -43,6 +43,47 @@ def bare_charge_insert_seconds() -> float:
         return time.perf_counter() - started
 
 
+def open_payables(*, batch: str, after_id: int) -> None:
+    """One entry per store for its purchases after ``after_id``: store payable + net, inflation fund −.
+
+    ``devdata.purchases`` writes purchases without their ledger entries; the settlement posts
+    store payable → clearing and reconcile compares, so each batch of purchases gets these
+    opening entries instead (the settlement and capacity benchmarks)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from kalabarg.lib.partitions import period_of
+    from settlements.models import AccountKind
+    from settlements.services.ledger import system_account
+
+    fund = system_account(kind=AccountKind.INFLATION_FUND)
+    params: list[object] = [after_id]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO settlements_account (kind, store_id, balance_rial) SELECT 'store_payable', id, 0 "
+            "FROM stores_store ON CONFLICT DO NOTHING"
+        )
+        cursor.execute("DROP TABLE IF EXISTS bench_net")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bench_net AS SELECT p.store_id, SUM(CASE WHEN p.status = 'reversed' "
+            "THEN 0 ELSE p.credit_rial + p.compensation_rial END) AS net FROM stores_purchase p WHERE p.id > %s "
+            "GROUP BY p.store_id HAVING SUM(CASE WHEN p.status = 'reversed' THEN 0 ELSE p.credit_rial + p.compensation_rial END) <> 0",
+            params,
+        )
+        cursor.execute(
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at, period) "
+            "SELECT 'purchase', %s || store_id, 'bench', '', now(), %s FROM bench_net",
+            [f"bench-{batch}:", period_of(timezone.now())],
+        )
+        cursor.execute(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            "SELECT e.id, a.id, n.net, e.period FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id "
+            "JOIN settlements_account a ON a.store_id = n.store_id "
+            "UNION ALL SELECT e.id, %s, -n.net, e.period FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id",
+            [f"bench-{batch}:", fund.pk, f"bench-{batch}:"],
+        )
+
+
 def report(name: str, **figures: object) -> None:
     line = ", ".join(f"{key}={value}" for key, value in figures.items())
     print(f"\nBENCH {name}: {line}", flush=True)

@@ -28,47 +28,15 @@ from devdata.households import generate_households
 from devdata.purchases import generate_purchases
 from devdata.stores import generate_stores
 from kalabarg.lib.bulk import analyze
-from kalabarg.lib.partitions import period_of
-from settlements.models import AccountKind, StoreSettlement
+from settlements.models import StoreSettlement
 from settlements.services import payouts, store_settlement
-from settlements.services.ledger import system_account
 from settlements.services.settlement_reconcile import reconcile_settlements
 from stores.models import Purchase
-from tests.benchmarks.conftest import report
+from tests.benchmarks.conftest import open_payables, report
 
 
 def _never(run_id: int) -> None:
     raise AssertionError("the benchmark runs the settlement inline")
-
-
-def _open_payables(*, batch: str, after_id: int) -> None:
-    """One entry per store for its purchases after ``after_id``: store payable + net, inflation fund −."""
-    fund = system_account(kind=AccountKind.INFLATION_FUND)
-    params: list[object] = [after_id]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO settlements_account (kind, store_id, balance_rial) SELECT 'store_payable', id, 0 "
-            "FROM stores_store ON CONFLICT DO NOTHING"
-        )
-        cursor.execute("DROP TABLE IF EXISTS bench_net")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE bench_net AS SELECT p.store_id, SUM(CASE WHEN p.status = 'reversed' "
-            "THEN 0 ELSE p.credit_rial + p.compensation_rial END) AS net FROM stores_purchase p WHERE p.id > %s "
-            "GROUP BY p.store_id HAVING SUM(CASE WHEN p.status = 'reversed' THEN 0 ELSE p.credit_rial + p.compensation_rial END) <> 0",
-            params,
-        )
-        cursor.execute(
-            "INSERT INTO settlements_journalentry (kind, idempotency_key, created_by_process, memo, created_at, period) "
-            "SELECT 'purchase', %s || store_id, 'bench', '', now(), %s FROM bench_net",
-            [f"bench-{batch}:", period_of(timezone.now())],
-        )
-        cursor.execute(
-            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
-            "SELECT e.id, a.id, n.net, e.period FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id "
-            "JOIN settlements_account a ON a.store_id = n.store_id "
-            "UNION ALL SELECT e.id, %s, -n.net, e.period FROM bench_net n JOIN settlements_journalentry e ON e.idempotency_key = %s || n.store_id",
-            [f"bench-{batch}:", fund.pk, f"bench-{batch}:"],
-        )
 
 
 def _pay_everything(tmp_path: Path) -> None:
@@ -125,7 +93,7 @@ def test_bench_settlement(tmp_path: Path):
     generate_stores(count=stores, seed=16)
     # History: as many purchases over the two years before the first cut-off, settled first.
     generate_purchases(purchases=purchases, seed=161, terminals=stores, now=first_cutoff)
-    _open_payables(batch="history", after_id=0)
+    open_payables(batch="history", after_id=0)
     analyze("stores_purchase", "settlements_account")
     first, first_s, _ = _timed(
         lambda: store_settlement.launch_settlement(cutoff=first_cutoff, inline=True, enqueue=_never)
@@ -148,7 +116,7 @@ def test_bench_settlement(tmp_path: Path):
             "WHERE id > %s AND id %% 100 = 0",
             [history_last_id],
         )
-    _open_payables(batch="day", after_id=history_last_id)
+    open_payables(batch="day", after_id=history_last_id)
     analyze("stores_purchase", "settlements_settlementline", "settlements_storesettlement")
 
     # The steps of ``settle_stores --inline`` one by one, to see where the time goes.
