@@ -151,6 +151,28 @@ def ensure_month(*, cursor: CursorWrapper, period: dt.date) -> list[str]:
     ]
 
 
+def analyse_month(*, period: dt.date) -> list[str]:
+    """``ANALYZE`` the month's partitions of the entries and postings, and the accounts; the
+    tables analysed.
+
+    A national run fills an empty month partition with millions of rows (and the accounts with a
+    wallet each) far faster than autovacuum looks at them: it wakes once a minute, and may be off.
+    A chunk planned on an empty partition's statistics probes it row by row instead of by index,
+    and took minutes instead of seconds (docs/capacity.md); so the runs analyse what they fill, as
+    they go (``runs.execute_chunk``) and when they end, before the figures are refreshed."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        tables = []
+        for table in (ENTRIES, POSTINGS):
+            name = months.partition_name(table, period)
+            cursor.execute("SELECT to_regclass(%s)", [f"public.{name}"])
+            tables.append(name if cursor.fetchone()[0] is not None else table)
+        tables.append("settlements_account")
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
+    return tables
+
+
 @dataclass(frozen=True)
 class MonthRow:
     period: dt.date | None

@@ -25,12 +25,15 @@ from settlements.models import (
     CreditRun,
     Cycle,
     CycleStatus,
+    EntryKind,
     Phase,
     RunChunk,
     RunKind,
     RunStatus,
     UnspentPolicy,
 )
+from settlements.services import partitions
+from settlements.services.ledger import entry_period
 from settlements.services.run_work import execute_work
 from settlements.signals import bonus_granted, run_finished
 
@@ -242,6 +245,10 @@ def execute_chunk(*, chunk_id: int) -> bool:
                             high=chunk.to_household_id,
                         )
                     )
+            if chunk.index & (chunk.index + 1) == 0:
+                # After chunks 1, 2, 4, 8, …: the statistics keep up with the month's partition
+                # as it doubles (partitions.analyse_month).
+                partitions.analyse_month(period=run_period(chunk.run))
             finish_run_if_complete(run_id=chunk.run_id)
             return True
         except OperationalError as exc:
@@ -269,6 +276,16 @@ def record_chunk_failure(*, chunk_id: int, exc: Exception) -> None:
         )
 
 
+def run_period(run: CreditRun) -> dt.date:
+    """The month a run's entries are filed under (``ledger.entry_period``)."""
+    kind = {
+        RunKind.CYCLE_CHARGE: EntryKind.CYCLE_CHARGE,
+        RunKind.BONUS_SWEEP: EntryKind.BONUS,
+        RunKind.EXPIRY: EntryKind.EXPIRY,
+    }[RunKind(run.kind)]
+    return entry_period(kind=kind, cycle=run.cycle, purchase=None, moment=timezone.now())
+
+
 def finish_run_if_complete(*, run_id: int) -> bool:
     """Mark the run completed once every chunk is done; a finished charge opens its cycle."""
     with transaction.atomic():
@@ -278,6 +295,8 @@ def finish_run_if_complete(*, run_id: int) -> bool:
         if not finished:
             return False
         run = CreditRun.objects.select_related("cycle").get(pk=run_id)
+        # The figures' refresh (run_finished) plans its reads on what the run wrote.
+        partitions.analyse_month(period=run_period(run))
         transaction.on_commit(partial(run_finished.send_robust, sender=CreditRun, kind=run.kind))
         if run.kind == RunKind.CYCLE_CHARGE and run.cycle is not None:
             # The newest charged cycle is the open one; an older cycle charged late stays closed.

@@ -353,3 +353,22 @@ def test_a_month_with_a_purchase_not_yet_settled_is_not_archived():
     settle()
     assert partitions.archive_month(period=period).purchases == 1
     assert reconcile(verify_digests=False).ok
+
+
+def _reltuples(table: str) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def test_a_credit_run_leaves_its_months_partitions_analysed():
+    """This cluster runs without autovacuum, as a busy one may as well lag: without the run's own
+    ANALYZE the month's partition it filled would still look empty to the planner."""
+    for _ in range(3):
+        make_household(decile=1)
+    cycle = charge(this_month(), chunk_size=1)
+    period = months.month_start(cycle.starts_on)
+
+    assert _reltuples(months.partition_name("settlements_journalentry", period)) == 3
+    assert _reltuples(months.partition_name("settlements_posting", period)) == 6
+    assert _reltuples("settlements_account") >= 3
