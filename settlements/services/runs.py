@@ -248,7 +248,7 @@ def execute_chunk(*, chunk_id: int) -> bool:
             if chunk.index & (chunk.index + 1) == 0:
                 # After chunks 1, 2, 4, 8, …: the statistics keep up with the month's partition
                 # as it doubles (partitions.analyse_month).
-                partitions.analyse_month(period=run_period(chunk.run))
+                partitions.analyse_month(period=run_period(run=chunk.run))
             finish_run_if_complete(run_id=chunk.run_id)
             return True
         except OperationalError as exc:
@@ -276,7 +276,7 @@ def record_chunk_failure(*, chunk_id: int, exc: Exception) -> None:
         )
 
 
-def run_period(run: CreditRun) -> dt.date:
+def run_period(*, run: CreditRun) -> dt.date:
     """The month a run's entries are filed under (``ledger.entry_period``)."""
     kind = {
         RunKind.CYCLE_CHARGE: EntryKind.CYCLE_CHARGE,
@@ -296,7 +296,7 @@ def finish_run_if_complete(*, run_id: int) -> bool:
             return False
         run = CreditRun.objects.select_related("cycle").get(pk=run_id)
         # The figures' refresh (run_finished) plans its reads on what the run wrote.
-        partitions.analyse_month(period=run_period(run))
+        partitions.analyse_month(period=run_period(run=run))
         transaction.on_commit(partial(run_finished.send_robust, sender=CreditRun, kind=run.kind))
         if run.kind == RunKind.CYCLE_CHARGE and run.cycle is not None:
             # The newest charged cycle is the open one; an older cycle charged late stays closed.
