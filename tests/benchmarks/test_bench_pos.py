@@ -27,6 +27,7 @@ from django.utils import timezone
 from devdata.households import generate_households
 from households import services as household_services
 from households.models import Person
+from kalabarg.lib.partitions import period_of
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import Account, RunKind
 from settlements.services import rules, runs
@@ -295,7 +296,8 @@ def _pgbench_script(*, low: int, high: int, terminal, today, cycle_key: str) -> 
 SELECT household_id AS h FROM settlements_account WHERE id = :w \\gset
 {context.strip()} \\gset
 SELECT checkout_record_purchase(:h, :person_id, {terminal.store_id}, {terminal.pk}, 'pgbench-' || :k,
-  'x', 'card', '603799', '1234', 5000, 8000, now(), ARRAY[:item_id]::bigint[], ARRAY[0.010]::numeric[],
+  'x', 'card', '603799', '1234', 5000, 8000, now(), '{period_of(timezone.now()).isoformat()}'::date,
+  ARRAY[:item_id]::bigint[], ARRAY[0.010]::numeric[],
   ARRAY[:item_base_price]::bigint[], ARRAY[:item_current_price]::bigint[], ARRAY[5000]::bigint[],
   ARRAY[8000]::bigint[], :cycle_id, '{cycle_key}', :phase_id, :wallet_id, :inflation_fund_id,
   :store_payable_id, :cycle_threshold_rial, :cycle_bonus_rial, 'pgbench', '{{"status": "completed"}}'::jsonb);
