@@ -46,7 +46,10 @@ def fill_periods_on_sqlite(apps, schema_editor):
         else:
             period = period_of(created_at)
         JournalEntry.objects.filter(pk=entry_id).update(period=period)
-        Posting.objects.filter(entry_id=entry_id).update(period=period)
+    # Every posting takes its entry's month in one statement.
+    Posting.objects.update(
+        period=models.Subquery(JournalEntry.objects.filter(pk=models.OuterRef("entry_id")).values("period")[:1])
+    )
 
 
 def partition(apps, schema_editor):

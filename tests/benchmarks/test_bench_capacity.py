@@ -301,7 +301,7 @@ def _reset_ledger(cycle: Cycle) -> None:
 
 
 class _PlanOnly(Exception):
-    pass
+    """Raised inside a transaction to roll back a statement run only to read its plan."""
 
 
 def _plan_of_charge_staging() -> str:
