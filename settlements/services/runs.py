@@ -204,7 +204,13 @@ def start_run(
 
 def execute_chunk(*, chunk_id: int) -> bool:
     """Do one chunk, exactly once. Returns False if it was already done. Transient database
-    errors (deadlock, serialization, lock timeout) are retried a bounded number of times."""
+    errors (deadlock, serialization, lock timeout, a dropped connection) are retried a bounded
+    number of times.
+
+    Whether it did the chunk or found it done, it then checks whether the run is complete: a
+    connection lost after the chunk's commit (during the statistics or that check) leaves the
+    finishing to the retry or the redelivery, which finds the chunk done; without the check there
+    a run whose last chunk was cut so would stay running."""
     for attempt in range(1, CHUNK_ATTEMPTS + 1):
         try:
             with transaction.atomic():
@@ -213,44 +219,15 @@ def execute_chunk(*, chunk_id: int) -> bool:
                     .select_related("run__cycle__phase", "run__phase")
                     .get(pk=chunk_id)
                 )
-                if chunk.done:
-                    return False
-                considered, entries, amount = execute_range(
-                    run=chunk.run, low=chunk.from_household_id, high=chunk.to_household_id
-                )
-                RunChunk.objects.filter(pk=chunk.pk).update(
-                    done=True,
-                    households=considered,
-                    entries_created=entries,
-                    amount_rial=amount,
-                    attempts=F("attempts") + 1,
-                    last_error="",
-                    finished_at=timezone.now(),
-                )
-                CreditRun.objects.filter(pk=chunk.run_id).update(
-                    chunks_done=F("chunks_done") + 1,
-                    households_total=F("households_total") + considered,
-                    entries_created=F("entries_created") + entries,
-                    amount_rial=F("amount_rial") + amount,
-                    progress_at=timezone.now(),
-                )
-                if entries and chunk.run.kind == RunKind.BONUS_SWEEP and chunk.run.cycle_id:
-                    # On commit, like the instant bonus: listeners (the SMS) never see a rollback.
-                    transaction.on_commit(
-                        partial(
-                            bonus_granted.send_robust,
-                            sender=Cycle,
-                            cycle_id=chunk.run.cycle_id,
-                            low=chunk.from_household_id,
-                            high=chunk.to_household_id,
-                        )
-                    )
-            if chunk.index & (chunk.index + 1) == 0:
+                did = not chunk.done
+                if did:
+                    _do_chunk(chunk)
+            if did and chunk.index & (chunk.index + 1) == 0:
                 # After chunks 1, 2, 4, 8, …: the statistics keep up with the month's partition
                 # as it doubles (partitions.analyse_month).
                 partitions.analyse_month(period=run_period(run=chunk.run))
             finish_run_if_complete(run_id=chunk.run_id)
-            return True
+            return did
         except OperationalError as exc:
             logger.warning("chunk %s attempt %s failed transiently: %s", chunk_id, attempt, exc)
             if attempt == CHUNK_ATTEMPTS:
@@ -260,6 +237,40 @@ def execute_chunk(*, chunk_id: int) -> bool:
             record_chunk_failure(chunk_id=chunk_id, exc=exc)
             raise
     return False
+
+
+def _do_chunk(chunk: RunChunk) -> None:
+    """The chunk's work and its bookkeeping, in the caller's transaction (the chunk row locked)."""
+    considered, entries, amount = execute_range(
+        run=chunk.run, low=chunk.from_household_id, high=chunk.to_household_id
+    )
+    RunChunk.objects.filter(pk=chunk.pk).update(
+        done=True,
+        households=considered,
+        entries_created=entries,
+        amount_rial=amount,
+        attempts=F("attempts") + 1,
+        last_error="",
+        finished_at=timezone.now(),
+    )
+    CreditRun.objects.filter(pk=chunk.run_id).update(
+        chunks_done=F("chunks_done") + 1,
+        households_total=F("households_total") + considered,
+        entries_created=F("entries_created") + entries,
+        amount_rial=F("amount_rial") + amount,
+        progress_at=timezone.now(),
+    )
+    if entries and chunk.run.kind == RunKind.BONUS_SWEEP and chunk.run.cycle_id:
+        # On commit, like the instant bonus: listeners (the SMS) never see a rollback.
+        transaction.on_commit(
+            partial(
+                bonus_granted.send_robust,
+                sender=Cycle,
+                cycle_id=chunk.run.cycle_id,
+                low=chunk.from_household_id,
+                high=chunk.to_household_id,
+            )
+        )
 
 
 def record_chunk_failure(*, chunk_id: int, exc: Exception) -> None:

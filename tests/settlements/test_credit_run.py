@@ -87,6 +87,34 @@ def test_a_chunk_delivered_twice_posts_nothing_twice():
     assert len(charges()) == 1
 
 
+def test_a_connection_lost_after_the_last_chunk_commits_still_completes_the_run(monkeypatch):
+    from django.db import OperationalError
+
+    household = make_household(decile=1)
+    seeded_phases()
+    run = runs.start_run(
+        kind=RunKind.CYCLE_CHARGE, cycle=rules.ensure_cycle(key="1402-06"), chunk_size=10
+    )
+    real = runs.finish_run_if_complete
+    cuts = []
+
+    def cut_once(**kwargs):
+        # The connection drops after the chunk's commit, as the run checks whether it is done.
+        if not cuts:
+            cuts.append(kwargs["run_id"])
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(**kwargs)
+
+    monkeypatch.setattr(runs, "finish_run_if_complete", cut_once)
+
+    did = runs.execute_chunk(chunk_id=run.chunks.get().pk)
+
+    run.refresh_from_db()
+    assert cuts == [run.pk] and did is False  # the retry found the chunk done
+    assert (run.status, run.chunks_done) == (RunStatus.COMPLETED, 1)
+    assert wallet_balance(household_id=household.pk) == 2_000_000 and len(charges()) == 1
+
+
 def test_a_run_stopped_halfway_is_resumed_by_running_it_again():
     households = [make_household(decile=1) for _ in range(6)]
     seeded_phases()
