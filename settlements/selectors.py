@@ -1,6 +1,7 @@
 """Reads of the money core: balances, bonus progress, runs."""
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from django.utils import timezone
 from households.models import CardStatus
 from households.selectors import decile_on_sql
 from kalabarg.lib.hot_sql import hot_cursor
+from kalabarg.lib.partitions import period_from_label
 from settlements.models import (
     Account,
     AccountKind,
@@ -90,14 +92,23 @@ BONUS_TAKEN_BACK_SQL = (
 _BONUS_IN_FORCE_COUNT_SQL = f"COALESCE(SUM(CASE WHEN {BONUS_IN_FORCE_SQL} THEN 1 ELSE 0 END), 0)"
 _CYCLE_FIGURES_SQL = (
     f"SELECT {CYCLE_SPEND_SQL}, {_BONUS_IN_FORCE_COUNT_SQL} "  # noqa: S608 - constants
-    "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
+    "FROM settlements_journalentry e "
+    "JOIN settlements_posting po ON po.entry_id = e.id AND po.period = e.period "
+)
+# No entry of a cycle is filed before the cycle's month (its charge and bonus under it, its
+# purchases and reversals later), and a posting shares its entry's month: the bound leaves the
+# older months' partitions unread, so the read does not grow with the months kept.
+_FROM_CYCLE_MONTH_SQL = (
+    " AND e.period >= (SELECT c.starts_on FROM settlements_cycle c WHERE c.id = %s)"
 )
 _BY_WALLET_SQL = (
-    _CYCLE_FIGURES_SQL + "WHERE e.household_id = %s AND e.cycle_id = %s AND po.account_id = %s"
+    _CYCLE_FIGURES_SQL
+    + "WHERE e.household_id = %s AND e.cycle_id = %s AND po.account_id = %s"
+    + _FROM_CYCLE_MONTH_SQL
 )
 _BY_HOUSEHOLD_SQL = (
     _CYCLE_FIGURES_SQL + "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
-    "WHERE e.household_id = %s AND e.cycle_id = %s"
+    "WHERE e.household_id = %s AND e.cycle_id = %s" + _FROM_CYCLE_MONTH_SQL
 )
 
 
@@ -112,11 +123,11 @@ def cycle_spend(*, household_id: int, cycle_id: int, wallet_id: int | None = Non
     directly, as a prepared statement of the hot path."""
     if wallet_id is not None:
         with hot_cursor() as cursor:
-            cursor.execute(_BY_WALLET_SQL, [household_id, cycle_id, wallet_id])
+            cursor.execute(_BY_WALLET_SQL, [household_id, cycle_id, wallet_id, cycle_id])
             spent, bonuses = cursor.fetchone()
     else:
         with connection.cursor() as plain:
-            plain.execute(_BY_HOUSEHOLD_SQL, [household_id, cycle_id])
+            plain.execute(_BY_HOUSEHOLD_SQL, [household_id, cycle_id, cycle_id])
             spent, bonuses = plain.fetchone()
     return CycleSpend(int(spent), bool(bonuses))
 
@@ -236,7 +247,9 @@ SELECT q.*,
     ORDER BY b.min_decile LIMIT 1) AS band_today_id,
   cb.bonus_threshold_rial AS cycle_threshold_rial, cb.bonus_amount_rial AS cycle_bonus_rial,
   EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = q.household_id
-    AND e.cycle_id = q.cycle_id AND e.kind = 'cycle_charge') AS charged_in_cycle,
+    AND e.cycle_id = q.cycle_id AND e.kind = 'cycle_charge'
+    AND e.period = %(cycle_month)s  -- a charge is filed under its cycle's month: one partition opened
+  ) AS charged_in_cycle,
   (SELECT cp.basis FROM settlements_phase cp WHERE cp.id = q.cycle_phase_id) AS cycle_basis,
   (SELECT count(*) FROM households_person m
     WHERE m.household_id = q.household_id AND (m.birth_date IS NULL OR m.birth_date <= q.cycle_starts_on)
@@ -304,6 +317,17 @@ _PAYER_BY_HOUSEHOLD = (
 )
 
 
+@functools.lru_cache(maxsize=64)
+def _cycle_month(cycle_key: str) -> dt.date | None:
+    """The month a cycle's charges are filed under (its first day), as a value the statement is
+    given rather than a column it joins: PostgreSQL then opens that month's partition alone. No
+    cycle has a key that is not a month, so None finds nothing, as the cycle's look-up does."""
+    try:
+        return period_from_label(cycle_key)
+    except ValueError:
+        return None
+
+
 def purchase_context_sql(*, by_card: bool, by_terminal_code: bool, item_count: int) -> str:
     """The text of :func:`purchase_context`'s statement (the POS benchmark replays it in pgbench)."""
     sql = _CONTEXT_SQL.format(
@@ -347,6 +371,7 @@ def purchase_context(
         "key": idempotency_key,
         "today": ops.adapt_datefield_value(today),
         "cycle_key": cycle_key,
+        "cycle_month": ops.adapt_datefield_value(_cycle_month(cycle_key)),
         "card_hash": card_hash,
         "household": household_id,
     }

@@ -1,5 +1,5 @@
--- The POS purchase's write as one call (loaded by migrations settlements 0007, 0008 and 0021; a change
--- to it is a new migration that loads this file again). It mirrors the Python write in
+-- The POS purchase's write as one call (loaded by migrations settlements 0007, 0008, 0021 and 0022;
+-- a change to it is a new migration that loads this file again). It mirrors the Python write in
 -- settlements/services/checkout/write.py; tests/settlements/test_checkout_function.py runs both on
 -- the same purchases and compares them, and checks that the function in the database is this file.
 --
@@ -27,6 +27,7 @@ DECLARE
     spent bigint;
     granted boolean;
     progress jsonb := NULL;
+    cycle_month date;
     answer jsonb;
 BEGIN
     -- The caller's invariants, as split_purchase and purchase_legs check them in Python. Raised
@@ -38,6 +39,9 @@ BEGIN
     IF difference > 0 AND (p_inflation_fund IS NULL OR p_store_payable IS NULL) THEN
         RAISE EXCEPTION 'a purchase above base prices needs the inflation fund and the store payable';
     END IF;
+    -- The month everything below is filed under, named for the reference checks
+    -- (money_partitions.sql): each then opens that month's partition alone.
+    PERFORM set_config('kalabarg.money_period', p_period::text, true);
     IF p_wallet IS NOT NULL THEN
         SELECT a.balance_rial INTO STRICT balance FROM settlements_account a
          WHERE a.id = p_wallet FOR UPDATE;
@@ -84,16 +88,25 @@ BEGIN
         spent := 0;
         granted := false;
         IF p_wallet IS NOT NULL THEN
+            -- No entry of a cycle is filed before the cycle's month (its charge and bonus are filed
+            -- under it, its purchases and reversals later), nor a reversal before what it
+            -- reverses: a plain variable as the lower bound lets PostgreSQL leave the older
+            -- months' partitions out before it opens them, so the read does not grow with the
+            -- months kept (settlements.selectors.CYCLE_FIGURES_SQL bounds it the same way).
+            SELECT c.starts_on INTO cycle_month FROM settlements_cycle c WHERE c.id = p_cycle;
             -- The figures of settlements.selectors.wallet_cycle_figures, under the wallet lock.
             SELECT -COALESCE(SUM(CASE WHEN e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL
                                       THEN po.amount_rial ELSE 0 END), 0),
                    -- BONUS_IN_FORCE_SQL: a bonus no later entry reverses.
                    COALESCE(SUM(CASE WHEN e.kind = 'bonus' AND NOT EXISTS
-                                     (SELECT 1 FROM settlements_journalentry r WHERE r.reverses_id = e.id)
+                                     (SELECT 1 FROM settlements_journalentry r
+                                       WHERE r.reverses_id = e.id AND r.period >= cycle_month)
                                 THEN 1 ELSE 0 END), 0) > 0
               INTO spent, granted
-              FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id
-             WHERE e.household_id = p_household AND e.cycle_id = p_cycle AND po.account_id = p_wallet;
+              FROM settlements_journalentry e
+              JOIN settlements_posting po ON po.entry_id = e.id AND po.period = e.period
+             WHERE e.household_id = p_household AND e.cycle_id = p_cycle AND po.account_id = p_wallet
+               AND e.period >= cycle_month AND po.period >= cycle_month;
         END IF;
         progress := jsonb_build_object(
             'cycle', p_cycle_key,

@@ -1,6 +1,7 @@
 -- The ledger's references to households, checked per statement (loaded by migration settlements
--- 0020; every statement here can be run again). Journal entries and wallet accounts name their
--- household without a foreign key: the key's look-up and FOR KEY SHARE row lock per inserted row
+-- 0020; every statement here can be run again; since 0022 the entries' households are checked by
+-- money_check_entry_references in money_partitions.sql, with their other references). Journal
+-- entries and wallet accounts name their household without a foreign key: the key's look-up and FOR KEY SHARE row lock per inserted row
 -- cost a national credit run a sixth of its time (docs/benchmarks.md, "Where a credit run's time
 -- goes"), and a lock per household dirties the whole household table once a month. Instead:
 -- - every statement that inserts entries or accounts names only households that exist (one join of
@@ -27,8 +28,6 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql SET enable_seqscan = off;
 
-CREATE OR REPLACE TRIGGER journalentry_households_exist AFTER INSERT ON settlements_journalentry
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION settlements_check_households_exist();
 CREATE OR REPLACE TRIGGER account_households_exist AFTER INSERT ON settlements_account
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION settlements_check_households_exist();
 

@@ -1,13 +1,13 @@
--- The ledger's guards (loaded by migrations settlements 0002, 0018, 0020 and 0021; every statement here can be
--- run again): journal entries and postings are append-only, accounts are never deleted, and every
--- statement that inserts postings leaves each entry it touches balanced and names only entries and
--- accounts that exist. That last check stands in for the postings' two foreign keys: one join of
--- the statement's new rows instead of a look-up and a row lock per posting, which cost a national
--- credit run a sixth of its time (docs/benchmarks.md, "Where a credit run's time goes"). Nothing
--- can remove an entry or an account a posting names afterwards: both refuse DELETE. The look-ups
--- go by primary key whatever the statistics say (enable_seqscan off, loaded again by 0020): a plan
--- cached while the accounts table was nearly empty (a first national run) must not scan it once
--- per posting.
+-- The ledger's guards (loaded by migrations settlements 0002, 0018, 0020, 0021 and 0022; every
+-- statement here can be run again): journal entries and postings are append-only, accounts are
+-- never deleted, and every statement that inserts postings leaves each entry it touches balanced
+-- and names only entries and accounts that exist. That last check stands in for the postings' two
+-- foreign keys: one join of the statement's new rows instead of a look-up and a row lock per
+-- posting, which cost a national credit run a sixth of its time (docs/benchmarks.md, "Where a
+-- credit run's time goes"). Nothing can remove an entry or an account a posting names afterwards:
+-- both refuse DELETE. The look-ups go by primary key whatever the statistics say (enable_seqscan
+-- off, loaded again by 0020): a plan cached while the accounts table was nearly empty (a first
+-- national run) must not scan it once per posting.
 
 CREATE OR REPLACE FUNCTION settlements_refuse_change() RETURNS trigger AS $$
 BEGIN
@@ -42,12 +42,20 @@ BEGIN
             USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_postings_sum_to_zero';
     END IF;
     -- By (id, period): a posting lives in its entry's month, and names that month's partition.
-    SELECT p.entry_id INTO missing FROM new_postings p
+    -- In the month its writer names first (money_partitions.sql, money_period_hint: only that
+    -- partition is opened), in its own month only for a posting not found there.
+    PERFORM 1 FROM new_postings p
         WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e
-                          WHERE e.id = p.entry_id AND e.period = p.period) LIMIT 1;
+                          WHERE e.id = p.entry_id AND e.period = p.period
+                            AND e.period = money_period_hint()) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'a posting names journal entry % in its month, which does not exist', missing
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
+        SELECT p.entry_id INTO missing FROM new_postings p
+            WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e
+                              WHERE e.id = p.entry_id AND e.period = p.period) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'a posting names journal entry % in its month, which does not exist', missing
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
+        END IF;
     END IF;
     SELECT p.account_id INTO missing FROM new_postings p
         WHERE NOT EXISTS (SELECT 1 FROM settlements_account a WHERE a.id = p.account_id) LIMIT 1;

@@ -1,9 +1,23 @@
--- The references to the month-partitioned money tables (loaded by migration settlements 0021 after
--- the partitioning; every statement here can be run again). A foreign key naming a partitioned
--- table must carry its partition key, the month, which the rows that name a purchase or an entry
--- do not hold; so each inserting statement's new rows are checked at once here, in one join, and
--- purchases refuse DELETE (entries and postings already do: ledger_triggers.sql), so nothing a
--- row names can go afterwards. Detaching a month for archive is the one way rows leave, on purpose.
+-- The references to the month-partitioned money tables (loaded by migrations settlements 0021
+-- after the partitioning, and 0022; every statement here can be run again). A foreign key naming a
+-- partitioned table must carry its partition key, the month, which the rows that name a purchase
+-- or an entry do not hold; so each inserting statement's new rows are checked at once here, in one
+-- join, and purchases refuse DELETE (entries and postings already do: ledger_triggers.sql), so
+-- nothing a row names can go afterwards. Detaching a month for archive is the one way rows leave,
+-- on purpose.
+--
+-- A look-up by id alone opens every month's partition (and its index) each time it runs, a cost
+-- that grows with the months kept attached. So a writer may name the month it writes in, for its
+-- transaction: SELECT set_config('kalabarg.money_period', '<first day of the month>', true), as
+-- the checkout does. Each check first looks in that month alone (PostgreSQL leaves the other
+-- partitions out before it opens them) and reads every month only for a row it did not find
+-- there. The month is a hint and nothing more: wrong or unset, the full look-up still decides.
+
+-- The month named by the writer of this transaction, or NULL (inlined: a stable expression, so a
+-- partition key compared with it is pruned when the plan starts).
+CREATE OR REPLACE FUNCTION money_period_hint() RETURNS date AS $$
+    SELECT NULLIF(current_setting('kalabarg.money_period', true), '')::date
+$$ LANGUAGE sql STABLE;
 
 CREATE OR REPLACE FUNCTION money_refuse_purchase_delete() RETURNS trigger AS $$
 BEGIN
@@ -16,11 +30,18 @@ CREATE OR REPLACE TRIGGER purchase_never_deleted BEFORE DELETE ON stores_purchas
     FOR EACH ROW EXECUTE FUNCTION money_refuse_purchase_delete();
 
 -- Any table's new rows naming a purchase by purchase_id (purchase lines, idempotency records,
--- settlement lines): every one must exist.
+-- settlement lines): every one must exist. In the writer's month first (see above).
 CREATE OR REPLACE FUNCTION money_check_purchase_named() RETURNS trigger AS $$
 DECLARE
     missing bigint;
 BEGIN
+    PERFORM 1 FROM new_rows n
+        WHERE n.purchase_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM stores_purchase p
+                          WHERE p.id = n.purchase_id AND p.period = money_period_hint()) LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     SELECT n.purchase_id INTO missing FROM new_rows n
         WHERE n.purchase_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM stores_purchase p WHERE p.id = n.purchase_id) LIMIT 1;
@@ -39,28 +60,52 @@ CREATE OR REPLACE TRIGGER idempotencyrecord_purchase_exists AFTER INSERT ON stor
 CREATE OR REPLACE TRIGGER settlementline_purchase_exists AFTER INSERT ON settlements_settlementline
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION money_check_purchase_named();
 
--- New journal entries: the purchase each names exists, and so does the entry it reverses.
+-- New journal entries: the household, the purchase and the entry each names exist (the households'
+-- check moved here from household_references.sql in 0022: one trigger call per statement fewer,
+-- which a one-entry statement such as a checkout's feels). One anti-join per reference: OR-ing
+-- them in one query would turn each into a hashed subplan reading the whole table. The look-ups
+-- go by primary key whatever the statistics say (see household_references.sql).
 CREATE OR REPLACE FUNCTION money_check_entry_references() RETURNS trigger AS $$
 DECLARE
     missing bigint;
 BEGIN
-    SELECT n.purchase_id INTO missing FROM new_entries n
-        WHERE n.purchase_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM stores_purchase p WHERE p.id = n.purchase_id) LIMIT 1;
+    SELECT n.household_id INTO missing FROM new_entries n
+        WHERE n.household_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM households_household h WHERE h.id = n.household_id) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'a journal entry names purchase %, which does not exist', missing
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_purchase_exists';
+        RAISE EXCEPTION '% names household %, which does not exist', TG_TABLE_NAME, missing
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_household_exists';
     END IF;
-    SELECT n.reverses_id INTO missing FROM new_entries n
-        WHERE n.reverses_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.id = n.reverses_id) LIMIT 1;
+    -- A purchase in the writer's month first (a purchase's entry shares its month); a reversal's,
+    -- or one not found there, in every month.
+    PERFORM 1 FROM new_entries n
+        WHERE n.purchase_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM stores_purchase p
+                          WHERE p.id = n.purchase_id AND p.period = money_period_hint()) LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'a journal entry reverses entry %, which does not exist', missing
-            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_reverses_exists';
+        SELECT n.purchase_id INTO missing FROM new_entries n
+            WHERE n.purchase_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM stores_purchase p WHERE p.id = n.purchase_id) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'a journal entry names purchase %, which does not exist', missing
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_purchase_exists';
+        END IF;
+    END IF;
+    -- Only a reversal names an entry: most statements never open the entries' partitions here.
+    PERFORM 1 FROM new_entries n WHERE n.reverses_id IS NOT NULL LIMIT 1;
+    IF FOUND THEN
+        SELECT n.reverses_id INTO missing FROM new_entries n
+            WHERE n.reverses_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.id = n.reverses_id) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'a journal entry reverses entry %, which does not exist', missing
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_reverses_exists';
+        END IF;
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET enable_seqscan = off;
 
 CREATE OR REPLACE TRIGGER journalentry_references_exist AFTER INSERT ON settlements_journalentry
     REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION money_check_entry_references();
+DROP TRIGGER IF EXISTS journalentry_households_exist ON settlements_journalentry;

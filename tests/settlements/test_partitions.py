@@ -202,6 +202,65 @@ def test_a_row_naming_a_purchase_that_does_not_exist_is_refused(table, columns):
         _insert(f"INSERT INTO {table} {columns}", [10**12])
 
 
+def _name_month(period: dt.date) -> None:
+    """What the checkout does first: name the month this transaction writes in."""
+    _insert("SELECT set_config('kalabarg.money_period', %s, true)", [period.isoformat()])
+
+
+def _line(purchase_id: int) -> None:
+    _insert(
+        "INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial, "
+        "unit_current_price_rial, base_amount_rial, current_amount_rial) "
+        "SELECT %s, i.id, 1, 1, 1, 1, 1 FROM stores_basketitem i WHERE NOT EXISTS "
+        "(SELECT 1 FROM stores_purchaseline l WHERE l.purchase_id = %s AND l.item_id = i.id) LIMIT 1",
+        [purchase_id, purchase_id],
+    )
+
+
+def test_a_purchase_of_another_month_than_the_writer_names_is_still_found():
+    household = make_household(decile=1)
+    cycle = charge(this_month())
+    purchase = buy(household, cycle=cycle, base=100_000, current=150_000)
+
+    # The month named is a hint: a row naming a purchase filed elsewhere falls back to every month.
+    with transaction.atomic():
+        _name_month(months_ahead(2))
+        _line(purchase.pk)
+        _insert(
+            "INSERT INTO settlements_journalentry (kind, idempotency_key, purchase_id, created_by_process, "
+            "memo, created_at, period) VALUES ('settlement', 'hinted-elsewhere', %s, '', '', now(), %s)",
+            [purchase.pk, months_ahead(2)],
+        )
+
+    assert JournalEntry.objects.filter(
+        idempotency_key="hinted-elsewhere", purchase=purchase
+    ).exists()
+
+
+@pytest.mark.parametrize("named", ["this month", "another month"])
+def test_a_purchase_or_entry_that_does_not_exist_is_refused_whatever_month_is_named(named):
+    household = make_household(decile=1)
+    cycle = charge(this_month())
+    buy(household, cycle=cycle, base=100_000, current=150_000)
+    entry = JournalEntry.objects.get(kind=EntryKind.CYCLE_CHARGE)
+    fund = ledger.system_account(kind=AccountKind.PROGRAMME_FUND)
+    period = entry.period if named == "this month" else months_ahead(1)
+
+    with pytest.raises(IntegrityError, match="names purchase"), transaction.atomic():
+        _name_month(period)
+        _line(10**12)
+    with (
+        pytest.raises(IntegrityError, match="in its month, which does not exist"),
+        transaction.atomic(),
+    ):
+        _name_month(period)
+        _insert(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            "VALUES (%s, %s, 5, %s), (%s, %s, -5, %s)",
+            [10**12, fund.pk, entry.period, 10**12, fund.pk, entry.period],
+        )
+
+
 def test_postgres_never_deletes_a_purchase():
     household = make_household(decile=1)
     cycle = charge(this_month())

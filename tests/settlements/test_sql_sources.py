@@ -28,6 +28,7 @@ SOURCES = {
         "settlements_refuse_household_key_change",
     ],
     "money_partitions.sql": [
+        "money_period_hint",
         "money_refuse_purchase_delete",
         "money_check_purchase_named",
         "money_check_entry_references",
