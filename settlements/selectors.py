@@ -1,7 +1,6 @@
 """Reads of the money core: balances, bonus progress, runs."""
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +13,6 @@ from django.utils import timezone
 from households.models import CardStatus
 from households.selectors import decile_on_sql
 from kalabarg.lib.hot_sql import hot_cursor
-from kalabarg.lib.partitions import period_from_label
 from settlements.models import (
     Account,
     AccountKind,
@@ -248,7 +246,7 @@ SELECT q.*,
   cb.bonus_threshold_rial AS cycle_threshold_rial, cb.bonus_amount_rial AS cycle_bonus_rial,
   EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = q.household_id
     AND e.cycle_id = q.cycle_id AND e.kind = 'cycle_charge'
-    AND e.period = %(cycle_month)s  -- a charge is filed under its cycle's month: one partition opened
+    AND e.period = q.cycle_starts_on  -- a charge is filed under its cycle's month: one partition read
   ) AS charged_in_cycle,
   (SELECT cp.basis FROM settlements_phase cp WHERE cp.id = q.cycle_phase_id) AS cycle_basis,
   (SELECT count(*) FROM households_person m
@@ -317,17 +315,6 @@ _PAYER_BY_HOUSEHOLD = (
 )
 
 
-@functools.lru_cache(maxsize=64)
-def _cycle_month(cycle_key: str) -> dt.date | None:
-    """The month a cycle's charges are filed under (its first day), as a value the statement is
-    given rather than a column it joins: PostgreSQL then opens that month's partition alone. No
-    cycle has a key that is not a month, so None finds nothing, as the cycle's look-up does."""
-    try:
-        return period_from_label(cycle_key)
-    except ValueError:
-        return None
-
-
 def purchase_context_sql(*, by_card: bool, by_terminal_code: bool, item_count: int) -> str:
     """The text of :func:`purchase_context`'s statement (the POS benchmark replays it in pgbench)."""
     sql = _CONTEXT_SQL.format(
@@ -371,7 +358,6 @@ def purchase_context(
         "key": idempotency_key,
         "today": ops.adapt_datefield_value(today),
         "cycle_key": cycle_key,
-        "cycle_month": ops.adapt_datefield_value(_cycle_month(cycle_key)),
         "card_hash": card_hash,
         "household": household_id,
     }

@@ -267,11 +267,6 @@ def post_batch(
         )
         entry_params = [kind, cycle_id, phase_id, run_id, process, memo, now, period]
         if connection.vendor == "postgresql":
-            # The month the chunk writes in, named for the postings' reference check
-            # (money_partitions.sql): it then opens that month's partition alone.
-            cursor.execute(
-                "SELECT set_config('kalabarg.money_period', %s, true)", [period.isoformat()]
-            )
             # Wallets, entries and both legs of every entry in ONE statement: the legs take their
             # entry and wallet ids from the two inserts' RETURNING (no join back by key), and the
             # balance trigger checks the statement's postings when it ends. A wallet missing from

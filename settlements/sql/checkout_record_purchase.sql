@@ -92,7 +92,8 @@ BEGIN
             -- under it, its purchases and reversals later), nor a reversal before what it
             -- reverses: a plain variable as the lower bound lets PostgreSQL leave the older
             -- months' partitions out before it opens them, so the read does not grow with the
-            -- months kept (settlements.selectors.CYCLE_FIGURES_SQL bounds it the same way).
+            -- months kept (settlements.selectors.CYCLE_FIGURES_SQL bounds it the same way). One
+            -- plan per statement (plan_cache_mode): see money_partitions.sql.
             SELECT c.starts_on INTO cycle_month FROM settlements_cycle c WHERE c.id = p_cycle;
             -- The figures of settlements.selectors.wallet_cycle_figures, under the wallet lock.
             SELECT -COALESCE(SUM(CASE WHEN e.kind IN ('purchase', 'reversal') AND e.purchase_id IS NOT NULL
@@ -130,4 +131,4 @@ BEGIN
     VALUES (p_terminal, p_key, 'purchase', p_fingerprint, purchase, 201, answer, clock_timestamp());
     RETURN answer;
 END;
-$$ LANGUAGE plpgsql VOLATILE;
+$$ LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan;

@@ -7,14 +7,19 @@
 -- on purpose.
 --
 -- A look-up by id alone opens every month's partition (and its index) each time it runs, a cost
--- that grows with the months kept attached. So a writer may name the month it writes in, for its
--- transaction: SELECT set_config('kalabarg.money_period', '<first day of the month>', true), as
--- the checkout does. Each check first looks in that month alone (PostgreSQL leaves the other
--- partitions out before it opens them) and reads every month only for a row it did not find
--- there. The month is a hint and nothing more: wrong or unset, the full look-up still decides.
+-- that grows with the months kept attached. A statement of a few rows (a checkout's) is therefore
+-- checked row by row, each look-up given its month as a value the plan starts with, so that
+-- PostgreSQL opens that month's partition alone: a posting's and a purchase entry's own month, and
+-- for the rows that do not hold one (purchase lines, idempotency records) the month their writer
+-- names for its transaction: SELECT set_config('kalabarg.money_period', '<first day>', true), as
+-- the checkout does. A row not found in that month is looked for in every month: the month named
+-- is a hint and nothing more. A statement of more than 8 rows (a run's, a settlement's) is checked in
+-- one join, which opens each partition once for all its rows. These functions keep one plan per
+-- look-up (plan_cache_mode): left to choose, PostgreSQL plans the look-up again on every call,
+-- because a plan made for one month looks cheaper than the plan for any month, and planning a
+-- look-up reads every partition's indexes.
 
--- The month named by the writer of this transaction, or NULL (inlined: a stable expression, so a
--- partition key compared with it is pruned when the plan starts).
+-- The month named by the writer of this transaction, or NULL.
 CREATE OR REPLACE FUNCTION money_period_hint() RETURNS date AS $$
     SELECT NULLIF(current_setting('kalabarg.money_period', true), '')::date
 $$ LANGUAGE sql STABLE;
@@ -30,16 +35,23 @@ CREATE OR REPLACE TRIGGER purchase_never_deleted BEFORE DELETE ON stores_purchas
     FOR EACH ROW EXECUTE FUNCTION money_refuse_purchase_delete();
 
 -- Any table's new rows naming a purchase by purchase_id (purchase lines, idempotency records,
--- settlement lines): every one must exist. In the writer's month first (see above).
+-- settlement lines): every one must exist.
 CREATE OR REPLACE FUNCTION money_check_purchase_named() RETURNS trigger AS $$
 DECLARE
     missing bigint;
+    hint date := money_period_hint();
 BEGIN
-    PERFORM 1 FROM new_rows n
-        WHERE n.purchase_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM stores_purchase p
-                          WHERE p.id = n.purchase_id AND p.period = money_period_hint()) LIMIT 1;
+    PERFORM 1 FROM new_rows OFFSET 8 LIMIT 1;
     IF NOT FOUND THEN
+        -- A few rows: each purchase in the month the writer names, then in every month.
+        FOR missing IN SELECT DISTINCT n.purchase_id FROM new_rows n WHERE n.purchase_id IS NOT NULL LOOP
+            PERFORM 1 FROM stores_purchase p WHERE p.id = missing AND p.period = hint;
+            CONTINUE WHEN FOUND;
+            PERFORM 1 FROM stores_purchase p WHERE p.id = missing;
+            CONTINUE WHEN FOUND;
+            RAISE EXCEPTION 'a row of % names purchase %, which does not exist', TG_TABLE_NAME, missing
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_purchase_exists';
+        END LOOP;
         RETURN NULL;
     END IF;
     SELECT n.purchase_id INTO missing FROM new_rows n
@@ -51,7 +63,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
 
 CREATE OR REPLACE TRIGGER purchaseline_purchase_exists AFTER INSERT ON stores_purchaseline
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION money_check_purchase_named();
@@ -68,6 +80,7 @@ CREATE OR REPLACE TRIGGER settlementline_purchase_exists AFTER INSERT ON settlem
 CREATE OR REPLACE FUNCTION money_check_entry_references() RETURNS trigger AS $$
 DECLARE
     missing bigint;
+    entry record;
 BEGIN
     SELECT n.household_id INTO missing FROM new_entries n
         WHERE n.household_id IS NOT NULL
@@ -76,13 +89,19 @@ BEGIN
         RAISE EXCEPTION '% names household %, which does not exist', TG_TABLE_NAME, missing
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_household_exists';
     END IF;
-    -- A purchase in the writer's month first (a purchase's entry shares its month); a reversal's,
-    -- or one not found there, in every month.
-    PERFORM 1 FROM new_entries n
-        WHERE n.purchase_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM stores_purchase p
-                          WHERE p.id = n.purchase_id AND p.period = money_period_hint()) LIMIT 1;
-    IF FOUND THEN
+    -- A purchase: for a few rows, each in the entry's own month first (a purchase's entry shares
+    -- its month; a reversal's does not), then in every month; for many, in one join.
+    PERFORM 1 FROM new_entries OFFSET 8 LIMIT 1;
+    IF NOT FOUND THEN
+        FOR entry IN SELECT n.purchase_id, n.period FROM new_entries n WHERE n.purchase_id IS NOT NULL LOOP
+            PERFORM 1 FROM stores_purchase p WHERE p.id = entry.purchase_id AND p.period = entry.period;
+            CONTINUE WHEN FOUND;
+            PERFORM 1 FROM stores_purchase p WHERE p.id = entry.purchase_id;
+            CONTINUE WHEN FOUND;
+            RAISE EXCEPTION 'a journal entry names purchase %, which does not exist', entry.purchase_id
+                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_purchase_exists';
+        END LOOP;
+    ELSE
         SELECT n.purchase_id INTO missing FROM new_entries n
             WHERE n.purchase_id IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM stores_purchase p WHERE p.id = n.purchase_id) LIMIT 1;
@@ -104,7 +123,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql SET enable_seqscan = off;
+$$ LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan;
 
 CREATE OR REPLACE TRIGGER journalentry_references_exist AFTER INSERT ON settlements_journalentry
     REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION money_check_entry_references();

@@ -285,7 +285,6 @@ def _pgbench_script(*, low: int, high: int, terminal, today, cycle_key: str) -> 
         "key": "'pgbench-' || :k",
         "today": f"'{today.isoformat()}'",
         "cycle_key": f"'{cycle_key}'",
-        "cycle_month": f"'{period_of(timezone.now()).isoformat()}'",
         "card_hash": "NULL",
         "household": ":h",
         "prices_at": "now()",

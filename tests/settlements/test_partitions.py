@@ -261,6 +261,35 @@ def test_a_purchase_or_entry_that_does_not_exist_is_refused_whatever_month_is_na
         )
 
 
+def test_a_statement_of_many_rows_naming_one_that_does_not_exist_is_refused():
+    # More than 8 rows are checked in one join rather than one by one: the same refusals.
+    household = make_household(decile=1)
+    cycle = charge(this_month())
+    purchase = buy(household, cycle=cycle, base=100_000, current=150_000)
+    entry = JournalEntry.objects.get(kind=EntryKind.CYCLE_CHARGE)
+    fund = ledger.system_account(kind=AccountKind.PROGRAMME_FUND)
+
+    with pytest.raises(IntegrityError, match="names purchase"), transaction.atomic():
+        _insert(
+            "INSERT INTO stores_purchaseline (purchase_id, item_id, quantity, unit_base_price_rial, "
+            "unit_current_price_rial, base_amount_rial, current_amount_rial) "
+            "SELECT CASE WHEN row_number() OVER (ORDER BY i.id) = 9 THEN %s ELSE %s END, i.id, 1, 1, 1, 1, 1 "
+            "FROM stores_basketitem i WHERE NOT EXISTS "
+            "(SELECT 1 FROM stores_purchaseline l WHERE l.purchase_id = %s AND l.item_id = i.id)",
+            [10**12, purchase.pk, purchase.pk],
+        )
+    legs = [(entry.pk, 5), (entry.pk, -5)] * 4 + [(10**12, 5), (10**12, -5)]
+    with (
+        pytest.raises(IntegrityError, match="in its month, which does not exist"),
+        transaction.atomic(),
+    ):
+        _insert(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) VALUES "  # noqa: S608 - placeholders only
+            + ", ".join(["(%s, %s, %s, %s)"] * len(legs)),
+            [v for entry_id, amount in legs for v in (entry_id, fund.pk, amount, entry.period)],
+        )
+
+
 def test_postgres_never_deletes_a_purchase():
     household = make_household(decile=1)
     cycle = charge(this_month())
