@@ -87,8 +87,14 @@ class Gender(models.TextChoices):
 class Person(models.Model):
     """A member of exactly one household. The national code is unique across the country."""
 
+    # No database foreign key: PostgreSQL checks the household per statement instead
+    # (households/sql/registry_references.sql); on_delete still cascades in Django's collector.
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="members", verbose_name="خانوار"
+        Household,
+        on_delete=models.CASCADE,
+        related_name="members",
+        verbose_name="خانوار",
+        db_constraint=False,
     )
     national_code = models.CharField("کد ملی", max_length=10)
     first_name = models.CharField("نام", max_length=64)
@@ -159,8 +165,13 @@ class DecileAssignment(models.Model):
     the later row), one index scan on ``decile_household_effective_idx``.
     """
 
+    # Checked per statement, as the person's household is.
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="deciles", verbose_name="خانوار"
+        Household,
+        on_delete=models.CASCADE,
+        related_name="deciles",
+        verbose_name="خانوار",
+        db_constraint=False,
     )
     decile = models.PositiveSmallIntegerField("دهک")
     effective_from = models.DateField("از تاریخ")
@@ -222,8 +233,13 @@ class BankCard(models.Model):
     Cards come from an officer (one by one) or from the banks' card-owner feed
     (``households.card_import``), which also closes them; a closed card is refused at the till."""
 
+    # Checked per statement, as the person's household is.
     person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, related_name="cards", verbose_name="دارنده"
+        Person,
+        on_delete=models.CASCADE,
+        related_name="cards",
+        verbose_name="دارنده",
+        db_constraint=False,
     )
     card_hash = models.CharField("درهم‌سازی کارت", max_length=64, editable=False)
     bin = models.CharField("پیش‌شماره", max_length=6)
