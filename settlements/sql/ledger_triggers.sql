@@ -36,6 +36,8 @@ DECLARE
     unbalanced bigint;
     missing bigint;
     posting record;
+    previous bigint;
+    rows_seen integer := 0;
 BEGIN
     SELECT entry_id INTO unbalanced FROM new_postings GROUP BY entry_id HAVING sum(amount_rial) <> 0 LIMIT 1;
     IF unbalanced IS NOT NULL THEN
@@ -43,18 +45,20 @@ BEGIN
             USING ERRCODE = 'check_violation', CONSTRAINT = 'entry_postings_sum_to_zero';
     END IF;
     -- By (id, period): a posting lives in its entry's month, and names that month's partition. Up
-    -- to 8 postings (a checkout's) are looked up one by one, the month a value the plan starts
-    -- with, so only that month's partition is opened (money_partitions.sql, which says why the plan
-    -- is kept); more in one join.
-    PERFORM 1 FROM new_postings OFFSET 8 LIMIT 1;
-    IF NOT FOUND THEN
-        FOR posting IN SELECT DISTINCT p.entry_id, p.period FROM new_postings p LOOP
-            PERFORM 1 FROM settlements_journalentry e WHERE e.id = posting.entry_id AND e.period = posting.period;
-            CONTINUE WHEN FOUND;
-            RAISE EXCEPTION 'a posting names journal entry % in its month, which does not exist', posting.entry_id
-                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
-        END LOOP;
-    ELSE
+    -- to 8 postings (a checkout's) are looked up one by one, each entry once, the month a value
+    -- the plan starts with, so only that month's partition is opened (money_partitions.sql, which
+    -- says why the plan is kept); more in one join.
+    FOR posting IN SELECT p.entry_id, p.period FROM new_postings p LIMIT 9 LOOP
+        rows_seen := rows_seen + 1;
+        EXIT WHEN rows_seen > 8;
+        CONTINUE WHEN posting.entry_id = previous;
+        previous := posting.entry_id;
+        PERFORM 1 FROM settlements_journalentry e WHERE e.id = posting.entry_id AND e.period = posting.period;
+        CONTINUE WHEN FOUND;
+        RAISE EXCEPTION 'a posting names journal entry % in its month, which does not exist', posting.entry_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
+    END LOOP;
+    IF rows_seen > 8 THEN
         SELECT p.entry_id INTO missing FROM new_postings p
             WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e
                               WHERE e.id = p.entry_id AND e.period = p.period) LIMIT 1;

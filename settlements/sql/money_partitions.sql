@@ -39,19 +39,25 @@ CREATE OR REPLACE TRIGGER purchase_never_deleted BEFORE DELETE ON stores_purchas
 CREATE OR REPLACE FUNCTION money_check_purchase_named() RETURNS trigger AS $$
 DECLARE
     missing bigint;
+    previous bigint;
     hint date := money_period_hint();
+    rows_seen integer := 0;
 BEGIN
-    PERFORM 1 FROM new_rows OFFSET 8 LIMIT 1;
-    IF NOT FOUND THEN
-        -- A few rows: each purchase in the month the writer names, then in every month.
-        FOR missing IN SELECT DISTINCT n.purchase_id FROM new_rows n WHERE n.purchase_id IS NOT NULL LOOP
-            PERFORM 1 FROM stores_purchase p WHERE p.id = missing AND p.period = hint;
-            CONTINUE WHEN FOUND;
-            PERFORM 1 FROM stores_purchase p WHERE p.id = missing;
-            CONTINUE WHEN FOUND;
-            RAISE EXCEPTION 'a row of % names purchase %, which does not exist', TG_TABLE_NAME, missing
-                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_purchase_exists';
-        END LOOP;
+    -- Up to 8 rows: each purchase in the month the writer names, then in every month (the lines
+    -- of one purchase come together: each purchase is looked up once).
+    FOR missing IN SELECT n.purchase_id FROM new_rows n WHERE n.purchase_id IS NOT NULL LIMIT 9 LOOP
+        rows_seen := rows_seen + 1;
+        EXIT WHEN rows_seen > 8;
+        CONTINUE WHEN missing = previous;
+        previous := missing;
+        PERFORM 1 FROM stores_purchase p WHERE p.id = missing AND p.period = hint;
+        CONTINUE WHEN FOUND;
+        PERFORM 1 FROM stores_purchase p WHERE p.id = missing;
+        CONTINUE WHEN FOUND;
+        RAISE EXCEPTION 'a row of % names purchase %, which does not exist', TG_TABLE_NAME, missing
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_purchase_exists';
+    END LOOP;
+    IF rows_seen <= 8 THEN
         RETURN NULL;
     END IF;
     SELECT n.purchase_id INTO missing FROM new_rows n
@@ -81,7 +87,43 @@ CREATE OR REPLACE FUNCTION money_check_entry_references() RETURNS trigger AS $$
 DECLARE
     missing bigint;
     entry record;
+    rows_seen integer := 0;
 BEGIN
+    -- Up to 8 entries (a checkout's, a reversal's): each reference looked up on its own, a
+    -- purchase in the entry's month first (a purchase's entry shares its month; a reversal's
+    -- does not), then in every month.
+    FOR entry IN SELECT n.household_id, n.purchase_id, n.period, n.reverses_id FROM new_entries n LIMIT 9 LOOP
+        rows_seen := rows_seen + 1;
+        EXIT WHEN rows_seen > 8;
+        IF entry.household_id IS NOT NULL THEN
+            PERFORM 1 FROM households_household h WHERE h.id = entry.household_id;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION '% names household %, which does not exist', TG_TABLE_NAME, entry.household_id
+                    USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_household_exists';
+            END IF;
+        END IF;
+        IF entry.purchase_id IS NOT NULL THEN
+            PERFORM 1 FROM stores_purchase p WHERE p.id = entry.purchase_id AND p.period = entry.period;
+            IF NOT FOUND THEN
+                PERFORM 1 FROM stores_purchase p WHERE p.id = entry.purchase_id;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'a journal entry names purchase %, which does not exist', entry.purchase_id
+                        USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_purchase_exists';
+                END IF;
+            END IF;
+        END IF;
+        IF entry.reverses_id IS NOT NULL THEN
+            PERFORM 1 FROM settlements_journalentry e WHERE e.id = entry.reverses_id;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'a journal entry reverses entry %, which does not exist', entry.reverses_id
+                    USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_reverses_exists';
+            END IF;
+        END IF;
+    END LOOP;
+    IF rows_seen <= 8 THEN
+        RETURN NULL;
+    END IF;
+    -- More (a run's): one join per reference.
     SELECT n.household_id INTO missing FROM new_entries n
         WHERE n.household_id IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM households_household h WHERE h.id = n.household_id) LIMIT 1;
@@ -89,28 +131,14 @@ BEGIN
         RAISE EXCEPTION '% names household %, which does not exist', TG_TABLE_NAME, missing
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = TG_TABLE_NAME || '_household_exists';
     END IF;
-    -- A purchase: for a few rows, each in the entry's own month first (a purchase's entry shares
-    -- its month; a reversal's does not), then in every month; for many, in one join.
-    PERFORM 1 FROM new_entries OFFSET 8 LIMIT 1;
-    IF NOT FOUND THEN
-        FOR entry IN SELECT n.purchase_id, n.period FROM new_entries n WHERE n.purchase_id IS NOT NULL LOOP
-            PERFORM 1 FROM stores_purchase p WHERE p.id = entry.purchase_id AND p.period = entry.period;
-            CONTINUE WHEN FOUND;
-            PERFORM 1 FROM stores_purchase p WHERE p.id = entry.purchase_id;
-            CONTINUE WHEN FOUND;
-            RAISE EXCEPTION 'a journal entry names purchase %, which does not exist', entry.purchase_id
-                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_purchase_exists';
-        END LOOP;
-    ELSE
-        SELECT n.purchase_id INTO missing FROM new_entries n
-            WHERE n.purchase_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM stores_purchase p WHERE p.id = n.purchase_id) LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'a journal entry names purchase %, which does not exist', missing
-                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_purchase_exists';
-        END IF;
+    SELECT n.purchase_id INTO missing FROM new_entries n
+        WHERE n.purchase_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM stores_purchase p WHERE p.id = n.purchase_id) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'a journal entry names purchase %, which does not exist', missing
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'entry_purchase_exists';
     END IF;
-    -- Only a reversal names an entry: most statements never open the entries' partitions here.
+    -- Only a reversal names an entry: a run's statement never opens the entries' partitions here.
     PERFORM 1 FROM new_entries n WHERE n.reverses_id IS NOT NULL LIMIT 1;
     IF FOUND THEN
         SELECT n.reverses_id INTO missing FROM new_entries n
