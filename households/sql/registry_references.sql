@@ -1,5 +1,5 @@
--- The registry's high-volume references, checked per statement (loaded by migration households
--- 0011; every statement here can be run again). A person names their household, a decile
+-- The registry's high-volume references, checked per statement (loaded by migrations households
+-- 0011 and 0012; every statement here can be run again). A person names their household, a decile
 -- assignment its household and a bank card its person without a foreign key: each key cost a
 -- look-up and a WAL-logged FOR KEY SHARE lock on the parent per inserted row, at commit, about a
 -- sixth of the server's time when the generator loads a chunk (docs/benchmarks.md, "Synthetic
@@ -146,3 +146,81 @@ $$ LANGUAGE plpgsql SET enable_seqscan = off;
 
 CREATE OR REPLACE TRIGGER person_named_by_card_kept AFTER DELETE ON households_person
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION households_refuse_named_person_delete();
+
+-- A household's province and city (since households 0012), as its people's household: a
+-- statement's new households name places that exist (a look-up of the tiny reference tables per
+-- row, in one statement, instead of a foreign key's SPI call and FOR KEY SHARE lock on a hot city
+-- row at commit); a household moved to another place names one that exists (a row trigger: moves
+-- are few); a province or city that households name is never deleted, nor its id changed (they
+-- are reference data loaded by a migration).
+CREATE OR REPLACE FUNCTION households_check_places_exist() RETURNS trigger AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT n.province_id, n.city_id INTO bad FROM new_rows n
+        WHERE NOT EXISTS (SELECT 1 FROM households_province p WHERE p.id = n.province_id) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% names province %, which does not exist', TG_TABLE_NAME, bad.province_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'household_province_exists';
+    END IF;
+    SELECT n.province_id, n.city_id INTO bad FROM new_rows n
+        WHERE NOT EXISTS (SELECT 1 FROM households_city c WHERE c.id = n.city_id) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% names city %, which does not exist', TG_TABLE_NAME, bad.city_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'household_city_exists';
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE TRIGGER household_places_exist AFTER INSERT ON households_household
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION households_check_places_exist();
+
+CREATE OR REPLACE FUNCTION households_check_moved_household_place() RETURNS trigger AS $$
+BEGIN
+    PERFORM FROM households_province p WHERE p.id = NEW.province_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'household % moves to province %, which does not exist', NEW.id, NEW.province_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'household_province_exists';
+    END IF;
+    PERFORM FROM households_city c WHERE c.id = NEW.city_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'household % moves to city %, which does not exist', NEW.id, NEW.city_id
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'household_city_exists';
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE TRIGGER household_moves_to_a_place_that_exists AFTER UPDATE OF province_id, city_id
+    ON households_household FOR EACH ROW
+    WHEN (OLD.province_id IS DISTINCT FROM NEW.province_id OR OLD.city_id IS DISTINCT FROM NEW.city_id)
+    EXECUTE FUNCTION households_check_moved_household_place();
+
+CREATE OR REPLACE FUNCTION households_refuse_named_place_delete() RETURNS trigger AS $$
+DECLARE
+    named bigint;
+BEGIN
+    LOCK TABLE households_household IN SHARE MODE;  -- as for households, above
+    SELECT o.id INTO named FROM old_rows o
+        WHERE EXISTS (SELECT 1 FROM households_household h
+                      WHERE (TG_TABLE_NAME = 'households_city' AND h.city_id = o.id)
+                         OR (TG_TABLE_NAME = 'households_province' AND h.province_id = o.id)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '% % is named by households: it is never deleted', TG_TABLE_NAME, named
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'household_' || TG_ARGV[0] || '_exists';
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE TRIGGER city_named_by_households_kept AFTER DELETE ON households_city
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION households_refuse_named_place_delete('city');
+CREATE OR REPLACE TRIGGER province_named_by_households_kept AFTER DELETE ON households_province
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION households_refuse_named_place_delete('province');
+CREATE OR REPLACE TRIGGER city_id_never_changes BEFORE UPDATE OF id ON households_city
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION households_refuse_key_change('id');
+CREATE OR REPLACE TRIGGER province_id_never_changes BEFORE UPDATE OF id ON households_province
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION households_refuse_key_change('id');

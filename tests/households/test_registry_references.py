@@ -1,6 +1,6 @@
 """The registry's references checked per statement by PostgreSQL triggers
 (``households/sql/registry_references.sql``) instead of foreign keys: a person's and a decile
-assignment's household, a bank card's person."""
+assignment's household, a bank card's person, a household's province and city."""
 
 import re
 import threading
@@ -298,14 +298,64 @@ def test_a_household_deleted_while_a_person_is_written_for_it_is_kept():
     assert household.members.count() == 2
 
 
+# --- A household's province and city (households 0012) ------------------------------------------
+
+HOUSEHOLD_COLUMNS = ("registry_code", "province_id", "city_id", "created_at", "updated_at")
+
+
+def place_row(code: str, *, province_id: int, city_id: int) -> tuple:
+    now = timezone.now()
+    return (code, province_id, city_id, now, now)
+
+
+@pytest.mark.parametrize(("place", "constraint"), [("province", "household_province_exists"), ("city", "household_city_exists")])  # fmt: skip
+def test_a_copy_of_households_one_of_which_names_no_place_writes_none_of_them(place, constraint):
+    existing = make_household()
+    good = {"province_id": existing.province_id, "city_id": existing.city_id}
+    bad = {**good, f"{place}_id": NO_SUCH_ID}
+    rows = [place_row("place-1", **good), place_row("place-2", **bad), place_row("place-3", **good)]
+
+    with pytest.raises(IntegrityError) as error:
+        copy("households_household", HOUSEHOLD_COLUMNS, rows)
+
+    assert refused_by(error) == constraint
+    assert not Household.objects.filter(registry_code__startswith="place-").exists()
+
+
+def test_a_household_moved_to_a_city_that_does_not_exist_is_refused():
+    household = make_household()
+
+    with pytest.raises(IntegrityError) as error:
+        execute(
+            "UPDATE households_household SET city_id = %s WHERE id = %s", [NO_SUCH_ID, household.pk]
+        )
+
+    assert refused_by(error) == "household_city_exists"
+    household.refresh_from_db()
+    assert household.city_id != NO_SUCH_ID
+
+
+def test_a_city_or_province_a_household_names_is_not_deleted():
+    household = make_household()
+
+    for table, key in (
+        ("households_city", household.city_id),
+        ("households_province", household.province_id),
+    ):
+        with pytest.raises(IntegrityError, match="never deleted"):
+            execute(f"DELETE FROM {table} WHERE id = %s", [key])  # noqa: S608 - constants
+
+    assert Household.objects.filter(pk=household.pk, city_id=household.city_id).exists()
+
+
 # --- The installed functions are the file ---------------------------------------------------------
 
 
-def test_every_function_in_the_sql_file_is_installed_as_written():
+def test_every_function_in_the_sql_files_is_installed_as_written():
     bodies = dict(
         re.findall(
             r"CREATE OR REPLACE FUNCTION (\w+)\(.*?\$\$(.*?)\$\$",
-            load("registry_references.sql"),
+            load("registry_references.sql") + load("one_head.sql"),
             re.DOTALL,
         )
     )
@@ -313,10 +363,14 @@ def test_every_function_in_the_sql_file_is_installed_as_written():
     assert sorted(bodies) == [
         "households_check_household_exists",
         "households_check_moved_card_owner",
+        "households_check_moved_household_place",
+        "households_check_one_head",
         "households_check_person_exists",
+        "households_check_places_exist",
         "households_refuse_key_change",
         "households_refuse_named_household_delete",
         "households_refuse_named_person_delete",
+        "households_refuse_named_place_delete",
     ]
     with connection.cursor() as cursor:
         for name, body in bodies.items():
