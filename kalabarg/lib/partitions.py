@@ -12,11 +12,13 @@ is found, belong to the app that owns them (``settlements.services.partitions``)
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import jdatetime
+from django.db import connection
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.backends.utils import CursorWrapper
 from django.db.migrations.operations.base import Operation
@@ -24,6 +26,38 @@ from django.db.migrations.state import ProjectState
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 PERIOD_COLUMN = "period"
+
+
+# --- Planning over a month that is being filled -------------------------------------------------
+
+
+@contextmanager
+def planned_by_index() -> Iterator[None]:
+    """Inside the caller's transaction, plan the statements of the block as if sequential scans
+    cost too much (``enable_seqscan`` off), then restore the setting.
+
+    For a statement of a national run that looks up, household by household, rows of the month
+    partition the run is filling: planned on statistics taken while that partition was empty
+    (relpages 0), PostgreSQL picks a nested loop that scans the partition once per household,
+    which costs nothing while it is empty and grows with every row another chunk commits: one
+    chunk of 25,000 households took 60 s instead of 0.1 s (docs/benchmarks.md, "A chunk planned
+    on an empty month"). The index look-up is the right plan whatever the size. A sequential scan
+    with no index to replace it (a temporary table) is still chosen. No-op off PostgreSQL.
+
+    Set with ``is_local``: if the block raises, the transaction (or its savepoint) that is
+    rolled back takes the setting with it; a failed PostgreSQL transaction takes no statement, so
+    the setting is restored only when the block ends normally."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
+        )
+        previous = cursor.fetchone()[0]
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [previous])
 
 
 # --- Months -------------------------------------------------------------------------------------

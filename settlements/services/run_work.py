@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from households.selectors import DECILES_IN_RANGE_SQL, decile_on_sql
+from kalabarg.lib.partitions import planned_by_index
 from settlements.models import (
     AccountKind,
     CreditBasis,
@@ -295,7 +296,9 @@ def execute_work(
     fund = system_account(kind=AccountKind.PROGRAMME_FUND)
     now = timezone.now()
     if kind == RunKind.CYCLE_CHARGE and cycle is not None:
-        considered = _fill_charge_batch(cycle, low, high)
+        # The month being charged fills as the run goes; its statistics may say empty.
+        with planned_by_index():
+            considered = _fill_charge_batch(cycle, low, high)
         totals = post_batch(
             kind=EntryKind.CYCLE_CHARGE, fund=fund, to_wallet=True, cycle_id=cycle.pk, phase_id=cycle.phase_id,
             run_id=run_id, process=process, memo=f"شارژ دوره {cycle.key}", keys_unposted=True,
