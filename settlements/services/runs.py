@@ -298,10 +298,16 @@ def run_period(*, run: CreditRun) -> dt.date:
 
 
 def finish_run_if_complete(*, run_id: int) -> bool:
-    """Mark the run completed once every chunk is done; a finished charge opens its cycle."""
+    """Mark the run completed once every chunk is done; a finished charge opens its cycle.
+
+    A failed run too: a chunk that gave up marks its run failed, but its task is retried
+    (``settlements.tasks.run_chunk``), and once the retry has done it nothing is left undone. The
+    failure stays counted (``failures``, ``last_error``) for the officer."""
     with transaction.atomic():
         finished = CreditRun.objects.filter(
-            pk=run_id, status=RunStatus.RUNNING, chunks_done__gte=F("chunks_total")
+            pk=run_id,
+            status__in=(RunStatus.RUNNING, RunStatus.FAILED),
+            chunks_done__gte=F("chunks_total"),
         ).update(status=RunStatus.COMPLETED, finished_at=timezone.now())
         if not finished:
             return False

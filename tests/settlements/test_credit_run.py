@@ -238,3 +238,36 @@ def test_a_chunk_that_keeps_failing_marks_the_run_failed_and_a_restart_resumes_i
 
     assert resumed.pk == run.pk and resumed.status == RunStatus.COMPLETED
     assert all(wallet_balance(household_id=h.pk) == 2_000_000 for h in households)
+
+
+def test_a_run_failed_by_a_chunk_that_gave_up_completes_when_the_retried_task_does_it(monkeypatch):
+    from django.db import OperationalError
+
+    households = [make_household(decile=1) for _ in range(2)]
+    seeded_phases()
+    cycle = rules.ensure_cycle(key="1402-06")
+    run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=10)
+    chunk = run.chunks.get()
+    real = runs.execute_range
+    cuts = iter(range(runs.CHUNK_ATTEMPTS))
+
+    def cut_then_work(**kwargs):
+        if next(cuts, None) is not None:
+            raise OperationalError("terminating connection due to administrator command")
+        return real(**kwargs)
+
+    monkeypatch.setattr(runs, "execute_range", cut_then_work)
+    # Every attempt of the task's first delivery is cut: the run is marked failed
+    with pytest.raises(OperationalError):
+        runs.execute_chunk(chunk_id=chunk.pk)
+    run.refresh_from_db()
+    assert (run.status, run.failures) == (RunStatus.FAILED, 1)
+
+    # Celery retries the task (autoretry_for OperationalError), which now does the chunk
+    assert runs.execute_chunk(chunk_id=chunk.pk) is True
+
+    run.refresh_from_db()
+    cycle.refresh_from_db()
+    assert (run.status, run.chunks_done, run.failures) == (RunStatus.COMPLETED, 1, 1)
+    assert cycle.status == CycleStatus.OPEN
+    assert all(wallet_balance(household_id=h.pk) == 2_000_000 for h in households)
