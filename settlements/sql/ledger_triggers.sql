@@ -1,4 +1,4 @@
--- The ledger's guards (loaded by migrations settlements 0002, 0018, 0020, 0021 and 0022; every
+-- The ledger's guards (loaded by migrations settlements 0002, 0018, 0020, 0021, 0022 and 0023; every
 -- statement here can be run again): journal entries and postings are append-only, accounts are
 -- never deleted, and every statement that inserts postings leaves each entry it touches balanced
 -- and names only entries and accounts that exist. That last check stands in for the postings' two
@@ -37,6 +37,7 @@ DECLARE
     missing bigint;
     posting record;
     previous bigint;
+    month date;
     rows_seen integer := 0;
 BEGIN
     SELECT entry_id INTO unbalanced FROM new_postings GROUP BY entry_id HAVING sum(amount_rial) <> 0 LIMIT 1;
@@ -59,16 +60,24 @@ BEGIN
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
     END LOOP;
     IF rows_seen > 8 THEN
-        SELECT p.entry_id INTO missing FROM new_postings p
-            WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e
-                              WHERE e.id = p.entry_id AND e.period = p.period) LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'a posting names journal entry % in its month, which does not exist', missing
-                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
-        END IF;
+        -- More (a run's: two postings an entry, one month): each entry once, one month at a time
+        -- with the month a value the plan starts with, so the look-ups open that month's
+        -- partition only; the month taken from each posting would prune the partitions again at
+        -- every look-up.
+        FOR month IN SELECT DISTINCT p.period FROM new_postings p LOOP
+            SELECT d.entry_id INTO missing
+                FROM (SELECT DISTINCT p.entry_id FROM new_postings p WHERE p.period = month) d
+                WHERE NOT EXISTS (SELECT 1 FROM settlements_journalentry e
+                                  WHERE e.id = d.entry_id AND e.period = month) LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'a posting names journal entry % in its month, which does not exist', missing
+                    USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_entry_exists';
+            END IF;
+        END LOOP;
     END IF;
-    SELECT p.account_id INTO missing FROM new_postings p
-        WHERE NOT EXISTS (SELECT 1 FROM settlements_account a WHERE a.id = p.account_id) LIMIT 1;
+    -- Each account once (a run's postings name one fund account and a wallet an entry).
+    SELECT d.account_id INTO missing FROM (SELECT DISTINCT p.account_id FROM new_postings p) d
+        WHERE NOT EXISTS (SELECT 1 FROM settlements_account a WHERE a.id = d.account_id) LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'a posting names ledger account %, which does not exist', missing
             USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'posting_account_exists';

@@ -290,6 +290,33 @@ def test_a_statement_of_many_rows_naming_one_that_does_not_exist_is_refused():
         )
 
 
+@pytest.mark.parametrize(
+    ("last_legs", "refusal"),
+    [
+        ("entry filed under the next month", "in its month, which does not exist"),
+        ("account that does not exist", "names ledger account"),
+    ],
+)
+def test_many_postings_over_two_months_are_each_checked_in_their_month(last_legs, refusal):
+    # More than 8 postings: their entries are looked up one month at a time, each entry once.
+    make_household(decile=1)
+    charge(this_month())
+    entry = JournalEntry.objects.get(kind=EntryKind.CYCLE_CHARGE)
+    fund = ledger.system_account(kind=AccountKind.PROGRAMME_FUND)
+    legs = [(entry.period, fund.pk, 5), (entry.period, fund.pk, -5)] * 4
+    if last_legs == "entry filed under the next month":
+        legs += [(months_ahead(1), fund.pk, 5), (months_ahead(1), fund.pk, -5)]
+    else:
+        legs += [(entry.period, 10**12, 5), (entry.period, 10**12, -5)]
+
+    with pytest.raises(IntegrityError, match=refusal), transaction.atomic():
+        _insert(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) VALUES "  # noqa: S608 - placeholders only
+            + ", ".join(["(%s, %s, %s, %s)"] * len(legs)),
+            [v for period, account, amount in legs for v in (entry.pk, account, amount, period)],
+        )
+
+
 def test_postgres_never_deletes_a_purchase():
     household = make_household(decile=1)
     cycle = charge(this_month())
