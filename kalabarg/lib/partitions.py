@@ -6,8 +6,9 @@ archives "1403-05", not a range of dates. Each table has one partition per month
 ``<table>_p1405_09``, and a default partition that catches a row whose month has none yet, so a
 late beat never refuses money (``create_month`` moves such rows into the month's partition).
 
-Everything here is generic DDL over a table's catalogue; which tables, and how each row's period
-is found, belong to the app that owns them (``settlements.services.partitions``).
+Everything here is generic DDL over a table's catalogue (and how to plan a statement over a month
+that is being filled, ``planned_by_index``); which tables, and how each row's period is found,
+belong to the app that owns them (``settlements.services.partitions``).
 """
 
 import datetime as dt
