@@ -131,7 +131,7 @@ def cycle_spend(*, household_id: int, cycle_id: int, wallet_id: int | None = Non
 
 
 def charged_in_cycle(*, household_id: int, cycle_id: int) -> bool:
-    """Whether the household holds the cycle's charge (``entry_household_cycle_idx``)."""
+    """Whether the household holds the cycle's charge (``entry_household_cycle_one_charge``)."""
     return JournalEntry.objects.filter(
         household_id=household_id, cycle_id=cycle_id, kind=EntryKind.CYCLE_CHARGE
     ).exists()

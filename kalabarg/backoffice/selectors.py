@@ -182,7 +182,7 @@ class BonusRow:
     taken_back_by: int | None
 
 
-# The household's bonus entries (``entry_household_cycle_idx``), each with its wallet posting,
+# The household's bonus entries (``entry_household_cycle_one_charge``), each with its wallet posting,
 # whether it is in force (the money core's own fragment) and the entry that took it back.
 _BONUSES_SQL = f"""
 SELECT e.id, c.key, e.created_at,

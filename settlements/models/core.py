@@ -15,7 +15,7 @@ beside ``Cycle``, the only table they name; store settlements have their own mod
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from households.models import Household
 from stores.models import Purchase, Store
@@ -398,13 +398,24 @@ class JournalEntry(models.Model):
             models.UniqueConstraint(
                 fields=["idempotency_key", "period"], name="entry_unique_idempotency_key"
             ),
-            # One charge per household per cycle, whatever the idempotency key says. A bonus may
-            # be posted again after a reversal took it back (at most one IN FORCE, which no
-            # unique index can express: the bonus run keys and locks it, reconcile checks it).
+            # One charge per household per cycle, whatever the idempotency key says; and the index
+            # of every look-up by household (and cycle, and kind). One index does both: its last
+            # column is 0 for a charge, so a second charge of the same household, cycle and month
+            # collides, and the entry's own id for any other kind, which never collides. A run
+            # writes one index entry a charge instead of two (docs/benchmarks.md). A bonus may be
+            # posted again after a reversal took it back (at most one IN FORCE, which no unique
+            # index can express: the bonus run keys and locks it, reconcile checks it).
             models.UniqueConstraint(
-                fields=["household", "cycle", "period"],
-                condition=Q(kind="cycle_charge"),
-                name="entry_one_charge_per_household_cycle",
+                F("household"),
+                F("cycle"),
+                F("kind"),
+                F("period"),
+                Case(
+                    When(kind="cycle_charge", then=Value(0)),
+                    default=F("id"),
+                    output_field=models.BigIntegerField(),
+                ),
+                name="entry_household_cycle_one_charge",
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=["cycle_charge", "bonus"])
@@ -417,7 +428,6 @@ class JournalEntry(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["household", "cycle", "kind"], name="entry_household_cycle_idx"),
             models.Index(
                 fields=["purchase"], condition=Q(purchase__isnull=False), name="entry_purchase_idx"
             ),
@@ -441,12 +451,16 @@ class Posting(models.Model):
     # Both references are checked by the statement-level ledger trigger (settlements/sql/
     # ledger_triggers.sql) for each inserting statement at once, not by a foreign key's look-up
     # and row lock per posting; entries and accounts refuse DELETE, so what a posting names stays.
+    # On PostgreSQL the primary key is (entry, id, period): it serves every look-up of an entry's
+    # legs, so no separate index on the entry (two index entries fewer a charge; settlements
+    # 0024). SQLite keeps its plain index on the entry.
     entry = models.ForeignKey(
         JournalEntry,
         on_delete=models.PROTECT,
         related_name="postings",
         verbose_name="سند",
         db_constraint=False,
+        db_index=False,
     )
     # posting_account_idx (account, id) serves every look-up by account.
     account = models.ForeignKey(

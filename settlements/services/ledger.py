@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F
 from django.utils import timezone
 
@@ -204,6 +205,26 @@ def create_batch_table() -> None:
         )
 
 
+_WALLETS_INSERT = (
+    "INSERT INTO settlements_account (kind, household_id, balance_rial) "
+    f"SELECT 'wallet', household_id, amount_rial FROM {BATCH_TABLE} WHERE TRUE ORDER BY household_id"
+)
+_WALLETS_UPSERT = (
+    f"{_WALLETS_INSERT} "
+    "ON CONFLICT (household_id) DO UPDATE SET balance_rial = settlements_account.balance_rial + excluded.balance_rial"
+)
+
+
+def _no_wallet_in_batch_range(cursor: CursorWrapper) -> bool:
+    """Whether no wallet exists between the batch's lowest and highest household: one range probe
+    of the accounts' household index, not one look-up per household."""
+    cursor.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM settlements_account a WHERE a.household_id "
+        f"BETWEEN (SELECT min(household_id) FROM {BATCH_TABLE}) AND (SELECT max(household_id) FROM {BATCH_TABLE}))"
+    )
+    return bool(cursor.fetchone()[0])
+
+
 @dataclass(frozen=True)
 class BatchTotals:
     entries: int
@@ -249,11 +270,7 @@ def post_batch(
         if to_wallet:
             # Credit every wallet in one upsert: a new wallet is created with its balance, an
             # existing one is increased (the row lock of the conflict path serialises purchases).
-            wallets = (
-                "INSERT INTO settlements_account (kind, household_id, balance_rial) "
-                f"SELECT 'wallet', household_id, amount_rial FROM {BATCH_TABLE} WHERE TRUE ORDER BY household_id "
-                "ON CONFLICT (household_id) DO UPDATE SET balance_rial = settlements_account.balance_rial + excluded.balance_rial"
-            )
+            wallets = _WALLETS_UPSERT
         else:
             # Debits only ever touch existing wallets; the >= 0 check refuses an overdraft.
             wallets = (
@@ -271,16 +288,30 @@ def post_batch(
             # entry and wallet ids from the two inserts' RETURNING (no join back by key), and the
             # balance trigger checks the statement's postings when it ends. A wallet missing from
             # ``w`` leaves its entry with the fund leg alone, which that trigger refuses.
-            cursor.execute(
-                f"WITH w AS ({wallets} RETURNING settlements_account.id, settlements_account.household_id), "
-                f"e AS ({entries_sql} RETURNING id, household_id, period) "
-                "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
-                f"SELECT e.id, w.id, %s * b.amount_rial, e.period FROM e JOIN {BATCH_TABLE} b ON b.household_id = e.household_id "
-                "JOIN w ON w.household_id = e.household_id "
-                "UNION ALL "
-                f"SELECT e.id, %s, -%s * b.amount_rial, e.period FROM e JOIN {BATCH_TABLE} b ON b.household_id = e.household_id",
-                [*entry_params, sign, fund.pk, sign],
-            )
+            def write(wallets_sql: str) -> None:
+                cursor.execute(
+                    f"WITH w AS ({wallets_sql} RETURNING settlements_account.id, settlements_account.household_id), "
+                    f"e AS ({entries_sql} RETURNING id, household_id, period) "
+                    "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+                    f"SELECT e.id, w.id, %s * b.amount_rial, e.period FROM e JOIN {BATCH_TABLE} b ON b.household_id = e.household_id "
+                    "JOIN w ON w.household_id = e.household_id "
+                    "UNION ALL "
+                    f"SELECT e.id, %s, -%s * b.amount_rial, e.period FROM e JOIN {BATCH_TABLE} b ON b.household_id = e.household_id",
+                    [*entry_params, sign, fund.pk, sign],
+                )
+
+            if to_wallet and _no_wallet_in_batch_range(cursor):
+                # A first charge: every wallet is new, so a plain insert, without the upsert's
+                # look-up and speculative insertion per row (docs/benchmarks.md). A wallet created
+                # meanwhile (a late charge's, a bonus's) collides with it: the statement is
+                # undone to its savepoint and done again as the upsert.
+                try:
+                    with transaction.atomic():
+                        write(_WALLETS_INSERT)
+                    return BatchTotals(int(entries), int(amount))
+                except IntegrityError:
+                    pass
+            write(wallets)
             return BatchTotals(int(entries), int(amount))
         cursor.execute(wallets)
         cursor.execute(entries_sql, entry_params)

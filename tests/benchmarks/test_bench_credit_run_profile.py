@@ -47,9 +47,9 @@ VARIANTS = (
     ("trigger wallets' households", "ALTER TABLE settlements_account DISABLE TRIGGER account_households_exist"),
     ("index entry created_at", "DROP INDEX {ix[settlements_journalentry.created_at]}"),
     ("index entry phase", "DROP INDEX {ix[settlements_journalentry.phase_id]}"),
-    ("index entry (household, cycle, kind)", "DROP INDEX entry_household_cycle_idx"),
+    # Since settlements 0024 one unique index serves look-ups by household and the one-charge rule.
+    ("index entry (household, cycle, kind, one charge)", "DROP INDEX entry_household_cycle_one_charge"),
     ("index posting (account, id)", "DROP INDEX posting_account_idx"),
-    ("index posting entry", "DROP INDEX {ix[settlements_posting.entry_id]}"),
     # The postings' references are checked in this trigger (no foreign keys since settlements 0018).
     ("trigger postings balance and references", "ALTER TABLE settlements_posting DISABLE TRIGGER posting_entries_balance"),
     # The entries' household, purchase and reversed entry, checked per statement.

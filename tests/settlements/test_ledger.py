@@ -98,6 +98,25 @@ def test_the_database_refuses_a_second_charge_for_a_household_in_a_cycle():
         )  # fmt: skip
 
 
+def test_the_one_charge_index_admits_any_number_of_other_entries_of_a_household_and_cycle():
+    """One unique index holds the one-charge rule and serves look-ups by household: its last
+    column is 0 for a charge and the entry's id otherwise, so bonuses (a bonus earned again after
+    a reversal took it back) of the same household, cycle and month never collide."""
+    household = make_household(decile=1)
+    cycle = charge("1402-06")
+
+    for n in range(2):
+        JournalEntry.objects.create(
+            kind=EntryKind.BONUS, idempotency_key=f"bonus:again:{n}", household=household, cycle=cycle,
+            phase=cycle.phase, created_at=cycle.phase.created_at, period=month_start(cycle.starts_on),
+        )  # fmt: skip
+
+    assert (
+        JournalEntry.objects.filter(household=household, cycle=cycle, kind=EntryKind.BONUS).count()
+        == 2
+    )
+
+
 def test_fund_and_payable_balances_are_derived_from_postings_and_roll_ups():
     household = make_household(decile=1)
     cycle = charge("1402-06")

@@ -89,3 +89,61 @@ def test_a_debit_of_a_household_without_a_wallet_is_refused_and_writes_nothing()
         post(kind=EntryKind.EXPIRY, to_wallet=False, cycle_id=None)
 
     assert not JournalEntry.objects.filter(kind=EntryKind.EXPIRY).exists()
+
+
+def _wallet_statements(run):  # type: ignore[no-untyped-def]
+    """The statements ``run()`` sends that write wallets (PostgreSQL's one statement a batch)."""
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if "INSERT INTO settlements_account" in sql:
+            seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return seen
+
+
+@pytest.mark.postgres
+def test_a_first_charge_creates_its_wallets_by_plain_insert_and_a_later_one_upserts():
+    """No wallet in the batch's household range: the wallets are inserted without the upsert's
+    look-up per row; once they exist, the next cycle's charge increases them."""
+    household = make_household(decile=1)
+
+    first = _wallet_statements(lambda: charge("1402-06"))
+    later = _wallet_statements(lambda: charge("1402-07"))
+
+    assert len(first) == 1 and "ON CONFLICT" not in first[0], first
+    assert len(later) == 1 and "ON CONFLICT" in later[0], later
+    assert wallet_balance(household_id=household.pk) == 4_000_000
+    assert JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE).count() == 2
+
+
+@pytest.mark.postgres
+def test_a_wallet_created_after_the_range_probe_makes_the_plain_insert_give_way_to_the_upsert(
+    monkeypatch,
+):
+    """A wallet created between the probe and the insert (a late charge's, a bonus's, on another
+    connection; here both households' wallets exist and the probe is made to miss them) collides with the plain insert: the statement is undone to its savepoint and done
+    again as the upsert, so the wallet is increased and every entry keeps both legs."""
+    from settlements.services import ledger
+
+    household = make_household(decile=1)
+    newcomer = make_household(decile=1)
+    charge("1402-06")
+    monkeypatch.setattr(ledger, "_no_wallet_in_batch_range", lambda cursor: True)
+    batch(
+        (household.pk, 700, f"test:{household.pk}"),
+        (newcomer.pk, 300, f"test:{newcomer.pk}"),
+    )
+
+    statements = _wallet_statements(
+        lambda: post(kind=EntryKind.SETTLEMENT, to_wallet=True, cycle_id=None)
+    )
+
+    assert ["ON CONFLICT" in sql for sql in statements] == [False, True]
+    assert wallet_balance(household_id=household.pk) == 2_000_000 + 700
+    assert wallet_balance(household_id=newcomer.pk) == 2_000_000 + 300
+    for key in (f"test:{household.pk}", f"test:{newcomer.pk}"):
+        assert Posting.objects.filter(entry__idempotency_key=key).count() == 2

@@ -70,3 +70,32 @@ def test_the_setting_is_restored_after_the_charge_fill():
         runs.execute_chunk(chunk_id=run.chunks.get().pk)
 
     assert settings_seen == ["off", "on"], "off for the fill, back on for the ledger's write"
+
+
+def test_an_entrys_legs_are_found_by_the_postings_primary_key():
+    """Since settlements 0024 the postings' primary key leads with the entry, and no separate index
+    on it is kept: a look-up of an entry's legs must still go by an index, not a scan."""
+    make_household(decile=1)
+    charge_this_month()
+    entry = JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small is scanned otherwise
+        cursor.execute(
+            "EXPLAIN SELECT amount_rial FROM settlements_posting WHERE entry_id = %s AND period = %s",
+            [entry.pk, entry.period],
+        )
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+        cursor.execute(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'settlements_posting'::regclass"
+        )
+        indexes = sorted(name for (name,) in cursor.fetchall())
+
+    assert "pkey" in plan and "Seq Scan" not in plan, plan
+    assert indexes == ["posting_account_idx", "settlements_posting_pkey"]
+
+
+def charge_this_month():  # type: ignore[no-untyped-def]
+    seeded_phases()
+    cycle = rules.ensure_cycle(key=this_month())
+    runs.run_inline(run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=1000))
+    return cycle
