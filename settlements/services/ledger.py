@@ -215,6 +215,16 @@ _WALLETS_UPSERT = (
 )
 
 
+# The accounts' unique household key: what a wallet created meanwhile collides with.
+WALLET_PER_HOUSEHOLD = "settlements_account_household_id_key"
+
+
+def _constraint_of(exc: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL says ``exc`` broke (psycopg's diagnostics)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
 def _no_wallet_in_batch_range(cursor: CursorWrapper) -> bool:
     """Whether no wallet exists between the batch's lowest and highest household: one range probe
     of the accounts' household index, not one look-up per household."""
@@ -309,8 +319,9 @@ def post_batch(
                     with transaction.atomic():
                         write(_WALLETS_INSERT)
                     return BatchTotals(int(entries), int(amount))
-                except IntegrityError:
-                    pass
+                except IntegrityError as exc:
+                    if _constraint_of(exc) != WALLET_PER_HOUSEHOLD:
+                        raise  # any other refusal (a second charge, say) stands as it is
             write(wallets)
             return BatchTotals(int(entries), int(amount))
         cursor.execute(wallets)

@@ -6,7 +6,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from settlements.models import AccountKind, Cycle, EntryKind, JournalEntry, Posting
+from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Posting
 from settlements.selectors import wallet_balance
 from settlements.services.ledger import (
     BATCH_TABLE,
@@ -147,3 +147,26 @@ def test_a_wallet_created_after_the_range_probe_makes_the_plain_insert_give_way_
     assert wallet_balance(household_id=newcomer.pk) == 2_000_000 + 300
     for key in (f"test:{household.pk}", f"test:{newcomer.pk}"):
         assert Posting.objects.filter(entry__idempotency_key=key).count() == 2
+
+
+@pytest.mark.postgres
+def test_a_first_charge_refused_for_another_reason_is_not_retried_as_an_upsert():
+    """Only a wallet's collision sends the plain insert back to the upsert: an entry whose key is
+    already posted is refused at once, in the one statement, with nothing written."""
+    charged = make_household(decile=1)
+    cycle = charge("1402-06")
+    newcomer = make_household(decile=1)  # no wallet yet: the plain insert is taken
+    batch((newcomer.pk, 2_000_000, f"charge:1402-06:{charged.pk}"))  # the other household's key
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if "INSERT INTO settlements_account" in sql:
+            sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.execute_wrapper(record):
+        post(kind=EntryKind.CYCLE_CHARGE, to_wallet=True, cycle_id=cycle.pk, keys_unposted=True)
+
+    assert ["ON CONFLICT" in sql for sql in sent] == [False]
+    assert not JournalEntry.objects.filter(household=newcomer).exists()
+    assert not Account.objects.filter(household=newcomer).exists()
