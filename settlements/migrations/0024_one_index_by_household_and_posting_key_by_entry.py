@@ -1,4 +1,5 @@
-"""Two index entries fewer for every charge a run posts (issue 18).
+"""Three index entries fewer for every charge a run posts (issue 18): one on the entry, one on
+each of its two postings.
 
 - Journal entries: the one-charge-per-household-and-cycle unique index and the index of look-ups
   by (household, cycle, kind) become one unique index on (household, cycle, kind, period, 0 for a

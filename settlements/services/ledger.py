@@ -216,7 +216,7 @@ _WALLETS_UPSERT = (
 
 
 # The accounts' unique household key: what a wallet created meanwhile collides with.
-WALLET_PER_HOUSEHOLD = "settlements_account_household_id_key"
+_WALLET_PER_HOUSEHOLD = "settlements_account_household_id_key"
 
 
 def _constraint_of(exc: IntegrityError) -> str | None:
@@ -320,7 +320,7 @@ def post_batch(
                         write(_WALLETS_INSERT)
                     return BatchTotals(int(entries), int(amount))
                 except IntegrityError as exc:
-                    if _constraint_of(exc) != WALLET_PER_HOUSEHOLD:
+                    if _constraint_of(exc) != _WALLET_PER_HOUSEHOLD:
                         raise  # any other refusal (a second charge, say) stands as it is
             write(wallets)
             return BatchTotals(int(entries), int(amount))

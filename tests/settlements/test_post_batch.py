@@ -2,12 +2,16 @@
 go in one statement; on SQLite in three. Either way each entry gets exactly its two legs, and the
 database, not the batch's own SELECT, is what refuses a second charge."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from settlements.models import Account, AccountKind, Cycle, EntryKind, JournalEntry, Posting
 from settlements.selectors import wallet_balance
+from settlements.services import ledger
 from settlements.services.ledger import (
     BATCH_TABLE,
     create_batch_table,
@@ -91,8 +95,10 @@ def test_a_debit_of_a_household_without_a_wallet_is_refused_and_writes_nothing()
     assert not JournalEntry.objects.filter(kind=EntryKind.EXPIRY).exists()
 
 
-def _wallet_statements(run):  # type: ignore[no-untyped-def]
-    """The statements ``run()`` sends that write wallets (PostgreSQL's one statement a batch)."""
+@contextmanager
+def wallet_statements() -> Iterator[list[str]]:
+    """The statements sent inside the block that write wallets (PostgreSQL's one statement a
+    batch), kept even when the block raises."""
     seen: list[str] = []
 
     def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
@@ -101,8 +107,7 @@ def _wallet_statements(run):  # type: ignore[no-untyped-def]
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(record):
-        run()
-    return seen
+        yield seen
 
 
 @pytest.mark.postgres
@@ -111,8 +116,10 @@ def test_a_first_charge_creates_its_wallets_by_plain_insert_and_a_later_one_upse
     look-up per row; once they exist, the next cycle's charge increases them."""
     household = make_household(decile=1)
 
-    first = _wallet_statements(lambda: charge("1402-06"))
-    later = _wallet_statements(lambda: charge("1402-07"))
+    with wallet_statements() as first:
+        charge("1402-06")
+    with wallet_statements() as later:
+        charge("1402-07")
 
     assert len(first) == 1 and "ON CONFLICT" not in first[0], first
     assert len(later) == 1 and "ON CONFLICT" in later[0], later
@@ -125,10 +132,9 @@ def test_a_wallet_created_after_the_range_probe_makes_the_plain_insert_give_way_
     monkeypatch,
 ):
     """A wallet created between the probe and the insert (a late charge's, a bonus's, on another
-    connection; here both households' wallets exist and the probe is made to miss them) collides with the plain insert: the statement is undone to its savepoint and done
-    again as the upsert, so the wallet is increased and every entry keeps both legs."""
-    from settlements.services import ledger
-
+    connection) collides with the plain insert: the statement is undone to its savepoint and done
+    again as the upsert, so the wallet is increased and every entry keeps both legs. Here both
+    households' wallets exist and the probe is made to miss them."""
     household = make_household(decile=1)
     newcomer = make_household(decile=1)
     charge("1402-06")
@@ -138,9 +144,8 @@ def test_a_wallet_created_after_the_range_probe_makes_the_plain_insert_give_way_
         (newcomer.pk, 300, f"test:{newcomer.pk}"),
     )
 
-    statements = _wallet_statements(
-        lambda: post(kind=EntryKind.SETTLEMENT, to_wallet=True, cycle_id=None)
-    )
+    with wallet_statements() as statements:
+        post(kind=EntryKind.SETTLEMENT, to_wallet=True, cycle_id=None)
 
     assert ["ON CONFLICT" in sql for sql in statements] == [False, True]
     assert wallet_balance(household_id=household.pk) == 2_000_000 + 700
@@ -157,14 +162,11 @@ def test_a_first_charge_refused_for_another_reason_is_not_retried_as_an_upsert()
     cycle = charge("1402-06")
     newcomer = make_household(decile=1)  # no wallet yet: the plain insert is taken
     batch((newcomer.pk, 2_000_000, f"charge:1402-06:{charged.pk}"))  # the other household's key
-    sent: list[str] = []
-
-    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        if "INSERT INTO settlements_account" in sql:
-            sent.append(sql)
-        return execute(sql, params, many, context)
-
-    with pytest.raises(DatabaseError), transaction.atomic(), connection.execute_wrapper(record):
+    with (
+        pytest.raises(DatabaseError),
+        transaction.atomic(),
+        wallet_statements() as sent,
+    ):
         post(kind=EntryKind.CYCLE_CHARGE, to_wallet=True, cycle_id=cycle.pk, keys_unposted=True)
 
     assert ["ON CONFLICT" in sql for sql in sent] == [False]

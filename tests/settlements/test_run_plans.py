@@ -12,7 +12,7 @@ from kalabarg.lib import partitions as months
 from settlements.models import EntryKind, JournalEntry, RunKind
 from settlements.services import rules, runs
 from tests.households.factories import make_household
-from tests.settlements.factories import seeded_phases, this_month
+from tests.settlements.factories import charge, seeded_phases, this_month
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -76,7 +76,7 @@ def test_an_entrys_legs_are_found_by_the_postings_primary_key():
     """Since settlements 0024 the postings' primary key leads with the entry, and no separate index
     on it is kept: a look-up of an entry's legs must still go by an index, not a scan."""
     make_household(decile=1)
-    charge_this_month()
+    charge(this_month())
     entry = JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE).first()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small is scanned otherwise
@@ -92,10 +92,3 @@ def test_an_entrys_legs_are_found_by_the_postings_primary_key():
 
     assert "pkey" in plan and "Seq Scan" not in plan, plan
     assert indexes == ["posting_account_idx", "settlements_posting_pkey"]
-
-
-def charge_this_month():  # type: ignore[no-untyped-def]
-    seeded_phases()
-    cycle = rules.ensure_cycle(key=this_month())
-    runs.run_inline(run=runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=1000))
-    return cycle
