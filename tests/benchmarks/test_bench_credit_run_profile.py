@@ -6,13 +6,16 @@ trigger, and Python against the database.
     # (BENCH_PROFILE_REPEAT)
 
 The run's own work (``runs.execute_range``, every chunk) is done in this process, in one
-transaction per variant that is rolled back at its end, so every variant starts from the same
-empty ledger:
+transaction per variant that is rolled back at its end, so every variant starts from an empty
+ledger (its rows gone, their dead index entries left until a vacuum):
 
 - **baseline**: the schema as migrated;
 - **without X**: the same, after ``ALTER TABLE … DROP CONSTRAINT`` / ``DROP INDEX`` /
   ``DISABLE TRIGGER`` of one foreign key, index or trigger inside the transaction (PostgreSQL's
-  DDL is transactional: the rollback puts it back). Its saving is what X costs.
+  DDL is transactional: the rollback puts it back). Its saving is what X costs;
+- **without every check and index a charge could do without**: all of them at once, the floor of
+  this ledger's shape (docs/benchmarks.md). Tries share one database, so each later variant
+  inserts beside the earlier tries' rolled-back rows: read the single variants as an ordering.
 
 Foreign keys are checked when each statement ends (``SET CONSTRAINTS ALL IMMEDIATE``), not at
 commit, so their cost is counted in the statement that inserts the rows. A statement's time is
