@@ -25,7 +25,11 @@ class Province(models.Model):
 
 class City(models.Model):
     province = models.ForeignKey(
-        Province, on_delete=models.PROTECT, related_name="cities", verbose_name="استان"
+        Province,
+        on_delete=models.PROTECT,
+        related_name="cities",
+        verbose_name="استان",
+        db_index=False,
     )
     name = models.CharField("نام", max_length=64)
     is_center = models.BooleanField("مرکز استان", default=False)
@@ -51,7 +55,11 @@ class Household(models.Model):
     # Checked per statement by PostgreSQL triggers, not foreign keys (households/sql/
     # registry_references.sql): a key's check and row lock per household cost a national load.
     province = models.ForeignKey(
-        Province, on_delete=models.PROTECT, db_constraint=False, verbose_name="استان"
+        Province,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+        verbose_name="استان",
+        db_index=False,
     )
     city = models.ForeignKey(
         City, on_delete=models.PROTECT, db_constraint=False, verbose_name="شهر"
@@ -178,6 +186,7 @@ class DecileAssignment(models.Model):
         related_name="deciles",
         verbose_name="خانوار",
         db_constraint=False,
+        db_index=False,
     )
     decile = models.PositiveSmallIntegerField("دهک")
     effective_from = models.DateField("از تاریخ")
@@ -189,6 +198,7 @@ class DecileAssignment(models.Model):
         null=True,
         blank=True,
         verbose_name="ثبت‌کننده",
+        db_index=False,
     )
     # The second officer who approved a decile set by hand (four-eyes, ``households.approvals``);
     # empty for the registry's import, an objection's decision and rows from before approvals.
@@ -199,6 +209,7 @@ class DecileAssignment(models.Model):
         blank=True,
         related_name="deciles_approved",
         verbose_name="تأییدکننده",
+        db_index=False,
     )
     created_at = models.DateTimeField("ثبت", auto_now_add=True)
 
@@ -221,6 +232,18 @@ class DecileAssignment(models.Model):
             models.Index(
                 fields=["household", "-effective_from", "-id"],
                 name="decile_household_effective_idx",
+            ),
+            # Only a decile set by hand names its officers: the import's, the generator's and an
+            # objection's decision leave both empty, and a full index held a NULL for each.
+            models.Index(
+                fields=["created_by"],
+                condition=Q(created_by__isnull=False),
+                name="decile_created_by_idx",
+            ),
+            models.Index(
+                fields=["approved_by"],
+                condition=Q(approved_by__isnull=False),
+                name="decile_approved_by_idx",
             ),
         ]
 
@@ -287,7 +310,11 @@ class PaymentCode(models.Model):
     Only a keyed hash of the code is stored; at most one unused code per value exists at a time."""
 
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="payment_codes", verbose_name="خانوار"
+        Household,
+        on_delete=models.CASCADE,
+        related_name="payment_codes",
+        verbose_name="خانوار",
+        db_index=False,
     )
     created_by = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="+", verbose_name="سازنده"
@@ -349,7 +376,11 @@ class LoginCode(models.Model):
     MAX_ATTEMPTS = 5
 
     person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, related_name="login_codes", verbose_name="فرد"
+        Person,
+        on_delete=models.CASCADE,
+        related_name="login_codes",
+        verbose_name="فرد",
+        db_index=False,
     )
     code_hash = models.CharField("درهم‌سازی کد", max_length=64, editable=False)
     created_at = models.DateTimeField("ساخت")
@@ -397,7 +428,11 @@ class Objection(models.Model):
     wrote; every decision carries a reason and the officer who made it."""
 
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="objections", verbose_name="خانوار"
+        Household,
+        on_delete=models.CASCADE,
+        related_name="objections",
+        verbose_name="خانوار",
+        db_index=False,
     )
     filed_by = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="+", verbose_name="ثبت‌کننده"

@@ -150,7 +150,11 @@ class SmsBuildChunk(models.Model):
     """One household-id range of a campaign's outbox build; done chunks are skipped on a re-run."""
 
     campaign = models.ForeignKey(
-        SmsCampaign, on_delete=models.CASCADE, related_name="chunks", verbose_name="پویش"
+        SmsCampaign,
+        on_delete=models.CASCADE,
+        related_name="chunks",
+        verbose_name="پویش",
+        db_index=False,
     )
     index = models.PositiveIntegerField("شماره")
     from_household_id = models.BigIntegerField("از خانوار")

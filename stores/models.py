@@ -61,7 +61,11 @@ class ItemPrice(models.Model):
     """
 
     item = models.ForeignKey(
-        BasketItem, on_delete=models.PROTECT, related_name="prices", verbose_name="قلم"
+        BasketItem,
+        on_delete=models.PROTECT,
+        related_name="prices",
+        verbose_name="قلم",
+        db_index=False,
     )
     kind = models.CharField("نوع", max_length=8, choices=PriceKind.choices)
     price_rial = models.BigIntegerField("قیمت هر واحد (ریال)")
@@ -379,9 +383,14 @@ class PurchaseLine(models.Model):
         related_name="lines",
         verbose_name="خرید",
         db_constraint=False,
+        db_index=False,
     )
     item = models.ForeignKey(
-        BasketItem, on_delete=models.PROTECT, related_name="+", verbose_name="قلم"
+        BasketItem,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="قلم",
+        db_index=False,
     )
     quantity = models.DecimalField("مقدار", max_digits=10, decimal_places=3)
     unit_base_price_rial = models.BigIntegerField("قیمت پایه واحد (ریال)")
@@ -417,7 +426,11 @@ class IdempotencyRecord(models.Model):
     contains a card number), never the body itself."""
 
     terminal = models.ForeignKey(
-        Terminal, on_delete=models.PROTECT, related_name="+", verbose_name="پایانه"
+        Terminal,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="پایانه",
+        db_index=False,
     )
     key = models.CharField("کلید یکتایی", max_length=64)
     operation = models.CharField("عملیات", max_length=10, choices=IdempotencyOperation.choices)
@@ -466,7 +479,11 @@ class StoreFlag(models.Model):
     itself. An officer closes it with a reason; the same pattern seen again later opens a new flag."""
 
     store = models.ForeignKey(
-        Store, on_delete=models.PROTECT, related_name="flags", verbose_name="فروشگاه"
+        Store,
+        on_delete=models.PROTECT,
+        related_name="flags",
+        verbose_name="فروشگاه",
+        db_index=False,
     )
     kind = models.CharField("نوع", max_length=24, choices=FlagKind.choices)
     period_from = models.DateField("از روز")

@@ -62,7 +62,11 @@ class CycleFigure(models.Model):
     their province. Money is net of reversals (a reversed purchase counts for nothing)."""
 
     cycle = models.ForeignKey(
-        Cycle, on_delete=models.CASCADE, related_name="+", verbose_name="دوره"
+        Cycle,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="دوره",
+        db_index=False,
     )
     province = models.ForeignKey(
         Province, on_delete=models.CASCADE, related_name="+", verbose_name="استان"
@@ -104,7 +108,11 @@ class StoreFigure(models.Model):
     """A cycle's stores in one province: connected, selling in the cycle, paid for it."""
 
     cycle = models.ForeignKey(
-        Cycle, on_delete=models.CASCADE, related_name="+", verbose_name="دوره"
+        Cycle,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="دوره",
+        db_index=False,
     )
     province = models.ForeignKey(
         Province, on_delete=models.CASCADE, related_name="+", verbose_name="استان"
@@ -129,7 +137,11 @@ class TopStore(models.Model):
     """The stores that sold most (basket value at current prices) in a cycle, ranked."""
 
     cycle = models.ForeignKey(
-        Cycle, on_delete=models.CASCADE, related_name="+", verbose_name="دوره"
+        Cycle,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="دوره",
+        db_index=False,
     )
     rank = models.PositiveSmallIntegerField("رتبه")
     store = models.ForeignKey(

@@ -155,7 +155,11 @@ class CycleCost(models.Model):
     "What-if of a phase")."""
 
     cycle = models.ForeignKey(
-        Cycle, on_delete=models.CASCADE, related_name="costs", verbose_name="دوره"
+        Cycle,
+        on_delete=models.CASCADE,
+        related_name="costs",
+        verbose_name="دوره",
+        db_index=False,
     )
     decile = models.PositiveSmallIntegerField("دهک")
     households = models.BigIntegerField("خانوارهای شارژشده")
@@ -587,7 +591,11 @@ class RunChunk(models.Model):
     protected by the entries' unique keys, so even a chunk done twice posts nothing twice."""
 
     run = models.ForeignKey(
-        CreditRun, on_delete=models.CASCADE, related_name="chunks", verbose_name="اجرا"
+        CreditRun,
+        on_delete=models.CASCADE,
+        related_name="chunks",
+        verbose_name="اجرا",
+        db_index=False,
     )
     index = models.PositiveIntegerField("شماره")
     from_household_id = models.BigIntegerField("از خانوار")

@@ -83,7 +83,11 @@ class SettlementChunk(models.Model):
     """A store-id range of a run, one transaction; a done chunk is skipped on a re-run."""
 
     run = models.ForeignKey(
-        SettlementRun, on_delete=models.CASCADE, related_name="chunks", verbose_name="اجرا"
+        SettlementRun,
+        on_delete=models.CASCADE,
+        related_name="chunks",
+        verbose_name="اجرا",
+        db_index=False,
     )
     index = models.PositiveIntegerField("شماره")
     from_store_id = models.BigIntegerField("از فروشگاه")
