@@ -24,6 +24,7 @@ class Province(models.Model):
 
 
 class City(models.Model):
+    # No index of its own: city_unique_name_in_province leads with it.
     province = models.ForeignKey(
         Province,
         on_delete=models.PROTECT,
@@ -54,6 +55,7 @@ class Household(models.Model):
     registry_code = models.CharField("شناسه خانوار", max_length=32)
     # Checked per statement by PostgreSQL triggers, not foreign keys (households/sql/
     # registry_references.sql): a key's check and row lock per household cost a national load.
+    # No index of its own: household_place_idx leads with it.
     province = models.ForeignKey(
         Province,
         on_delete=models.PROTECT,
@@ -180,6 +182,7 @@ class DecileAssignment(models.Model):
     """
 
     # Checked per statement, as the person's household is.
+    # No index of its own: decile_household_effective_idx leads with it.
     household = models.ForeignKey(
         Household,
         on_delete=models.CASCADE,
@@ -309,6 +312,7 @@ class PaymentCode(models.Model):
 
     Only a keyed hash of the code is stored; at most one unused code per value exists at a time."""
 
+    # No index of its own: payment_code_household_idx leads with it.
     household = models.ForeignKey(
         Household,
         on_delete=models.CASCADE,
@@ -375,6 +379,7 @@ class LoginCode(models.Model):
 
     MAX_ATTEMPTS = 5
 
+    # No index of its own: login_code_person_idx leads with it.
     person = models.ForeignKey(
         Person,
         on_delete=models.CASCADE,
@@ -427,6 +432,7 @@ class Objection(models.Model):
     names the new decile and the date it applies from, and points at the decile-history row it
     wrote; every decision carries a reason and the officer who made it."""
 
+    # No index of its own: objection_household_idx leads with it.
     household = models.ForeignKey(
         Household,
         on_delete=models.CASCADE,

@@ -149,6 +149,7 @@ class SmsCampaign(models.Model):
 class SmsBuildChunk(models.Model):
     """One household-id range of a campaign's outbox build; done chunks are skipped on a re-run."""
 
+    # No index of its own: sms_chunk_unique_index leads with it.
     campaign = models.ForeignKey(
         SmsCampaign,
         on_delete=models.CASCADE,

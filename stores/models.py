@@ -60,6 +60,7 @@ class ItemPrice(models.Model):
     ``effective_from <= T``, one scan of ``item_price_lookup_idx``.
     """
 
+    # No index of its own: item_price_unique_moment leads with it.
     item = models.ForeignKey(
         BasketItem,
         on_delete=models.PROTECT,
@@ -377,6 +378,7 @@ class PurchaseLine(models.Model):
     # References to a purchase carry no database foreign key: purchases are partitioned by month
     # on PostgreSQL, and a key naming them would have to carry the month too. A statement-level
     # trigger checks them instead, and purchases refuse DELETE (settlements/sql/money_partitions.sql).
+    # Neither key has an index of its own: the two composite indexes below lead with each.
     purchase = models.ForeignKey(
         Purchase,
         on_delete=models.CASCADE,
@@ -425,6 +427,7 @@ class IdempotencyRecord(models.Model):
     exactly when its effect does. The fingerprint is a keyed hash of the request body (it
     contains a card number), never the body itself."""
 
+    # No index of its own: idempotency_unique_terminal_key leads with it.
     terminal = models.ForeignKey(
         Terminal,
         on_delete=models.PROTECT,
@@ -478,6 +481,7 @@ class StoreFlag(models.Model):
     Raised by the nightly anomaly job (``settlements.services.anomalies``); it blocks nothing by
     itself. An officer closes it with a reason; the same pattern seen again later opens a new flag."""
 
+    # No index of its own: store_flag_store_idx leads with it.
     store = models.ForeignKey(
         Store,
         on_delete=models.PROTECT,

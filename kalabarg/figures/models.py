@@ -61,6 +61,7 @@ class CycleFigure(models.Model):
     Households are placed by their decile on the cycle's first day (``decile`` 0: none yet) and
     their province. Money is net of reversals (a reversed purchase counts for nothing)."""
 
+    # No index of its own: cycle_figure_one_per_cell leads with it.
     cycle = models.ForeignKey(
         Cycle,
         on_delete=models.CASCADE,
@@ -107,6 +108,7 @@ class CycleFigure(models.Model):
 class StoreFigure(models.Model):
     """A cycle's stores in one province: connected, selling in the cycle, paid for it."""
 
+    # No index of its own: store_figure_one_per_cell leads with it.
     cycle = models.ForeignKey(
         Cycle,
         on_delete=models.CASCADE,
@@ -136,6 +138,7 @@ class StoreFigure(models.Model):
 class TopStore(models.Model):
     """The stores that sold most (basket value at current prices) in a cycle, ranked."""
 
+    # No index of its own: top_store_one_per_rank leads with it.
     cycle = models.ForeignKey(
         Cycle,
         on_delete=models.CASCADE,

@@ -154,6 +154,7 @@ class CycleCost(models.Model):
     what-if sets a rule beside a cycle's cost without scanning its ledger (docs/decisions.md,
     "What-if of a phase")."""
 
+    # No index of its own: cycle_cost_one_per_decile leads with it.
     cycle = models.ForeignKey(
         Cycle,
         on_delete=models.CASCADE,
@@ -590,6 +591,7 @@ class RunChunk(models.Model):
     """One primary-key range of a run. Done chunks are skipped on a re-run; the money itself is
     protected by the entries' unique keys, so even a chunk done twice posts nothing twice."""
 
+    # No index of its own: run_chunk_unique_index leads with it.
     run = models.ForeignKey(
         CreditRun,
         on_delete=models.CASCADE,

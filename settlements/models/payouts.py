@@ -82,6 +82,7 @@ class SettlementRun(models.Model):
 class SettlementChunk(models.Model):
     """A store-id range of a run, one transaction; a done chunk is skipped on a re-run."""
 
+    # No index of its own: settlement_chunk_unique_index leads with it.
     run = models.ForeignKey(
         SettlementRun,
         on_delete=models.CASCADE,
