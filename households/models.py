@@ -1,4 +1,9 @@
-"""The household & decile registry: who is in which household, and each household's decile over time."""
+"""The household & decile registry: who is in which household, and each household's decile over time.
+
+Beside the registry itself (places, households, people, deciles, cards) are the three tables a
+head of household's own actions write against it: payment codes, login codes and objections to
+a decile. One module on purpose (about 540 lines): each of those names a household or person, and
+the registry's deferred checks (one head, references per statement) are read with them."""
 
 from django.conf import settings
 from django.db import models

@@ -1,6 +1,6 @@
 """The basket, its effective-dated prices, connected stores, their POS terminals, and purchases.
 
-One module on purpose (just over 500 lines): a purchase's constraints name its store, terminal,
+One module on purpose (about 550 lines): a purchase's constraints name its store, terminal,
 payer and lines, and the basket's prices are what its lines are checked against; split, each
 file would import the others' models to say one rule."""
 
