@@ -7,19 +7,20 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from households.models import CardStatus
 from households.selectors import decile_on_sql
 from kalabarg.lib.hot_sql import hot_cursor
+from kalabarg.lib.partitions import month_start
 from settlements.models import (
     Account,
     AccountKind,
     BalanceRollup,
+    Charge,
     CreditBasis,
     Cycle,
-    EntryKind,
     JournalEntry,
     Posting,
 )
@@ -130,10 +131,11 @@ def cycle_spend(*, household_id: int, cycle_id: int, wallet_id: int | None = Non
     return CycleSpend(int(spent), bool(bonuses))
 
 
-def charged_in_cycle(*, household_id: int, cycle_id: int) -> bool:
-    """Whether the household holds the cycle's charge (``entry_household_cycle_one_charge``)."""
-    return JournalEntry.objects.filter(
-        household_id=household_id, cycle_id=cycle_id, kind=EntryKind.CYCLE_CHARGE
+def charged_in_cycle(*, household_id: int, cycle: Cycle) -> bool:
+    """Whether the household holds the cycle's charge: its ``Charge`` row, by its key (a
+    cycle's charges are filed under the cycle's month, so one partition is read)."""
+    return Charge.objects.filter(
+        household_id=household_id, cycle=cycle, period=month_start(cycle.starts_on)
     ).exists()
 
 
@@ -189,14 +191,6 @@ def bonus_progress(
     )
 
 
-def entries_for_household(*, household_id: int) -> list[JournalEntry]:
-    return list(
-        JournalEntry.objects.filter(Q(household_id=household_id))
-        .select_related("cycle", "phase")
-        .order_by("-created_at", "-id")[:200]
-    )
-
-
 # --- The POS checkout's reads -----------------------------------------------------------------
 #
 # A purchase is the hottest path in the system (hundreds a second nationally), so its reads are
@@ -244,9 +238,9 @@ SELECT q.*,
     WHERE b.phase_id = q.phase_id AND q.decile_today BETWEEN b.min_decile AND b.max_decile
     ORDER BY b.min_decile LIMIT 1) AS band_today_id,
   cb.bonus_threshold_rial AS cycle_threshold_rial, cb.bonus_amount_rial AS cycle_bonus_rial,
-  EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = q.household_id
-    AND e.cycle_id = q.cycle_id AND e.kind = 'cycle_charge'
-    AND e.period = q.cycle_starts_on  -- a charge is filed under its cycle's month: one partition read
+  EXISTS (SELECT 1 FROM settlements_charge c WHERE c.household_id = q.household_id
+    AND c.cycle_id = q.cycle_id
+    AND c.period = q.cycle_starts_on  -- a charge is filed under its cycle's month: one partition read
   ) AS charged_in_cycle,
   (SELECT cp.basis FROM settlements_phase cp WHERE cp.id = q.cycle_phase_id) AS cycle_basis,
   (SELECT count(*) FROM households_person m

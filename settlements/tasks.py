@@ -116,8 +116,8 @@ def charge_newly_covered(household_id: int, effective_from: str) -> int:
 )
 def charge_late_entrants() -> int:
     """Beat, nightly: the cycle's credit to households covered during it that hold none yet."""
-    entries, _ = coverage.charge_late_entrants()
-    return entries
+    households, _ = coverage.charge_late_entrants()
+    return households
 
 
 @shared_task(name="settlements.tasks.reconcile_ledger")

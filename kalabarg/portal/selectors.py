@@ -92,7 +92,7 @@ def dashboard(*, person: Person, today: dt.date | None = None) -> Dashboard:
         cycle.ends_on
         if cycle is not None
         and band is None
-        and charged_in_cycle(household_id=household_id, cycle_id=cycle.pk)
+        and charged_in_cycle(household_id=household_id, cycle=cycle)
         else None
     )
     progress = (

@@ -24,6 +24,8 @@ from settlements.models import (
     Account,
     AccountKind,
     BalanceRollup,
+    Charge,
+    EntryKind,
     JournalEntry,
     LedgerDigest,
     Posting,
@@ -262,7 +264,11 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not term:
             return queryset, False
         household_ids = household_ids_matching(term=term)
-        return queryset.filter(Q(idempotency_key=term) | Q(household_id__in=household_ids)), False
+        # A run's charge entry names no household: its ``Charge`` rows do.
+        charges = Charge.objects.filter(household_id__in=household_ids).values("entry_id")
+        return queryset.filter(
+            Q(idempotency_key=term) | Q(household_id__in=household_ids) | Q(pk__in=charges)
+        ), False
 
     @admin.display(description="شماره", ordering="pk")
     def number(self, entry: JournalEntry) -> str:
@@ -274,7 +280,10 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="خانوار")
     def household_display(self, entry: JournalEntry) -> str:
-        return entry.household.registry_code if entry.household is not None else "—"
+        if entry.household is not None:
+            return entry.household.registry_code
+        # A run's charge entry credits a chunk of households (its ``Charge`` rows).
+        return "خانوارهای یک بخش" if entry.kind == EntryKind.CYCLE_CHARGE else "—"
 
     @admin.display(description="زمان", ordering="created_at")
     def created_at_display(self, entry: JournalEntry) -> str:

@@ -1,8 +1,9 @@
 """The settlements app's tables: rules, cycles, the ledger and credit runs (``core``), and store
-settlements and payouts (``payouts``), and months of the money tables detached for archive
+settlements and payouts (``payouts``), each household's cycle charge (``charges``), and months of the money tables detached for archive
 (``archive``)."""
 
 from settlements.models.archive import ArchivedBalance, ArchivedMonth
+from settlements.models.charges import Charge
 from settlements.models.core import (
     Account,
     AccountKind,
@@ -46,6 +47,7 @@ __all__ = [
     "ArchivedBalance",
     "ArchivedMonth",
     "BalanceRollup",
+    "Charge",
     "CreditBasis",
     "CreditRun",
     "Cycle",

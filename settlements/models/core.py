@@ -403,10 +403,11 @@ class JournalEntry(models.Model):
             models.UniqueConstraint(
                 fields=["idempotency_key", "period"], name="entry_unique_idempotency_key"
             ),
-            # One charge per household per cycle, whatever the idempotency key says; and the index
-            # of every look-up by household (and cycle, and kind). One index does both: its last
-            # column is 0 for a charge, so a second charge of the same household, cycle and month
-            # collides, and the entry's own id for any other kind, which never collides. A run
+            # The index of every look-up by household (and cycle, and kind). Its last column is 0
+            # for a charge, so a second charge entry naming the same household, cycle and month
+            # collides: the one-charge rule of the charges posted an entry a household, before
+            # ``Charge`` rows took it over (a run's entry now names no household); and the entry's
+            # own id for any other kind, which never collides. A run
             # writes one index entry a charge instead of two (docs/benchmarks.md). A bonus may be
             # posted again after a reversal took it back (at most one IN FORCE, which no unique
             # index can express: the bonus run keys and locks it, reconcile checks it).
@@ -422,10 +423,16 @@ class JournalEntry(models.Model):
                 ),
                 name="entry_household_cycle_one_charge",
             ),
+            # A charge names its cycle and phase; its households are its ``Charge`` rows (a
+            # run's entry charges a chunk of them). A bonus names its one household too.
             models.CheckConstraint(
                 condition=~Q(kind__in=["cycle_charge", "bonus"])
-                | Q(household__isnull=False, cycle__isnull=False, phase__isnull=False),
-                name="entry_charge_and_bonus_name_household_cycle_phase",
+                | Q(cycle__isnull=False, phase__isnull=False),
+                name="entry_charge_and_bonus_name_cycle_phase",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="bonus") | Q(household__isnull=False),
+                name="entry_bonus_names_household",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="reversal") | Q(reverses__isnull=False),

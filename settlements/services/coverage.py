@@ -19,14 +19,9 @@ from collections.abc import Iterator
 from django.db import connection, transaction
 from django.utils import timezone
 
-from settlements.models import AccountKind, Cycle, CycleStatus, EntryKind
+from settlements.models import AccountKind, Cycle, CycleStatus
 from settlements.services import rules
-from settlements.services.ledger import (
-    create_batch_table,
-    entry_period,
-    post_batch,
-    system_account,
-)
+from settlements.services.ledger import create_batch_table, post_charge_batch, system_account
 from settlements.services.run_work import fill_late_charge_batch
 from settlements.signals import late_charge_posted
 
@@ -38,31 +33,25 @@ def _charge(
     *, cycle: Cycle, household_ids: list[int], decile_date: dt.date, process: str
 ) -> tuple[int, int]:
     """Charge ``cycle`` to those of ``household_ids`` covered on ``decile_date`` and not yet
-    charged; in the caller's transaction. Returns (entries, rials) and announces them on commit."""
+    charged, in one entry; in the caller's transaction. Returns (households, rials) and announces
+    them on commit."""
     create_batch_table()
     fill_late_charge_batch(cycle=cycle, household_ids=household_ids, decile_date=decile_date)
-    totals = post_batch(
-        kind=EntryKind.CYCLE_CHARGE,
+    totals = post_charge_batch(
         fund=system_account(kind=AccountKind.PROGRAMME_FUND),
-        to_wallet=True,
-        cycle_id=cycle.pk,
-        phase_id=cycle.phase_id,
+        cycle=cycle,
         run_id=None,
         process=process,
         memo=f"شارژ دوره {cycle.key} (پوشش در میانه دوره)",
-        period=entry_period(
-            kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
-        ),
-        keys_unposted=True,  # the batch's SELECT left out every household charged this cycle
     )
-    if totals.entries:
+    if totals.households:
         low, high = min(household_ids), max(household_ids) + 1
         transaction.on_commit(
             lambda: late_charge_posted.send_robust(
                 sender=Cycle, cycle_id=cycle.pk, low=low, high=high
             )
         )
-    return totals.entries, totals.amount_rial
+    return totals.households, totals.amount_rial
 
 
 @transaction.atomic
@@ -113,16 +102,16 @@ def _changed_during(cycle: Cycle, today: dt.date) -> Iterator[list[int]]:
 def charge_late_entrants(*, today: dt.date | None = None) -> tuple[int, int]:
     """The nightly sweep: charge the cycle in force on ``today`` to every household covered today
     whose decile changed during the cycle and that holds no charge of it. One transaction per group
-    of ids; a repeat finds everything charged. Returns (entries, rials)."""
+    of ids; a repeat finds everything charged. Returns (households charged, rials)."""
     today = today or timezone.localdate()
     cycle = rules.cycle_on(day=today)
     if cycle is None or cycle.status == CycleStatus.CLOSED:
         return 0, 0
-    entries = amount = 0
+    households = amount = 0
     for group in list(_changed_during(cycle, today)):
         with transaction.atomic():
             posted, rials = _charge(
                 cycle=cycle, household_ids=group, decile_date=today, process="late_charge_sweep"
             )
-        entries, amount = entries + posted, amount + rials
-    return entries, amount
+        households, amount = households + posted, amount + rials
+    return households, amount

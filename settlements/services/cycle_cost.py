@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kalabarg.lib.bulk import temporary_table
+from kalabarg.lib.partitions import month_start
 from settlements.models import Cycle, CycleBasket, CycleCost, CycleStatus
 from settlements.selectors import BONUS_IN_FORCE_SQL
 
@@ -71,11 +72,10 @@ def stage_cycle_money(*, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> 
         temporary_table(
             cursor,
             CHARGES,
-            "SELECT e.household_id, SUM(po.amount_rial) AS amount FROM settlements_journalentry e "
-            "JOIN settlements_posting po ON po.entry_id = e.id "
-            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
-            "WHERE e.cycle_id = %s AND e.kind = 'cycle_charge' GROUP BY e.household_id",
-            [cycle.pk],
+            # One ``Charge`` row a household and cycle, in the cycle's month.
+            "SELECT household_id, amount_rial AS amount FROM settlements_charge "
+            "WHERE cycle_id = %s AND period = %s",
+            [cycle.pk, month_start(cycle.starts_on)],
         )
         temporary_table(
             cursor,

@@ -10,7 +10,7 @@ Rules kept here (and checked by ``reconcile_ledger``):
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -237,7 +237,9 @@ def _no_wallet_in_batch_range(cursor: CursorWrapper) -> bool:
 
 @dataclass(frozen=True)
 class BatchTotals:
-    entries: int
+    """What a batch posted: the households credited (or debited), and the rials."""
+
+    households: int
     amount_rial: int
 
 
@@ -252,41 +254,38 @@ def post_batch(
     process: str,
     memo: str,
     period: dt.date,
-    keys_unposted: bool = False,
 ) -> BatchTotals:
     """Post one entry per row of the batch table: fund → wallet (``to_wallet``) or wallet → fund,
-    every entry and posting filed under ``period`` (``entry_period``).
+    every entry and posting filed under ``period`` (``entry_period``). For the bonus and the
+    expiry, whose keys carry more than a household and cycle; a cycle's charge is
+    ``post_charge_batch``.
 
     Must run inside the chunk's transaction. Rows whose key is already posted are dropped first,
     so a repeated chunk posts nothing; a concurrent duplicate violates the unique key and the
-    whole chunk rolls back (to be retried, and then dropped here). ``keys_unposted``: the batch's
-    own SELECT already left out what is posted (the charge's, by its one-per-cycle index), so the
-    look-up of every key is skipped; the unique constraints still refuse a duplicate.
+    whole chunk rolls back (to be retried, and then dropped here).
     """
     now = timezone.now()
     sign = 1 if to_wallet else -1
-    posted = (
-        ""
-        if keys_unposted
-        else " OR EXISTS (SELECT 1 FROM settlements_journalentry e "
-        f"WHERE e.idempotency_key = {BATCH_TABLE}.idempotency_key)"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {BATCH_TABLE} WHERE amount_rial <= 0{posted}")
+        cursor.execute(
+            f"DELETE FROM {BATCH_TABLE} WHERE amount_rial <= 0 OR EXISTS (SELECT 1 FROM "
+            f"settlements_journalentry e WHERE e.idempotency_key = {BATCH_TABLE}.idempotency_key)"
+        )
         cursor.execute(f"SELECT count(*), COALESCE(sum(amount_rial), 0) FROM {BATCH_TABLE}")
         entries, amount = cursor.fetchone()
         if not entries:
             return BatchTotals(0, 0)
-        if to_wallet:
-            # Credit every wallet in one upsert: a new wallet is created with its balance, an
-            # existing one is increased (the row lock of the conflict path serialises purchases).
-            wallets = _WALLETS_UPSERT
-        else:
-            # Debits only ever touch existing wallets; the >= 0 check refuses an overdraft.
-            wallets = (
+        # Credit every wallet in one upsert: a new wallet is created with its balance, an existing
+        # one is increased (the row lock of the conflict path serialises purchases). Debits only
+        # ever touch existing wallets; the >= 0 check refuses an overdraft.
+        wallets = (
+            _WALLETS_UPSERT
+            if to_wallet
+            else (
                 "UPDATE settlements_account SET balance_rial = settlements_account.balance_rial - b.amount_rial "
                 f"FROM {BATCH_TABLE} b WHERE settlements_account.household_id = b.household_id"
             )
+        )
         entries_sql = (
             "INSERT INTO settlements_journalentry (kind, idempotency_key, household_id, cycle_id, phase_id, run_id, "
             "created_by_process, memo, created_at, period) "
@@ -298,7 +297,7 @@ def post_batch(
             # entry and wallet ids from the two inserts' RETURNING (no join back by key), and the
             # balance trigger checks the statement's postings when it ends. A wallet missing from
             # ``w`` leaves its entry with the fund leg alone, which that trigger refuses.
-            def write(wallets_sql: str) -> None:
+            def write(wallets_sql: str, _first_charge: bool) -> None:
                 cursor.execute(
                     f"WITH w AS ({wallets_sql} RETURNING settlements_account.id, settlements_account.household_id), "
                     f"e AS ({entries_sql} RETURNING id, household_id, period) "
@@ -310,19 +309,10 @@ def post_batch(
                     [*entry_params, sign, fund.pk, sign],
                 )
 
-            if to_wallet and _no_wallet_in_batch_range(cursor):
-                # A first charge: every wallet is new, so a plain insert, without the upsert's
-                # look-up and speculative insertion per row (docs/benchmarks.md). A wallet created
-                # meanwhile (a late charge's, a bonus's) collides with it: the statement is
-                # undone to its savepoint and done again as the upsert.
-                try:
-                    with transaction.atomic():
-                        write(_WALLETS_INSERT)
-                    return BatchTotals(int(entries), int(amount))
-                except IntegrityError as exc:
-                    if _constraint_of(exc) != _WALLET_PER_HOUSEHOLD:
-                        raise  # any other refusal (a second charge, say) stands as it is
-            write(wallets)
+            if to_wallet:
+                _credit_wallets(cursor, write)
+            else:
+                write(wallets, False)
             return BatchTotals(int(entries), int(amount))
         cursor.execute(wallets)
         cursor.execute(entries_sql, entry_params)
@@ -338,6 +328,133 @@ def post_batch(
             [sign, period, fund.pk, sign, period],
         )
     return BatchTotals(int(entries), int(amount))
+
+
+def _credit_wallets(cursor: CursorWrapper, write: Callable[[str, bool], None]) -> None:
+    """Run ``write`` with the SQL that credits the batch's wallets (and whether it is the plain
+    insert of a first charge), inside the chunk's transaction.
+
+    A first charge: no wallet in the batch's range, so every wallet is new and a plain insert does,
+    without the upsert's look-up and speculative insertion per row (docs/benchmarks.md). A wallet
+    created meanwhile (a late charge's, a bonus's) collides with it: the statement is undone to
+    its savepoint and done again as the upsert, which increases that wallet."""
+    if _no_wallet_in_batch_range(cursor):
+        try:
+            with transaction.atomic():
+                write(_WALLETS_INSERT, True)
+            return
+        except IntegrityError as exc:
+            if _constraint_of(exc) != _WALLET_PER_HOUSEHOLD:
+                raise  # any other refusal (a second charge, say) stands as it is
+    write(_WALLETS_UPSERT, False)
+
+
+def charge_entry_key(*, cycle_key: str, household_id: int) -> str:
+    """The idempotency key of a charge entry: its cycle and the lowest household it charges.
+
+    The households of two charge entries of a cycle never meet (one charge a household and
+    cycle), so neither do their lowest: the key is unique, and two writers of the same set (a
+    chunk done twice at once) compute the same key, so one of them fails and rolls back. A charge
+    of one household has the key an entry a household always had."""
+    return f"charge:{cycle_key}:{household_id}"
+
+
+# The charge run's one statement on PostgreSQL: the entry (the VALUES row), a ``Charge`` row a
+# household naming it, the wallets (``{wallets}``: inserted or upserted) and the postings, the
+# wallets' legs and the fund's one leg of the total. Data-modifying CTEs run to completion
+# whether or not the final INSERT reads them; the balance trigger checks the entry at its end.
+_CHARGE_STATEMENT = (
+    "WITH e AS (INSERT INTO settlements_journalentry (kind, idempotency_key, cycle_id, phase_id, "
+    "run_id, created_by_process, memo, created_at, period) "
+    "VALUES ('cycle_charge', %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id, period), "
+    "c AS (INSERT INTO settlements_charge (household_id, cycle_id, period, amount_rial, entry_id) "
+    f"SELECT b.household_id, %s, e.period, b.amount_rial, e.id FROM {BATCH_TABLE} b, e "
+    "ORDER BY b.household_id), "
+    "w AS ({wallets} RETURNING settlements_account.id, {credited}) "
+    "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+    "SELECT e.id, w.id, {amount}, e.period FROM e, w{join} "
+    "UNION ALL SELECT e.id, %s, %s, e.period FROM e"
+)
+
+
+def _charge_statement(wallets_sql: str, first_charge: bool) -> str:
+    """The charge statement for ``wallets_sql``. A first charge's new wallet holds exactly its
+    credit, so its leg reads the balance back; an upserted wallet's balance holds earlier credit
+    too, so its leg takes the batch row's amount (one hash join)."""
+    if first_charge:
+        credited, amount, join = (
+            "settlements_account.balance_rial AS amount_rial",
+            "w.amount_rial",
+            "",
+        )
+    else:
+        credited, amount = "settlements_account.household_id", "b.amount_rial"
+        join = f" JOIN {BATCH_TABLE} b ON b.household_id = w.household_id"
+    return _CHARGE_STATEMENT.format(
+        wallets=wallets_sql, credited=credited, amount=amount, join=join
+    )
+
+
+def post_charge_batch(
+    *,
+    fund: Account,
+    cycle: Cycle,
+    run_id: int | None,
+    process: str,
+    memo: str,
+) -> BatchTotals:
+    """Charge ``cycle``'s credit to every household of the batch table in ONE journal entry: the
+    fund's total against each wallet's credit, and a ``Charge`` row a household (the one-charge
+    rule, and what each was charged). Must run inside the chunk's transaction.
+
+    The batch's own SELECT left out every household already charged this cycle (by the charges'
+    key), so nothing is looked up here; that key and the entry's refuse a concurrent duplicate,
+    and the whole chunk rolls back (to be retried, and then filled without them). Rows of no
+    amount are dropped. Filed under the cycle's month (``entry_period``)."""
+    period = entry_period(
+        kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {BATCH_TABLE} WHERE amount_rial <= 0")
+        cursor.execute(
+            f"SELECT count(*), COALESCE(sum(amount_rial), 0), min(household_id) FROM {BATCH_TABLE}"
+        )
+        households, amount, lowest = cursor.fetchone()
+        if not households:
+            return BatchTotals(0, 0)
+        key = charge_entry_key(cycle_key=cycle.key, household_id=int(lowest))
+        now = timezone.now()
+        if connection.vendor == "postgresql":
+            params: list[int | str | dt.date | dt.datetime | None] = [
+                key, cycle.pk, cycle.phase_id, run_id, process, memo, now, period, cycle.pk,
+            ]  # fmt: skip
+
+            def write(wallets_sql: str, first_charge: bool) -> None:
+                cursor.execute(
+                    _charge_statement(wallets_sql, first_charge), [*params, fund.pk, -int(amount)]
+                )
+
+            _credit_wallets(cursor, write)
+            return BatchTotals(int(households), int(amount))
+        # SQLite, one writer at a time: the same rows in plain statements.
+        entry = JournalEntry.objects.create(
+            kind=EntryKind.CYCLE_CHARGE, idempotency_key=key, cycle=cycle, phase_id=cycle.phase_id,
+            run_id=run_id, created_by_process=process, memo=memo, created_at=now, period=period,
+        )  # fmt: skip
+        cursor.execute(
+            "INSERT INTO settlements_charge (household_id, cycle_id, period, amount_rial, entry_id) "
+            f"SELECT household_id, %s, %s, amount_rial, %s FROM {BATCH_TABLE} ORDER BY household_id",
+            [cycle.pk, period, entry.pk],
+        )
+        cursor.execute(_WALLETS_UPSERT)
+        cursor.execute(
+            "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
+            f"SELECT %s, w.id, b.amount_rial, %s FROM {BATCH_TABLE} b "
+            "JOIN settlements_account w ON w.household_id = b.household_id "
+            "UNION ALL SELECT %s, %s, %s, %s",
+            [entry.pk, period, entry.pk, fund.pk, -int(amount), period],
+        )
+    return BatchTotals(int(households), int(amount))
 
 
 def lock_wallet_balance(*, wallet_id: int) -> int:

@@ -9,7 +9,8 @@ Each row carries a ``period``, the first day of a Jalali month (``kalabarg.lib.p
 - any other entry: the month it is posted in. Its key is taken under a transaction lock on the
   key (``ledger.post_entry``) or by a run that owns its chunk, so no two writers race across a
   month's turn;
-- a posting: its entry's month, checked by the ledger trigger.
+- a posting: its entry's month, checked by the ledger trigger;
+- a household's cycle charge (``Charge``): its cycle's month, as its entry.
 
 Partitions are created three months ahead by the beat (``ensure_months``); a row for a month
 without one lands in the default partition and is moved when the month is created. A month
@@ -36,8 +37,13 @@ from settlements.sql import load
 PURCHASES = "stores_purchase"
 ENTRIES = "settlements_journalentry"
 POSTINGS = "settlements_posting"
-# In this order: entries take their purchase's month, postings their entry's.
+CHARGES = "settlements_charge"
+# In this order: entries take their purchase's month, postings their entry's. These three were
+# plain tables once, converted by ``convert_money_tables``.
 MONEY_TABLES = (PURCHASES, ENTRIES, POSTINGS)
+# Every table kept by month: the three, and the households' cycle charges (a charge's entry's
+# month), partitioned from the start (settlements 0026).
+MONTHLY_TABLES = (*MONEY_TABLES, CHARGES)
 DAYS = "money_partition_days"
 
 
@@ -143,17 +149,17 @@ def ensure_months(*, today: dt.date | None = None, ahead: int | None = None) -> 
 
 
 def ensure_month(*, cursor: CursorWrapper, period: dt.date) -> list[str]:
-    """``period``'s partition of every money table, created where missing."""
+    """``period``'s partition of every monthly table, created where missing."""
     return [
         months.partition_name(table, period)
-        for table in MONEY_TABLES
+        for table in MONTHLY_TABLES
         if months.create_month(cursor, table, period)
     ]
 
 
 def analyse_month(*, period: dt.date) -> list[str]:
-    """``ANALYZE`` the month's partitions of the entries and postings, and the accounts; the
-    tables analysed.
+    """``ANALYZE`` the month's partitions of the entries, postings and charges, and the accounts;
+    the tables analysed.
 
     A national run fills an empty month partition with millions of rows (and the accounts with a
     wallet each) far faster than autovacuum looks at them: it wakes once a minute, and may be off.
@@ -164,7 +170,7 @@ def analyse_month(*, period: dt.date) -> list[str]:
         return []
     with connection.cursor() as cursor:
         tables = []
-        for table in (ENTRIES, POSTINGS):
+        for table in (ENTRIES, POSTINGS, CHARGES):
             name = months.partition_name(table, period)
             cursor.execute("SELECT to_regclass(%s)", [f"public.{name}"])
             tables.append(name if cursor.fetchone()[0] is not None else table)
@@ -184,7 +190,7 @@ def overview() -> list[MonthRow]:
     """Every attached month (and the default partition) with each table's estimated rows."""
     found: dict[dt.date | None, dict[str, int]] = {}
     with connection.cursor() as cursor:
-        for table in MONEY_TABLES:
+        for table in MONTHLY_TABLES:
             for partition in months.partitions(cursor, table):
                 found.setdefault(partition.period, {})[table] = partition.rows_estimate
     return [
@@ -203,7 +209,7 @@ def _refuse(code: str, message: str) -> ValidationError:
 def archive_month(
     *, period: dt.date, user: User | None = None, today: dt.date | None = None
 ) -> ArchivedMonth:
-    """Detach ``period`` from the three money tables; each stays in the database as
+    """Detach ``period`` from the monthly tables; each stays in the database as
     ``archive_<partition>`` for ``pg_dump`` and then ``DROP`` (docs/operations.md).
 
     Refused unless the month ended more than ``LEDGER_ATTACHED_MONTHS`` months ago and every
@@ -228,14 +234,14 @@ def archive_month(
     if ArchivedMonth.objects.filter(period=period).exists():
         raise _refuse("already_archived", f"ماه {label} پیش‌تر بایگانی شده است.")
     end = months.next_month(period)
-    names = {table: months.partition_name(table, period) for table in MONEY_TABLES}
+    names = {table: months.partition_name(table, period) for table in MONTHLY_TABLES}
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [f"public.{names[POSTINGS]}"])
         if cursor.fetchone()[0] is None:
             raise _refuse("no_partition", f"ماه {label} جدول جداگانه‌ای ندارد.")
-        # Nothing is moved underneath: purchases, entries and postings of the month are read and
-        # detached under one lock (DETACH takes it anyway).
-        for table in MONEY_TABLES:
+        # Nothing is moved underneath: purchases, entries, postings and charges of the month are
+        # read and detached under one lock (DETACH takes it anyway).
+        for table in MONTHLY_TABLES:
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute(
             f"SELECT count(*) FROM {names[PURCHASES]} p WHERE NOT EXISTS (SELECT 1 FROM settlements_settlementline l "
@@ -255,7 +261,7 @@ def archive_month(
     roll_up_balances()
     with connection.cursor() as cursor:
         counts = {}
-        for table in MONEY_TABLES:
+        for table in MONTHLY_TABLES:
             cursor.execute(f"SELECT count(*) FROM {names[table]}")
             counts[table] = cursor.fetchone()[0]
         archived = ArchivedMonth.objects.create(
@@ -272,7 +278,7 @@ def archive_month(
             f"SELECT %s, account_id, SUM(amount_rial), COUNT(*), MAX(id) FROM {names[POSTINGS]} GROUP BY account_id",
             [archived.pk],
         )
-        for table in (POSTINGS, ENTRIES, PURCHASES):
+        for table in (CHARGES, POSTINGS, ENTRIES, PURCHASES):
             months.detach_month(cursor, table, period)
     return archived
 

@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from households.selectors import DECILES_IN_RANGE_SQL
 from kalabarg.lib.errors import field_error
+from kalabarg.lib.partitions import month_start
 from kalabarg.lib.persian import format_jalali_datetime, to_latin_digits, to_persian_digits
 from settlements.models import CreditBasis, Cycle, CycleBasket, CycleCost, CycleStatus
 from settlements.services.rules import BandRule, validate_bands
@@ -389,13 +390,14 @@ def _household_groups(
         # from the cycle's charges and purchases, which takes longer.
         start, end = _cycle_bounds(cycle)
         behaviour = (
-            ", chg AS (SELECT e.household_id FROM settlements_journalentry e "
-            "WHERE e.cycle_id = %s AND e.kind = 'cycle_charge'), "
+            # A cycle's charges are filed under its month: one partition read.
+            ", chg AS (SELECT c.household_id FROM settlements_charge c "
+            "WHERE c.cycle_id = %s AND c.period = %s), "
             "bsk AS (SELECT p.household_id, SUM(p.credit_rial + p.compensation_rial) AS diff "
             "FROM stores_purchase p WHERE p.status = 'completed' AND p.created_at >= %s "
             "AND p.created_at < %s GROUP BY p.household_id)"
         )
-        params += [cycle.pk, start, end]
+        params += [cycle.pk, month_start(cycle.starts_on), start, end]
         charged = "CASE WHEN c.household_id IS NULL THEN 0 ELSE 1 END"
         diff = "CASE WHEN c.household_id IS NULL THEN 0 ELSE COALESCE(b.diff, 0) END"
         joins = (

@@ -90,15 +90,48 @@ def check_invariants(*, report: ReconcileReport) -> None:
             f"account {account_id} ({kind}) keeps a balance {kept}; only wallets may"
         )
 
+    # A cycle's charges: a ``Charge`` row a household (its key is the one-charge rule within the
+    # cycle's month; this also holds it across months), each row its household's wallet posting
+    # in its entry, and each charge entry's wallet postings exactly its rows.
     duplicates = _rows(
-        "SELECT household_id, cycle_id, COUNT(*) FROM settlements_journalentry "
-        "WHERE kind = 'cycle_charge' GROUP BY household_id, cycle_id HAVING COUNT(*) > 1"
+        "SELECT household_id, cycle_id, COUNT(*) FROM settlements_charge "
+        "GROUP BY household_id, cycle_id HAVING COUNT(*) > 1"
     )
     for household_id, cycle_id, count in duplicates:
         report.breaches.append(
-            f"household {household_id}: {count} cycle_charge entries in cycle {cycle_id} (at most 1)"
+            f"household {household_id}: {count} charges in cycle {cycle_id} (at most 1)"
         )
     report.checks["one_charge_per_cycle"] = len(duplicates)
+
+    misfiled = _rows(
+        "SELECT c.household_id, c.cycle_id, c.entry_id FROM settlements_charge c "
+        "LEFT JOIN settlements_journalentry e ON e.id = c.entry_id AND e.period = c.period "
+        "WHERE e.id IS NULL OR e.kind <> 'cycle_charge' OR e.cycle_id <> c.cycle_id"
+    )
+    for household_id, cycle_id, entry_id in misfiled:
+        report.breaches.append(
+            f"charge of household {household_id} in cycle {cycle_id}: entry {entry_id} is not a "
+            "charge entry of that cycle"
+        )
+    report.checks["charges_name_their_entry"] = len(misfiled)
+
+    unmatched = _rows(
+        "SELECT COALESCE(c.household_id, p.household_id), COALESCE(c.entry_id, p.entry_id), "
+        "c.amount_rial, p.amount_rial FROM settlements_charge c FULL JOIN ("
+        "SELECT po.entry_id, po.period, a.household_id, SUM(po.amount_rial) AS amount_rial "
+        "FROM settlements_posting po "
+        "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+        "JOIN settlements_journalentry e ON e.id = po.entry_id AND e.period = po.period "
+        "WHERE e.kind = 'cycle_charge' GROUP BY po.entry_id, po.period, a.household_id) p "
+        "ON p.entry_id = c.entry_id AND p.period = c.period AND p.household_id = c.household_id "
+        "WHERE c.amount_rial IS NULL OR p.amount_rial IS NULL OR c.amount_rial <> p.amount_rial"
+    )
+    for household_id, entry_id, charged, posted in unmatched:
+        report.breaches.append(
+            f"household {household_id} in charge entry {entry_id}: charge row {charged} but wallet "
+            f"posting {posted}"
+        )
+    report.checks["charges_match_wallet_postings"] = len(unmatched)
 
     # A bonus taken back by a reversal may be earned again, so bonus entries may repeat; bonuses
     # in force (selectors.BONUS_IN_FORCE_SQL) may not.

@@ -1,8 +1,9 @@
 """The set-based work of each kind of national run for one household-id range: who is charged
 a cycle's credit, who earned the bonus, what an ending phase's expiry takes. Each is one
-``INSERT … SELECT`` into the batch table, then ``post_batch`` writes the entries; the run's
-lifecycle (chunks, progress, retries) is ``settlements.services.runs``, and the instant bonus
-(``settlements.services.bonus``) calls the same work for a range of one household."""
+``INSERT … SELECT`` into the batch table, then ``post_charge_batch`` (one entry for the chunk) or
+``post_batch`` (an entry a household) writes them; the run's lifecycle (chunks, progress,
+retries) is ``settlements.services.runs``, and the instant bonus (``settlements.services.bonus``)
+calls the same work for a range of one household."""
 
 import datetime as dt
 
@@ -30,6 +31,7 @@ from settlements.services.ledger import (
     create_batch_table,
     entry_period,
     post_batch,
+    post_charge_batch,
     system_account,
 )
 
@@ -67,7 +69,8 @@ def _factor(phase: Phase) -> str:
 
 
 def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
-    """Every household in ``[low, high)`` not yet charged this cycle, with its amount by band and basis.
+    """Every household in ``[low, high)`` not yet charged this cycle (no ``Charge`` row), with its
+    amount by band and basis, and the key a charge of it alone would have.
 
     Deciles and members come from two range scans (window function, GROUP BY) rather than a
     probe per household; the same SQL runs on PostgreSQL and SQLite (>= 3.25)."""
@@ -83,9 +86,8 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         "GROUP BY household_id) m ON m.household_id = d.household_id "
         # The range again inside NOT EXISTS bounds its index scan to the chunk (the planner
         # makes it a merge anti join, which would otherwise read every charge below the chunk).
-        "WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = d.household_id "
-        "AND e.cycle_id = %s AND e.kind = 'cycle_charge' AND e.period = %s "
-        "AND e.household_id >= %s AND e.household_id < %s)) x"
+        "WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM settlements_charge c WHERE c.household_id = d.household_id "
+        "AND c.cycle_id = %s AND c.period = %s AND c.household_id >= %s AND c.household_id < %s)) x"
     )
     params: list[int | str | dt.date] = [
         *amount_params,
@@ -118,10 +120,11 @@ def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_dat
     """The households of ``household_ids`` not yet charged ``cycle`` whose decile on
     ``decile_date`` (a day of the cycle) lies in one of its phase's bands, with that band's amount.
 
-    For households covered after the cycle's first day (a decision, a late import): the charge has
-    the monthly run's key and its one-per-cycle constraint, so whichever comes first posts it and
-    the other finds it posted. Members are counted on the cycle's first day, as the run counts them.
-    A correlated probe per household (indexed): the set is a few, not a range of the nation."""
+    For households covered after the cycle's first day (a decision, a late import): the charge is
+    held to one a household and cycle by ``Charge``'s key, as the monthly run's is, so whichever
+    comes first posts it and the other finds it posted. Members are counted on the cycle's first
+    day, as the run counts them. A correlated probe per household (indexed): the set is a few,
+    not a range of the nation."""
     if not household_ids:
         return 0
     phase = cycle.phase
@@ -133,8 +136,8 @@ def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_dat
         f"SELECT x.id, ({amount_case}) * {_factor(phase)}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
         f"SELECT h.id, {decile_on_sql(household='h.id', on_date='%s')} AS decile, {members} AS members "
         f"FROM households_household h WHERE h.id IN ({in_list}) "
-        "AND NOT EXISTS (SELECT 1 FROM settlements_journalentry e WHERE e.household_id = h.id "
-        "AND e.cycle_id = %s AND e.kind = 'cycle_charge' AND e.period = %s)) x WHERE x.decile IS NOT NULL"
+        "AND NOT EXISTS (SELECT 1 FROM settlements_charge c WHERE c.household_id = h.id "
+        "AND c.cycle_id = %s AND c.period = %s)) x WHERE x.decile IS NOT NULL"
     )
     params: list[int | str | dt.date] = [
         *amount_params,
@@ -265,17 +268,19 @@ def _fill_expiry_batch(phase: Phase, low: int, high: int) -> int:
             f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
             f"SELECT g.household_id, {UNSPENT_OF_PHASE_SQL}, "
             "CAST(%s AS varchar(40)) || CAST(g.household_id AS varchar(20)) FROM ("
-            "SELECT e.household_id, a.balance_rial AS balance, "
+            # By the wallet's postings: a charge entry credits a chunk of wallets and names no
+            # household; a wallet's postings are its own whatever their entry names.
+            "SELECT a.household_id, a.balance_rial AS balance, "
             "SUM(CASE WHEN ph.id = %s THEN po.amount_rial ELSE 0 END) AS granted, "
             "SUM(CASE WHEN ph.id = %s THEN 0 ELSE po.amount_rial END) AS later "
-            "FROM settlements_journalentry e "
-            "JOIN settlements_posting po ON po.entry_id = e.id "
-            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+            "FROM settlements_account a "
+            "JOIN settlements_posting po ON po.account_id = a.id "
+            "JOIN settlements_journalentry e ON e.id = po.entry_id AND e.period = po.period "
             "LEFT JOIN settlements_cycle c ON c.id = e.cycle_id "
             "JOIN settlements_phase ph ON ph.id = COALESCE(e.phase_id, c.phase_id) "
-            "WHERE e.household_id >= %s AND e.household_id < %s "
+            "WHERE a.kind = 'wallet' AND a.household_id >= %s AND a.household_id < %s "
             f"AND NOT ({SPEND_ENTRY_SQL}) AND ph.starts_on >= %s "
-            "GROUP BY e.household_id, a.balance_rial) g WHERE g.granted > 0",
+            "GROUP BY a.household_id, a.balance_rial) g WHERE g.granted > 0",
             [f"expiry:{phase.pk}:", phase.pk, phase.pk, low, high, phase.starts_on],
         )
         return max(cursor.rowcount, 0)
@@ -299,11 +304,9 @@ def execute_work(
         # The month being charged fills as the run goes; its statistics may say empty.
         with planned_by_index():
             considered = _fill_charge_batch(cycle, low, high)
-        totals = post_batch(
-            kind=EntryKind.CYCLE_CHARGE, fund=fund, to_wallet=True, cycle_id=cycle.pk, phase_id=cycle.phase_id,
-            run_id=run_id, process=process, memo=f"شارژ دوره {cycle.key}", keys_unposted=True,
-            period=entry_period(kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=now),
-        )  # fmt: skip
+        totals = post_charge_batch(
+            fund=fund, cycle=cycle, run_id=run_id, process=process, memo=f"شارژ دوره {cycle.key}"
+        )
     elif kind == RunKind.BONUS_SWEEP and cycle is not None:
         considered = _fill_bonus_batch(cycle, low, high)
         totals = post_batch(
@@ -320,4 +323,4 @@ def execute_work(
         )  # fmt: skip
     else:
         raise ValueError(f"run of kind {kind} without its cycle or phase")
-    return considered, totals.entries, totals.amount_rial
+    return considered, totals.households, totals.amount_rial

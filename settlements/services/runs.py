@@ -46,7 +46,7 @@ CHUNK_ATTEMPTS = 3
 def execute_range(*, run: CreditRun, low: int, high: int) -> tuple[int, int, int]:
     """Do a run's work for households ``[low, high)`` in the caller's transaction.
 
-    Returns (households considered, entries created, amount).
+    Returns (households considered, households credited or debited, amount).
     """
     return execute_work(
         kind=run.kind,

@@ -14,7 +14,7 @@ from settlements.services.bonus import grant_bonus_if_earned
 from tests.backoffice.factories import BONUS, household_with_story, officer_with
 from tests.households.factories import HouseholdFactory, MemberDataFactory, make_household
 from tests.lib.factories import PERSIAN
-from tests.settlements.factories import buy, charge, this_month
+from tests.settlements.factories import buy, charge, charge_entry_of, this_month
 from tests.settlements.factories import reverse as reverse_purchase
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +111,7 @@ def test_the_wallet_shows_its_balance_and_every_posting_with_the_balance_after(a
     assert "۲٬۴۰۰٬۰۰۰ ریال" in content
     assert "−۵۰۰٬۰۰۰ ریال" in content and "−۳٬۵۰۰٬۰۰۰ ریال" in content
     assert "۳٬۵۰۰٬۰۰۰ ریال" in content  # the balance after the first purchase
-    charge_entry = JournalEntry.objects.get(household=story.household, kind=EntryKind.CYCLE_CHARGE)
+    charge_entry = charge_entry_of(story.household)
     assert reverse("admin:settlements_journalentry_change", args=[charge_entry.pk]) in content
 
 

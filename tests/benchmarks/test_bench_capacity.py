@@ -98,10 +98,16 @@ REGISTRY = (
     "households_decileassignment",
     "households_bankcard",
 )
-LEDGER = ("settlements_journalentry", "settlements_posting", "settlements_account")
+LEDGER = (
+    "settlements_charge",
+    "settlements_journalentry",
+    "settlements_posting",
+    "settlements_account",
+)
 OUTBOX = ("notifications_smsmessage", "notifications_smsbuildchunk", "notifications_smscampaign")
 # Emptied before each step's credit run: every step charges every household for the first time.
 LEDGER_RESET = (
+    "settlements_charge",
     "settlements_posting",
     "settlements_journalentry",
     "settlements_balancerollup",
@@ -114,6 +120,7 @@ FOOTPRINT_TABLES = (
     "stores_purchase",
     "stores_purchaseline",
     "stores_idempotencyrecord",
+    "settlements_charge",
     "settlements_journalentry",
     "settlements_posting",
 )
@@ -441,6 +448,7 @@ def _disk(*, households: int, purchases: int) -> tuple[dict[str, object], int]:
     sizes = {
         "registry": sum(_bytes(table) for table in REGISTRY),
         "purchases": _bytes("stores_purchase"),
+        "charges": _bytes("settlements_charge"),
         "entries": _bytes("settlements_journalentry"),
         "postings": _bytes("settlements_posting"),
         "accounts": _bytes("settlements_account"),
@@ -551,6 +559,7 @@ def test_bench_capacity():
                     worker_peak_pss_mb=round(peak_kib / 1024),
                     bare_insert_select_s=round(bare_s, 2),
                     ratio_to_bare=round(run_s / bare_s, 1),
+                    charges_mb=_mb(ledger_after_run["settlements_charge"]),
                     entries_mb=_mb(ledger_after_run["settlements_journalentry"]),
                     postings_mb=_mb(ledger_after_run["settlements_posting"]),
                     accounts_mb=_mb(ledger_after_run["settlements_account"]),

@@ -2,7 +2,6 @@
 trigger, and Python against the database.
 
     make bench BENCH_ARGS="-k credit_run_profile"
-    make bench BENCH_ARGS="-k credit_run_one_entry_a_chunk"   # today's shape against the next
     # 200,000 households (BENCH_PROFILE_HOUSEHOLDS); each variant's fastest of 2 tries
     # (BENCH_PROFILE_REPEAT)
 
@@ -35,11 +34,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from devdata.households import generate_households
-from kalabarg.lib.partitions import planned_by_index
 from kalabarg.lib.persian import jalali_month_key
-from settlements.models import AccountKind, CreditBasis, Phase, PhaseBand, RunKind
-from settlements.services import rules, run_work, runs
-from settlements.services.ledger import BATCH_TABLE, create_batch_table, system_account
+from settlements.models import CreditBasis, Phase, PhaseBand, RunKind
+from settlements.services import rules, runs
 from tests.benchmarks.conftest import bare_charge_insert_seconds, report
 
 CHUNK = 25_000
@@ -53,14 +50,15 @@ VARIANTS = (
     ("trigger wallets' households", "ALTER TABLE settlements_account DISABLE TRIGGER account_households_exist"),
     ("index entry created_at", "DROP INDEX {ix[settlements_journalentry.created_at]}"),
     ("index entry phase", "DROP INDEX {ix[settlements_journalentry.phase_id]}"),
-    # Since settlements 0024 one unique index serves look-ups by household and the one-charge rule.
-    ("index entry (household, cycle, kind, one charge)", "DROP INDEX entry_household_cycle_one_charge"),
+    # Since settlements 0026 a charge is a row of its own, its key the one-charge rule; a run's
+    # entries (one a chunk) name no household.
+    ("key of the charges (household, cycle, month)", "ALTER TABLE settlements_charge DROP CONSTRAINT settlements_charge_pkey"),
     ("index posting (account, id)", "DROP INDEX posting_account_idx"),
     # The postings' references are checked in this trigger (no foreign keys since settlements 0018).
     ("trigger postings balance and references", "ALTER TABLE settlements_posting DISABLE TRIGGER posting_entries_balance"),
     # The entries' household, purchase and reversed entry, checked per statement.
     ("trigger entries references", "ALTER TABLE settlements_journalentry DISABLE TRIGGER journalentry_references_exist"),
-    # The floor of this ledger's shape (an entry, two postings and a wallet a household): every
+    # The floor of this ledger's shape (a charge row, a posting and a wallet a household): every
     # statement check dropped (dropped, not disabled: a disabled trigger's transition table is
     # still filled), with the two indexes above, the accounts' unique store index and the two
     # foreign keys that are NULL in every row of a run. What is left is the rows and the keys
@@ -119,7 +117,7 @@ def _charge_everyone(run) -> tuple[float, dict[str, list[float]]]:  # type: igno
 
 
 def _variant(run, ddl: str | None) -> tuple[float, dict[str, list[float]], int]:  # type: ignore[no-untyped-def]
-    """One try: the DDL, every chunk's work and the entries it made, all rolled back."""
+    """One try: the DDL, every chunk's work and the households it charged, all rolled back."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -127,15 +125,15 @@ def _variant(run, ddl: str | None) -> tuple[float, dict[str, list[float]], int]:
                 cursor.execute(ddl)
         seconds, statements = _charge_everyone(run)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM settlements_journalentry")
-            entries = int(cursor.fetchone()[0])
+            cursor.execute("SELECT count(*) FROM settlements_charge")
+            charged = int(cursor.fetchone()[0])
         transaction.set_rollback(True)
-    return seconds, statements, entries
+    return seconds, statements, charged
 
 
 def _charge_run(households: int):  # type: ignore[no-untyped-def]
     """Households of seed 3, a phase covering every decile and the month's charge run started
-    (no chunk done), analysed: the database both benchmarks below measure on."""
+    (no chunk done), analysed: the database the benchmark measures on."""
     generate_households(households=households, seed=3)
     month = jalali_month_key(timezone.localdate())
     starts_on, _ = rules.jalali_month_bounds(key=month)
@@ -162,8 +160,8 @@ def test_bench_credit_run_profile():
     for label, ddl in VARIANTS:
         # The fastest of a few tries: the machine's other work only ever adds time.
         tries = [_variant(run, ddl.format(**names) if ddl else None) for _ in range(REPEAT)]
-        seconds, statements, entries = min(tries, key=lambda one: one[0])
-        assert entries == households, (label, entries)
+        seconds, statements, charged = min(tries, key=lambda one: one[0])
+        assert charged == households, (label, charged)
         in_sql = sum(total for _, total in statements.values())
         if ddl is None:
             baseline = seconds
@@ -184,118 +182,3 @@ def test_bench_credit_run_profile():
     figures["bare_insert_select_s"] = round(bare_charge_insert_seconds(), 2)
     figures["ratio_to_bare"] = round(baseline / figures["bare_insert_select_s"], 1)  # type: ignore[operator]
     report("credit_run_profile", **figures)
-
-
-# --- The next shape: one journal entry a chunk -------------------------------------------------
-# Not the application's code: what a charge would cost if a chunk posted ONE entry (the fund's
-# total against every wallet's credit, still balanced, still checked by the postings' trigger)
-# and the one-charge rule were a narrow (cycle, household) key of its own, instead of an entry
-# and two postings a household (docs/decisions.md, "The credit run keeps its ledger checks; the
-# next step is fewer rows a household"). Measured beside the run's own chunks on the same
-# database, so that a redesign is chosen on a figure, not on a guess.
-
-_KEY_TABLE = "bench_charge_key"
-
-_ONE_ENTRY_A_CHUNK = (
-    f"WITH k AS (INSERT INTO {_KEY_TABLE} (cycle_id, household_id) "  # noqa: S608 - constants
-    f"SELECT %s, household_id FROM {BATCH_TABLE} ORDER BY household_id), "
-    "w AS (INSERT INTO settlements_account (kind, household_id, balance_rial) "
-    f"SELECT 'wallet', household_id, amount_rial FROM {BATCH_TABLE} ORDER BY household_id "
-    "RETURNING id, balance_rial), "
-    "e AS (INSERT INTO settlements_journalentry (kind, idempotency_key, cycle_id, phase_id, run_id, "
-    "created_by_process, memo, created_at, period) VALUES ('cycle_charge', %s, %s, %s, %s, 'bench', "
-    "'one entry a chunk', now(), %s) RETURNING id, period) "
-    "INSERT INTO settlements_posting (entry_id, account_id, amount_rial, period) "
-    "SELECT e.id, w.id, w.balance_rial, e.period FROM e, w "
-    f"UNION ALL SELECT e.id, %s, -(SELECT sum(amount_rial) FROM {BATCH_TABLE}), e.period FROM e"
-)
-
-
-def _one_entry_a_chunk(run) -> float:  # type: ignore[no-untyped-def]
-    """Every chunk of ``run`` in that shape (the run's own fill of the batch), in seconds."""
-    cycle = run.cycle
-    fund = system_account(kind=AccountKind.PROGRAMME_FUND)
-    period = run_work._charge_period(cycle)
-    started = time.perf_counter()
-    for chunk in run.chunks.order_by("index"):
-        create_batch_table()
-        with planned_by_index():
-            run_work._fill_charge_batch(cycle, chunk.from_household_id, chunk.to_household_id)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _ONE_ENTRY_A_CHUNK,
-                [cycle.pk, f"bench:{run.pk}:{chunk.index}", cycle.pk, cycle.phase_id, run.pk,
-                 period, fund.pk],
-            )  # fmt: skip
-    return time.perf_counter() - started
-
-
-def _shape_try(run, shape: str) -> tuple[float, tuple[int, int, int]]:  # type: ignore[no-untyped-def]
-    """One try of a shape, rolled back, then the dead rows vacuumed away so that the next try
-    (of either shape) inserts into indexes as clean as this one's: its seconds, and what it
-    credited (wallets, total, and the total weighted by household id, which tells a balance
-    put on the wrong household)."""
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            # A charge names its household today; the chunk's one entry cannot.
-            cursor.execute(
-                "ALTER TABLE settlements_journalentry "
-                "DROP CONSTRAINT entry_charge_and_bonus_name_household_cycle_phase"
-            )
-        if shape == "today":
-            seconds, _ = _charge_everyone(run)
-        else:
-            seconds = _one_entry_a_chunk(run)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*), COALESCE(sum(balance_rial), 0), "
-                "COALESCE(sum(household_id::numeric * balance_rial), 0) FROM settlements_account "
-                "WHERE kind = 'wallet'"
-            )
-            wallets, credit, weighted = cursor.fetchone()
-        transaction.set_rollback(True)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"VACUUM settlements_account, settlements_journalentry, settlements_posting, {_KEY_TABLE}"
-        )
-    return seconds, (int(wallets), int(credit), int(weighted))
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_bench_credit_run_one_entry_a_chunk():
-    households = int(os.environ.get("BENCH_PROFILE_HOUSEHOLDS", "200000"))
-    run = _charge_run(households)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE {_KEY_TABLE} (cycle_id bigint NOT NULL, household_id bigint NOT NULL, "
-            "PRIMARY KEY (cycle_id, household_id))"
-        )
-    try:
-        # Alternated, the fastest of each: the machine's other work only ever adds time.
-        tries: dict[str, list[float]] = {"today": [], "one_entry_a_chunk": []}
-        credited: set[tuple[int, int, int]] = set()
-        for _ in range(REPEAT):
-            for shape in tries:
-                seconds, totals = _shape_try(run, shape)
-                tries[shape].append(seconds)
-                credited.add(totals)
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {_KEY_TABLE}")
-    # Both shapes credit every household the same money, every try.
-    assert len(credited) == 1 and next(iter(credited))[0] == households, credited
-    bare = bare_charge_insert_seconds()
-    today, one_entry = min(tries["today"]), min(tries["one_entry_a_chunk"])
-    report(
-        "credit_run_one_entry_a_chunk",
-        households=households,
-        chunk_size=CHUNK,
-        tries=REPEAT,
-        today_s=round(today, 2),
-        one_entry_a_chunk_s=round(one_entry, 2),
-        speedup=round(today / one_entry, 2),
-        bare_insert_select_s=round(bare, 2),
-        today_ratio_to_bare=round(today / bare, 1),
-        one_entry_a_chunk_ratio_to_bare=round(one_entry / bare, 1),
-    )

@@ -58,7 +58,9 @@ def test_bench_figures_refresh():
         now=timezone.now(),
         history_days=days,
     )
-    analyze("stores_purchase", "settlements_journalentry", "settlements_posting")
+    analyze(
+        "stores_purchase", "settlements_charge", "settlements_journalentry", "settlements_posting"
+    )
 
     started = time.perf_counter()
     record = refresh_figures(trigger="bench")

@@ -28,7 +28,7 @@ from households.models import (
 )
 from households.services import register_card
 from kalabarg.lib.identifiers import card_hash
-from settlements.models import Cycle, CycleStatus, EntryKind, JournalEntry
+from settlements.models import Charge, Cycle, CycleStatus
 from settlements.selectors import wallet_balance
 from settlements.services import coverage
 from tests.households.factories import (
@@ -215,9 +215,7 @@ def test_an_approved_decile_that_newly_covers_a_household_charges_this_cycle_onc
         decide_in_admin(pending_request(four_eyes.DECILE))
 
     # Then the household holds this cycle's credit, charged once
-    charges = JournalEntry.objects.filter(
-        household=household, cycle=cycle, kind=EntryKind.CYCLE_CHARGE
-    )
+    charges = Charge.objects.filter(household=household, cycle=cycle)
     assert charges.count() == 1
     assert wallet_balance(household_id=household.pk) == CREDIT
     assert coverage.charge_late_entrants() == (0, 0)

@@ -117,7 +117,20 @@ def test_a_database_of_the_release_before_converts_migrates_and_reconciles(
                 "SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid"
             ).fetchall()
         }
-        assert partitioned == set(TABLES)
+        # The three converted, and the households' charges, partitioned from the start.
+        assert partitioned == {*TABLES, "settlements_charge"}
+        # Every charge posted an entry a household gained its charge row, of its wallet leg.
+        charges = conn.execute(
+            "SELECT e.household_id, e.cycle_id, e.period, po.amount_rial, e.id "
+            "FROM settlements_journalentry e JOIN settlements_posting po ON po.entry_id = e.id "
+            "JOIN settlements_account a ON a.id = po.account_id AND a.kind = 'wallet' "
+            "WHERE e.kind = 'cycle_charge' ORDER BY e.id"
+        ).fetchall()
+        rows = conn.execute(
+            "SELECT household_id, cycle_id, period, amount_rial, entry_id FROM settlements_charge "
+            "ORDER BY entry_id"
+        ).fetchall()
+        assert rows == charges and len(rows) > 100
         # Every charge sits in its cycle's month; every purchase entry in its purchase's month.
         misfiled = conn.execute(
             "SELECT count(*) FROM settlements_journalentry e JOIN settlements_cycle c ON c.id = e.cycle_id "

@@ -29,11 +29,16 @@ from kalabarg.figures.refresh import refresh_figures
 from kalabarg.lib.identifiers import card_hash
 from kalabarg.lib.persian import jalali_month_key
 from settlements.models import (
+    AccountKind,
+    Charge,
     CreditBasis,
     Cycle,
+    EntryKind,
+    JournalEntry,
     PayoutBatch,
     Phase,
     PhaseBand,
+    Posting,
     RunKind,
     SettlementRun,
     UnspentPolicy,
@@ -135,6 +140,26 @@ def charge(cycle_key: str = "1402-06", chunk_size: int = 1000) -> Cycle:
     )
     cycle.refresh_from_db()
     return cycle
+
+
+def charge_entry_of(household: Household, cycle: Cycle | None = None) -> JournalEntry:
+    """The journal entry that charged ``household`` (in ``cycle``, when several did): a run's
+    entry charges a chunk and names no household, its ``Charge`` row does."""
+    rows = Charge.objects.filter(household=household)
+    if cycle is not None:
+        rows = rows.filter(cycle=cycle)
+    return JournalEntry.objects.get(pk=rows.get().entry_id)
+
+
+def charge_counts(cycle: Cycle) -> tuple[int, int, int]:
+    """How ``cycle`` was charged: its charge rows, the distinct households they name, and the
+    wallet legs its charge entries posted. Each household charged exactly once: all three equal
+    the households covered (and ``reconcile_ledger`` holds each row to its leg)."""
+    rows = Charge.objects.filter(cycle=cycle)
+    legs = Posting.objects.filter(
+        entry__kind=EntryKind.CYCLE_CHARGE, entry__cycle=cycle, account__kind=AccountKind.WALLET
+    )
+    return rows.count(), rows.values("household_id").distinct().count(), legs.count()
 
 
 def this_month() -> str:

@@ -10,7 +10,6 @@ from settlements.models import (
     AccountKind,
     CreditRun,
     Cycle,
-    EntryKind,
     JournalEntry,
     LedgerDigest,
     RunKind,
@@ -18,7 +17,7 @@ from settlements.models import (
 from settlements.services import rules, runs
 from tests.households.factories import make_household
 from tests.lib.factories import PERSIAN
-from tests.settlements.factories import CREDIT, buy, charge
+from tests.settlements.factories import CREDIT, buy, charge, charge_entry_of
 from tests.stores.factories import make_terminal
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager_setting")]
@@ -76,7 +75,7 @@ def test_a_fund_page_shows_its_derived_balance(admin_client):
 def test_the_journal_entry_page_shows_its_postings_signed_in_rials(admin_client):
     household = make_household(decile=1)
     charge("1402-06")
-    entry = JournalEntry.objects.get(household=household, kind=EntryKind.CYCLE_CHARGE)
+    entry = charge_entry_of(household)
 
     response = admin_client.get(reverse("admin:settlements_journalentry_change", args=[entry.pk]))
 
@@ -90,23 +89,26 @@ def test_the_journal_entry_page_shows_its_postings_signed_in_rials(admin_client)
 
 
 def test_journal_entries_are_found_by_key_or_national_code(admin_client):
+    """A run's charge entry names no household: a national code finds it by the household's
+    charge row. A chunk a household here, so each has an entry of its own."""
     household = make_household(decile=1)
     other = make_household(decile=2)
-    charge("1402-06")
+    charge("1402-06", chunk_size=1)
     url = reverse("admin:settlements_journalentry_changelist")
     head = household.members.get()
 
     by_code = admin_client.get(url, {"q": head.national_code})
     by_key = admin_client.get(url, {"q": f"charge:1402-06:{other.pk}"})
 
-    assert [e.household_id for e in by_code.context["cl"].result_list] == [household.pk]
-    assert [e.household_id for e in by_key.context["cl"].result_list] == [other.pk]
+    assert [e.pk for e in by_code.context["cl"].result_list] == [charge_entry_of(household).pk]
+    assert [e.pk for e in by_key.context["cl"].result_list] == [charge_entry_of(other).pk]
+    assert "خانوارهای یک بخش" in by_code.content.decode()
 
 
 def test_the_ledger_cannot_be_written_from_the_admin(admin_client):
     household = make_household(decile=1)
     charge("1402-06")
-    entry = JournalEntry.objects.get(household=household)
+    entry = charge_entry_of(household)
     wallet = Account.objects.get(household=household)
 
     assert admin_client.get(reverse("admin:settlements_journalentry_add")).status_code == 403

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from households import services as household_services
@@ -46,10 +47,14 @@ def _household_with_card():
 def _ledger_of(household) -> list:
     wallet = Account.objects.get(kind=AccountKind.WALLET, household=household)
     rows = []
-    for entry in JournalEntry.objects.filter(household=household).order_by("pk"):
+    # Every entry naming the household or moving its wallet (a run's charge names no household),
+    # with its legs on this wallet and the system accounts (a charge's on other wallets are theirs).
+    entries = JournalEntry.objects.filter(Q(household=household) | Q(postings__account=wallet))
+    for entry in entries.distinct().order_by("pk"):
         postings = [
             ("wallet" if account == wallet.pk else kind, amount)
             for account, kind, amount in Posting.objects.filter(entry=entry)
+            .filter(Q(account=wallet) | ~Q(account__kind=AccountKind.WALLET))
             .order_by("pk")
             .values_list("account_id", "account__kind", "amount_rial")
         ]

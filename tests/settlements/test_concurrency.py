@@ -1,6 +1,9 @@
 """Concurrent money movements against real PostgreSQL, from real threads with their own connections."""
 
+import threading
+
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from settlements.models import AccountKind, EntryKind, JournalEntry, RunChunk, RunKind, RunStatus
 from settlements.selectors import wallet_balance
@@ -16,7 +19,7 @@ from settlements.services.reconcile import reconcile
 from settlements.services.runs import execute_chunk, start_run
 from tests.concurrency import in_threads
 from tests.households.factories import make_household
-from tests.settlements.factories import buy, charge, seeded_phases, this_month
+from tests.settlements.factories import buy, charge, charge_counts, seeded_phases, this_month
 
 pytestmark = [
     pytest.mark.postgres,
@@ -83,6 +86,50 @@ def test_one_chunk_executed_by_two_workers_at_once_charges_once():
     assert [wallet_balance(household_id=h.pk) for h in households] == [2_000_000] * 5
 
 
+def test_two_writers_charging_overlapping_ranges_at_once_charge_each_household_once():
+    """Two charges of ranges that share households, at once: their entries' keys differ (each is
+    keyed by its own lowest household), so it is the charges' key that refuses the second writer,
+    whole. The second writer starts once the first has written and fills its batch before the
+    first commits, so its statement waits on the first's rows. Run again, it charges only the households left."""
+    households = [make_household(decile=1) for _ in range(6)]
+    seeded_phases()
+    cycle = rules.ensure_cycle(key="1402-06")
+    run = start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=100)
+    ids = sorted(h.pk for h in households)
+    ranges = [(ids[0], ids[4]), (ids[2], ids[-1] + 1)]  # ids[2] and ids[3] in both
+    first_has_written, second_is_writing = threading.Event(), threading.Event()
+
+    def note_the_write(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if sql.startswith("WITH e AS"):
+            second_is_writing.set()
+        return execute(sql, params, many, context)
+
+    def work(index: int) -> int:
+        low, high = ranges[index]
+        if index == 0:
+            with transaction.atomic():
+                charged = runs.execute_range(run=run, low=low, high=high)[1]
+                first_has_written.set()
+                assert second_is_writing.wait(timeout=30)  # commits once the second has filled
+            return charged
+        assert first_has_written.wait(timeout=30)
+        with connection.execute_wrapper(note_the_write), transaction.atomic():
+            return runs.execute_range(run=run, low=low, high=high)[1]
+
+    results = in_threads(2, work)
+
+    assert results[0] == 4
+    assert isinstance(results[1], IntegrityError), results
+    assert "settlements_charge" in str(results[1]), results[1]
+    with transaction.atomic():
+        assert runs.execute_range(run=run, low=ranges[1][0], high=ranges[1][1])[1] == 2
+    assert charge_counts(cycle) == (6, 6, 6)
+    assert [wallet_balance(household_id=h.pk) for h in households] == [2_000_000] * 6
+    assert JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE).count() == 2
+    report = reconcile(verify_digests=False)
+    assert report.ok, report.breaches
+
+
 def test_purchases_at_full_speed_during_a_credit_run_and_a_bonus_sweep_leave_the_ledger_clean():
     """Issue 14's fault list: shoppers buy while another cycle's credit run and this month's bonus
     sweep run over the same wallets, each in its own thread and connection."""
@@ -110,8 +157,7 @@ def test_purchases_at_full_speed_during_a_credit_run_and_a_bonus_sweep_leave_the
     assert results[:2] == [RunStatus.COMPLETED, RunStatus.COMPLETED], results
     assert results[2:] == [12, 12, 12, 12, 12, 12], results
     for cycle in (this_cycle, other):
-        charges = JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE, cycle=cycle)
-        assert charges.count() == charges.values("household_id").distinct().count() == 24
+        assert charge_counts(cycle) == (24, 24, 24)
     assert JournalEntry.objects.filter(kind=EntryKind.PURCHASE).count() == 72
     report = reconcile(verify_digests=False)
     assert report.ok, report.breaches

@@ -15,7 +15,7 @@ from households.objections import file_objection
 from households.services import assign_decile
 from kalabarg.backoffice import objections as decisions
 from kalabarg.portal.selectors import dashboard
-from settlements.models import Cycle, CycleStatus, EntryKind, JournalEntry, RunKind
+from settlements.models import Charge, Cycle, CycleStatus, EntryKind, JournalEntry, RunKind
 from settlements.selectors import bonus_progress, wallet_balance
 from settlements.services import coverage, rules, runs
 from settlements.services.bonus import grant_bonus_if_earned
@@ -40,9 +40,9 @@ BONUS = 1_200_000  # the seeded band, one member: threshold = credit = 2,000,000
 
 
 def charges(household, cycle) -> list[JournalEntry]:
-    return list(
-        JournalEntry.objects.filter(household=household, cycle=cycle, kind=EntryKind.CYCLE_CHARGE)
-    )
+    """The entries that charged ``household`` in ``cycle`` (by its charge rows)."""
+    entry_ids = Charge.objects.filter(household=household, cycle=cycle).values("entry_id")
+    return list(JournalEntry.objects.filter(pk__in=entry_ids))
 
 
 def decide(household, decile: int, effective_from: dt.date, capture) -> None:

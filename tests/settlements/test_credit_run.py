@@ -4,10 +4,9 @@ import pytest
 from django.core.management import call_command
 
 from settlements.models import (
+    Charge,
     CreditRun,
     CycleStatus,
-    EntryKind,
-    JournalEntry,
     RunChunk,
     RunKind,
     RunStatus,
@@ -16,17 +15,13 @@ from settlements.selectors import wallet_balance
 from settlements.services import rules, runs
 from settlements.services.reconcile import reconcile
 from tests.households.factories import make_household
-from tests.settlements.factories import charge, seeded_phases
+from tests.settlements.factories import charge, charge_entry_of, seeded_phases
 
 pytestmark = pytest.mark.django_db
 
 
-def charges() -> list[tuple[int, int]]:
-    return sorted(
-        JournalEntry.objects.filter(kind=EntryKind.CYCLE_CHARGE).values_list(
-            "household_id", "cycle_id"
-        )
-    )
+def charges() -> list[tuple[int, int, int]]:
+    return sorted(Charge.objects.values_list("household_id", "cycle_id", "amount_rial"))
 
 
 def test_a_credit_run_charges_each_eligible_household_per_member():
@@ -48,7 +43,7 @@ def test_every_charge_records_the_phase_and_cycle_it_used():
 
     cycle = charge("1402-06")
 
-    entry = JournalEntry.objects.get(household=household, kind=EntryKind.CYCLE_CHARGE)
+    entry = charge_entry_of(household)
     assert (entry.cycle, entry.phase, entry.idempotency_key) == (
         cycle,
         cycle.phase,

@@ -8,6 +8,7 @@ from settlements.models import (
     Account,
     AccountKind,
     BalanceRollup,
+    Charge,
     EntryKind,
     JournalEntry,
     Phase,
@@ -88,14 +89,18 @@ def test_the_database_refuses_a_negative_wallet_balance():
 
 
 def test_the_database_refuses_a_second_charge_for_a_household_in_a_cycle():
+    """The household's charge row is the one-charge rule, whatever entry a second one names."""
     household = make_household(decile=1)
     cycle = charge("1402-06")
+    another = JournalEntry.objects.create(
+        kind=EntryKind.CYCLE_CHARGE, idempotency_key="another-key", cycle=cycle,
+        phase=cycle.phase, created_at=cycle.phase.created_at, period=month_start(cycle.starts_on),
+    )  # fmt: skip
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        JournalEntry.objects.create(
-            kind=EntryKind.CYCLE_CHARGE, idempotency_key="another-key", household=household, cycle=cycle,
-            phase=cycle.phase, created_at=cycle.phase.created_at, period=month_start(cycle.starts_on),
-        )  # fmt: skip
+        Charge.objects.create(
+            household=household, cycle=cycle, period=another.period, amount_rial=1, entry=another
+        )
 
 
 def test_the_one_charge_index_admits_any_number_of_other_entries_of_a_household_and_cycle():

@@ -17,6 +17,7 @@ from settlements.models import (
     AccountKind,
     ArchivedBalance,
     ArchivedMonth,
+    Charge,
     EntryKind,
     JournalEntry,
     Posting,
@@ -145,13 +146,41 @@ def test_a_key_posted_twice_across_a_months_turn_is_posted_once():
 def test_the_database_refuses_a_second_charge_of_a_cycle_in_its_month():
     household = make_household(decile=1)
     cycle = charge(this_month())
-    entry = JournalEntry.objects.get(kind=EntryKind.CYCLE_CHARGE, household=household)
+    first = Charge.objects.get(household=household)
+    later = JournalEntry.objects.create(
+        kind=EntryKind.CYCLE_CHARGE, idempotency_key="another-key", cycle=cycle,
+        phase=cycle.phase, created_at=timezone.now() + dt.timedelta(days=40), period=first.period,
+    )  # fmt: skip
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        JournalEntry.objects.create(
-            kind=EntryKind.CYCLE_CHARGE, idempotency_key="another-key", household=household, cycle=cycle,
-            phase=cycle.phase, created_at=timezone.now() + dt.timedelta(days=40), period=entry.period,
-        )  # fmt: skip
+        Charge.objects.create(
+            household=household, cycle=cycle, period=first.period, amount_rial=1, entry=later
+        )
+    assert partition_of_charge(household.pk) == months.partition_name(
+        "settlements_charge", first.period
+    )
+
+
+def partition_of_charge(household_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM settlements_charge WHERE household_id = %s",
+            [household_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_charge_row_is_append_only():
+    household = make_household(decile=1)
+    charge(this_month())
+
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        _insert(
+            "UPDATE settlements_charge SET amount_rial = 1 WHERE household_id = %s", [household.pk]
+        )
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        _insert("DELETE FROM settlements_charge WHERE household_id = %s", [household.pk])
+    assert Charge.objects.get(household=household).amount_rial == 2_000_000
 
 
 def _insert(sql: str, params: list[object]) -> None:
@@ -333,7 +362,7 @@ def test_months_are_created_ahead_once():
 
     assert sorted(created) == sorted(
         months.partition_name(table, period)
-        for table in MONEY_TABLES
+        for table in (*MONEY_TABLES, "settlements_charge")
         for period in (far, months.next_month(far))
     )
     assert partitions.ensure_months(today=far, ahead=1) == []
@@ -411,16 +440,21 @@ def _an_old_charged_month() -> tuple[dt.date, int]:
 def test_an_old_settled_month_is_detached_and_the_ledger_still_reconciles():
     period, wallet_total = _an_old_charged_month()
     entries = JournalEntry.objects.filter(period=period).count()
-    assert entries == 2 and wallet_total > 0
+    postings = Posting.objects.filter(period=period).count()
+    # One entry charged the chunk of both households: two wallet legs and the fund's.
+    assert (entries, postings) == (1, 3) and wallet_total > 0
+    assert Charge.objects.filter(period=period).count() == 2
 
     archived = partitions.archive_month(period=period)
 
     assert (
         archived.label == "1402-06"
         and archived.entries == entries
-        and archived.postings == 2 * entries
+        and archived.postings == postings
     )
     assert not JournalEntry.objects.filter(period=period).exists()
+    assert not Charge.objects.filter(period=period).exists()
+    assert archived.tables["settlements_charge"] == "archive_settlements_charge_p1402_06"
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM archive_settlements_journalentry_p1402_06")
         assert cursor.fetchone()[0] == entries

@@ -5,7 +5,15 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from settlements.models import Account, AccountKind, EntryKind, JournalEntry, LedgerDigest, Posting
+from settlements.models import (
+    Account,
+    AccountKind,
+    Charge,
+    EntryKind,
+    JournalEntry,
+    LedgerDigest,
+    Posting,
+)
 from settlements.services.reconcile import reconcile
 from tests.households.factories import make_household
 from tests.settlements.factories import buy, charge
@@ -106,6 +114,62 @@ def test_an_unbalanced_entry_is_reported():
 
     report = reconcile(verify_digests=False)
     assert any("postings sum to 7" in breach for breach in report.breaches)
+
+
+def test_a_charge_row_that_disagrees_with_its_wallet_posting_is_reported():
+    household = a_ledger_from_yesterday()
+
+    tamper(
+        "UPDATE settlements_charge SET amount_rial = amount_rial + 5 WHERE household_id = %s",
+        [household.pk],
+    )
+
+    report = reconcile(verify_digests=False)
+    assert report.checks["charges_match_wallet_postings"] == 1
+    assert any(
+        f"household {household.pk} in charge entry" in breach and "charge row 2000005" in breach
+        for breach in report.breaches
+    ), report.breaches
+
+
+def test_a_charge_posted_to_a_wallet_without_its_charge_row_is_reported():
+    """Without its row the one-charge rule would let the household be charged again."""
+    household = a_ledger_from_yesterday()
+
+    tamper("DELETE FROM settlements_charge WHERE household_id = %s", [household.pk])
+
+    report = reconcile(verify_digests=False)
+    assert report.checks["charges_match_wallet_postings"] == 1
+    assert any("charge row None but wallet posting 2000000" in b for b in report.breaches)
+
+
+def test_a_charge_row_naming_an_entry_that_is_not_a_charge_of_its_cycle_is_reported():
+    household = a_ledger_from_yesterday()
+    purchase = JournalEntry.objects.get(kind=EntryKind.PURCHASE)
+
+    tamper(
+        "UPDATE settlements_charge SET entry_id = %s, period = %s WHERE household_id = %s",
+        [purchase.pk, purchase.period, household.pk],
+    )
+
+    report = reconcile(verify_digests=False)
+    assert report.checks["charges_name_their_entry"] == 1
+    assert report.checks["charges_match_wallet_postings"] == 2  # the row, and the leg left alone
+
+
+def test_a_household_charged_a_cycle_in_two_months_is_reported():
+    household = a_ledger_from_yesterday()
+    row = Charge.objects.get(household=household)
+
+    tamper(
+        "INSERT INTO settlements_charge (household_id, cycle_id, period, amount_rial, entry_id) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        [household.pk, row.cycle_id, row.period + dt.timedelta(days=40), 1, row.entry_id],
+    )
+
+    report = reconcile(verify_digests=False)
+    assert report.checks["one_charge_per_cycle"] == 1
+    assert any(f"household {household.pk}: 2 charges" in b for b in report.breaches)
 
 
 @pytest.mark.postgres

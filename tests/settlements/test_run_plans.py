@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from kalabarg.lib import partitions as months
-from settlements.models import EntryKind, JournalEntry, RunKind
+from settlements.models import Charge, EntryKind, JournalEntry, RunKind
 from settlements.services import rules, runs
 from tests.households.factories import make_household
 from tests.settlements.factories import charge, seeded_phases, this_month
@@ -36,7 +36,7 @@ def test_the_charge_looks_each_household_up_by_index_in_a_month_analysed_empty()
     households = [make_household(decile=1) for _ in range(3)]
     seeded_phases()
     cycle = rules.ensure_cycle(key=this_month())
-    month = months.partition_name("settlements_journalentry", cycle.starts_on)
+    month = months.partition_name("settlements_charge", cycle.starts_on)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {month}")
     run = runs.start_run(kind=RunKind.CYCLE_CHARGE, cycle=cycle, chunk_size=1000)
@@ -48,9 +48,7 @@ def test_the_charge_looks_each_household_up_by_index_in_a_month_analysed_empty()
     assert len(plans) == 1
     assert month in plans[0], "the fill reads this month's charges"
     assert f"Seq Scan on {month}" not in plans[0], plans[0]
-    assert JournalEntry.objects.filter(
-        kind=EntryKind.CYCLE_CHARGE, household__in=households
-    ).count() == len(households)
+    assert Charge.objects.filter(household__in=households).count() == len(households)
 
 
 def test_the_setting_is_restored_after_the_charge_fill():
@@ -61,7 +59,7 @@ def test_the_setting_is_restored_after_the_charge_fill():
     settings_seen: list[str] = []
 
     def note_setting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        if sql.startswith(("INSERT INTO settlements_batch", "WITH w AS")):
+        if sql.startswith(("INSERT INTO settlements_batch", "WITH e AS")):
             context["cursor"].execute("SELECT current_setting('enable_seqscan')")
             settings_seen.append(context["cursor"].fetchone()[0])
         return execute(sql, params, many, context)

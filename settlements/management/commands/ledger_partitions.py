@@ -48,12 +48,12 @@ class Command(BaseCommand):
                 "the money tables are not partitioned (run: ledger_partitions convert)"
             )
         self.stdout.write(
-            f"{'month':<10}" + "".join(f"{table:>28}" for table in partitions.MONEY_TABLES)
+            f"{'month':<10}" + "".join(f"{table:>28}" for table in partitions.MONTHLY_TABLES)
         )
         for row in partitions.overview():
             self.stdout.write(
                 f"{row.label:<10}"
-                + "".join(f"{row.rows.get(table, 0):>28,}" for table in partitions.MONEY_TABLES)
+                + "".join(f"{row.rows.get(table, 0):>28,}" for table in partitions.MONTHLY_TABLES)
             )
         self.stdout.write("(row counts are the planner's estimates)")
 
