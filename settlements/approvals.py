@@ -341,7 +341,7 @@ def _apply_run(change: ChangeRequest, checker: User) -> Applied:
         )
     elif run.status == RunStatus.COMPLETED:
         message = (
-            f"{label} {target} انجام شد: {show.number(run.entries_created)} سند، "
+            f"{label} {target} انجام شد: {show.number(run.entries_created)} خانوار، "
             f"جمعاً {show.rial(run.amount_rial)}."
         )
     else:

@@ -133,7 +133,7 @@ def start_and_report(
     elif run.status == RunStatus.COMPLETED:  # its chunks ran here
         modeladmin.message_user(
             request,
-            f"{label} {to_persian_digits(target)} انجام شد: {show.number(run.entries_created)} سند، "
+            f"{label} {to_persian_digits(target)} انجام شد: {show.number(run.entries_created)} خانوار، "
             f"جمعاً {show.rial(run.amount_rial)}.",
             messages.SUCCESS,
         )
@@ -327,7 +327,7 @@ class CreditRunAdmin(admin.ModelAdmin):
     def progress_display(self, run: CreditRun) -> str:
         return _progress(run)
 
-    @admin.display(description="اسناد ثبت‌شده", ordering="entries_created")
+    @admin.display(description="خانوارهای ثبت‌شده", ordering="entries_created")
     def entries_display(self, run: CreditRun) -> str:
         return show.number(run.entries_created)
 

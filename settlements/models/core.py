@@ -561,7 +561,9 @@ class CreditRun(models.Model):
     chunks_total = models.PositiveIntegerField("تعداد بخش‌ها", default=0)
     chunks_done = models.PositiveIntegerField("بخش‌های انجام‌شده", default=0)
     households_total = models.BigIntegerField("خانوارهای بررسی‌شده", default=0)
-    entries_created = models.BigIntegerField("اسناد ثبت‌شده", default=0)
+    # The households the run credited or debited: one each (a charge chunk is one entry for all
+    # of its households, a bonus or an expiry an entry each). The name is the column's.
+    entries_created = models.BigIntegerField("خانوارهای ثبت‌شده", default=0)
     amount_rial = models.BigIntegerField("جمع مبلغ (ریال)", default=0)
     failures = models.PositiveIntegerField("خطاها", default=0)
     last_error = models.TextField("آخرین خطا", blank=True)

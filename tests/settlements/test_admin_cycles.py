@@ -62,6 +62,7 @@ def test_the_cycle_charge_action_asks_a_reason_charges_and_shows_the_run(admin_c
     cycle.refresh_from_db()
     assert cycle.status == CycleStatus.OPEN
     assert "انجام شد" in applied.message
+    assert "۲ خانوار" in applied.message  # households charged, not entries (one a chunk)
 
     page = admin_client.get(
         reverse("admin:settlements_creditrun_change", args=[run.pk])
