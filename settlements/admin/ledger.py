@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet, Sum
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -179,14 +180,31 @@ class AccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 _POSTING_INLINE_FIELDS = ("account_display", "account_kind", "amount_display")
 
 
+# A run's charge entry has a posting for every household of its chunk (25,000): the page lists
+# the first ones (by id, the fund's leg and the lowest wallets), and says how many there are; each
+# wallet's own page and the household's 360° page show its posting.
+POSTINGS_SHOWN = 100
+
+
+class _FirstPostings(BaseInlineFormSet):
+    """The entry's first ``POSTINGS_SHOWN`` postings: read-only, so a sliced queryset is safe."""
+
+    def get_queryset(self) -> QuerySet[Posting]:
+        return super().get_queryset()[:POSTINGS_SHOWN]
+
+
 class PostingInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Posting
+    formset = _FirstPostings
     fields = _POSTING_INLINE_FIELDS
     readonly_fields = _POSTING_INLINE_FIELDS
     extra = 0
     can_delete = False
     verbose_name = "ردیف سند"
-    verbose_name_plural = "ردیف‌های سند (+ به حساب، − از حساب؛ جمع ردیف‌های هر سند صفر است)"
+    verbose_name_plural = (
+        f"ردیف‌های سند (+ به حساب، − از حساب؛ جمع ردیف‌های هر سند صفر است؛ "
+        f"تا {to_persian_digits(POSTINGS_SHOWN)} ردیف نخست)"
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Posting]:
         return (
@@ -246,7 +264,10 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "این سند درباره",
             {"fields": ["household", "cycle", "phase", "purchase", "run"]},
         ),
-        ("اصلاح", {"fields": ["reverses", "reversed_by_display", "total_display"]}),
+        (
+            "اصلاح",
+            {"fields": ["reverses", "reversed_by_display", "total_display", "postings_display"]},
+        ),
     ]
     raw_id_fields = ["household", "cycle", "phase", "purchase", "reverses", "run"]
     inlines = [PostingInline]
@@ -302,6 +323,16 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "برگشت نخورده است"
         return format_html_join(
             "، ", "{}", ((show.change_link(r, f"#{to_persian_digits(r.pk)}"),) for r in reversals)
+        )
+
+    @admin.display(description="تعداد ردیف‌ها")
+    def postings_display(self, entry: JournalEntry) -> str:
+        count = entry.postings.count()
+        if count <= POSTINGS_SHOWN:
+            return show.number(count)
+        return (
+            f"{show.number(count)} ردیف؛ {to_persian_digits(POSTINGS_SHOWN)} ردیف نخست در زیر آمده "
+            "است و ردیف هر خانوار در صفحه کیف اعتبار همان خانوار"
         )
 
     @admin.display(description="جمع ردیف‌ها")

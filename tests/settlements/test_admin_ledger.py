@@ -5,11 +5,13 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from settlements.admin import ledger as ledger_admin
 from settlements.models import (
     Account,
     AccountKind,
     CreditRun,
     Cycle,
+    EntryKind,
     JournalEntry,
     LedgerDigest,
     RunKind,
@@ -86,6 +88,25 @@ def test_the_journal_entry_page_shows_its_postings_signed_in_rials(admin_client)
     assert "−۲٬۰۰۰٬۰۰۰ ریال" in content
     assert "سند برگشتی" in content  # entries are append-only; corrections are reversing entries
     assert 'name="_save"' not in content
+
+
+def test_a_charge_entry_of_many_households_lists_its_first_postings_and_counts_them(
+    admin_client, monkeypatch
+):
+    """A run's charge entry has a posting a household of its chunk (25,000): the page lists the
+    first ``POSTINGS_SHOWN`` and says how many there are, not 25,000 rows."""
+    monkeypatch.setattr(ledger_admin, "POSTINGS_SHOWN", 2)
+    for decile in (1, 2, 3):
+        make_household(decile=decile)
+    charge("1402-06")
+    entry = JournalEntry.objects.get(kind=EntryKind.CYCLE_CHARGE)
+
+    response = admin_client.get(reverse("admin:settlements_journalentry_change", args=[entry.pk]))
+
+    assert response.status_code == 200
+    assert entry.postings.count() == 4  # three wallets and the fund
+    assert len(response.context["inline_admin_formsets"][0].formset.forms) == 2
+    assert "۴ ردیف؛ ۲ ردیف نخست" in response.content.decode()
 
 
 def test_journal_entries_are_found_by_key_or_national_code(admin_client):
