@@ -13,7 +13,6 @@ from django.utils import timezone
 from households.models import CardStatus
 from households.selectors import decile_on_sql
 from kalabarg.lib.hot_sql import hot_cursor
-from kalabarg.lib.partitions import month_start
 from settlements.models import (
     Account,
     AccountKind,
@@ -24,6 +23,7 @@ from settlements.models import (
     JournalEntry,
     Posting,
 )
+from settlements.services.ledger import charge_period
 from settlements.services.rules import Entitlement, entitlement
 from stores.selectors import (
     ItemPriceRow,
@@ -135,7 +135,7 @@ def charged_in_cycle(*, household_id: int, cycle: Cycle) -> bool:
     """Whether the household holds the cycle's charge: its ``Charge`` row, by its key (a
     cycle's charges are filed under the cycle's month, so one partition is read)."""
     return Charge.objects.filter(
-        household_id=household_id, cycle=cycle, period=month_start(cycle.starts_on)
+        household_id=household_id, cycle=cycle, period=charge_period(cycle=cycle)
     ).exists()
 
 

@@ -7,7 +7,7 @@ idempotency key. Only wallets keep a running balance (under a row lock, with ``C
 the funds' and store payables' balances are derived from postings, with a periodic roll-up, so
 purchases at different stores never queue on one hot row.
 
-One module on purpose (about 630 lines): the rules, cycles, runs and ledger tables reference one
+One module on purpose (about 650 lines): the rules, cycles, runs and ledger tables reference one
 another and their database constraints are read together; the ledger's guards are in
 ``docs/ledger.md``. A cycle's recorded cost and baskets (``CycleCost``, ``CycleBasket``) sit
 beside ``Cycle``, the only table they name; store settlements have their own module (``payouts``).

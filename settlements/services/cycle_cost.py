@@ -19,9 +19,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from kalabarg.lib.bulk import temporary_table
-from kalabarg.lib.partitions import month_start
 from settlements.models import Cycle, CycleBasket, CycleCost, CycleStatus
 from settlements.selectors import BONUS_IN_FORCE_SQL
+from settlements.services.ledger import charge_period
 
 # The staged tables, on this connection until it drops them (``drop_cycle_money``):
 # (household_id, amount) charged; (household_id, n, amount) bonuses in force;
@@ -75,7 +75,7 @@ def stage_cycle_money(*, cycle: Cycle, start: dt.datetime, end: dt.datetime) -> 
             # One ``Charge`` row a household and cycle, in the cycle's month.
             "SELECT household_id, amount_rial AS amount FROM settlements_charge "
             "WHERE cycle_id = %s AND period = %s",
-            [cycle.pk, month_start(cycle.starts_on)],
+            [cycle.pk, charge_period(cycle=cycle)],
         )
         temporary_table(
             cursor,

@@ -86,6 +86,14 @@ def entry_period(
     return period_of(moment)
 
 
+def charge_period(*, cycle: Cycle) -> dt.date:
+    """The one month a cycle's charges (entries and ``Charge`` rows) are filed under: a look-up
+    for them reads that month's partition only."""
+    return entry_period(
+        kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
+    )
+
+
 def lock_key(*, idempotency_key: str) -> None:
     """Serialise every writer of one idempotency key until the transaction ends.
 
@@ -411,9 +419,7 @@ def post_charge_batch(
     key), so nothing is looked up here; that key and the entry's refuse a concurrent duplicate,
     and the whole chunk rolls back (to be retried, and then filled without them). Rows of no
     amount are dropped. Filed under the cycle's month (``entry_period``)."""
-    period = entry_period(
-        kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
-    )
+    period = charge_period(cycle=cycle)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {BATCH_TABLE} WHERE amount_rial <= 0")
         cursor.execute(

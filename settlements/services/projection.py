@@ -43,9 +43,9 @@ from django.utils import timezone
 
 from households.selectors import DECILES_IN_RANGE_SQL
 from kalabarg.lib.errors import field_error
-from kalabarg.lib.partitions import month_start
 from kalabarg.lib.persian import format_jalali_datetime, to_latin_digits, to_persian_digits
 from settlements.models import CreditBasis, Cycle, CycleBasket, CycleCost, CycleStatus
+from settlements.services.ledger import charge_period
 from settlements.services.rules import BandRule, validate_bands
 
 # Every household id: the decile window over the whole registry in one pass (a what-if is not
@@ -397,7 +397,7 @@ def _household_groups(
             "FROM stores_purchase p WHERE p.status = 'completed' AND p.created_at >= %s "
             "AND p.created_at < %s GROUP BY p.household_id)"
         )
-        params += [cycle.pk, month_start(cycle.starts_on), start, end]
+        params += [cycle.pk, charge_period(cycle=cycle), start, end]
         charged = "CASE WHEN c.household_id IS NULL THEN 0 ELSE 1 END"
         diff = "CASE WHEN c.household_id IS NULL THEN 0 ELSE COALESCE(b.diff, 0) END"
         joins = (

@@ -28,6 +28,7 @@ from settlements.selectors import (
 )
 from settlements.services.ledger import (
     BATCH_TABLE,
+    charge_period,
     create_batch_table,
     entry_period,
     post_batch,
@@ -70,7 +71,8 @@ def _factor(phase: Phase) -> str:
 
 def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
     """Every household in ``[low, high)`` not yet charged this cycle (no ``Charge`` row), with its
-    amount by band and basis, and the key a charge of it alone would have.
+    amount by band and basis. No key a household: the chunk's one entry is keyed by its lowest
+    household (``ledger.charge_entry_key``).
 
     Deciles and members come from two range scans (window function, GROUP BY) rather than a
     probe per household; the same SQL runs on PostgreSQL and SQLite (>= 3.25)."""
@@ -78,7 +80,7 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
     amount_case, amount_params = _band_case(phase, "credit_per_cycle_rial")
     sql = (
         f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
-        f"SELECT x.id, ({amount_case}) * {_factor(phase)}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
+        f"SELECT x.id, ({amount_case}) * {_factor(phase)}, '' FROM ("
         "SELECT d.household_id AS id, d.decile, COALESCE(m.members, 0) AS members FROM ("
         f"{DECILES_IN_RANGE_SQL}) d "
         "LEFT JOIN (SELECT household_id, COUNT(*) AS members FROM households_person "
@@ -91,7 +93,6 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
     )
     params: list[int | str | dt.date] = [
         *amount_params,
-        f"charge:{cycle.key}:",
         low,
         high,
         cycle.starts_on,
@@ -99,21 +100,13 @@ def _fill_charge_batch(cycle: Cycle, low: int, high: int) -> int:
         high,
         cycle.starts_on,
         cycle.pk,
-        _charge_period(cycle),
+        charge_period(cycle=cycle),
         low,
         high,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
-
-
-def _charge_period(cycle: Cycle) -> dt.date:
-    """The one month a cycle's charges are filed under: a look-up for them reads that month's
-    partition only."""
-    return entry_period(
-        kind=EntryKind.CYCLE_CHARGE, cycle=cycle, purchase=None, moment=timezone.now()
-    )
 
 
 def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_date: dt.date) -> int:
@@ -133,7 +126,7 @@ def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_dat
     in_list = ", ".join(["%s"] * len(household_ids))
     sql = (
         f"INSERT INTO {BATCH_TABLE} (household_id, amount_rial, idempotency_key) "
-        f"SELECT x.id, ({amount_case}) * {_factor(phase)}, CAST(%s AS varchar(40)) || CAST(x.id AS varchar(20)) FROM ("
+        f"SELECT x.id, ({amount_case}) * {_factor(phase)}, '' FROM ("
         f"SELECT h.id, {decile_on_sql(household='h.id', on_date='%s')} AS decile, {members} AS members "
         f"FROM households_household h WHERE h.id IN ({in_list}) "
         "AND NOT EXISTS (SELECT 1 FROM settlements_charge c WHERE c.household_id = h.id "
@@ -141,12 +134,11 @@ def fill_late_charge_batch(*, cycle: Cycle, household_ids: list[int], decile_dat
     )
     params: list[int | str | dt.date] = [
         *amount_params,
-        f"charge:{cycle.key}:",
         decile_date,
         cycle.starts_on,
         *household_ids,
         cycle.pk,
-        _charge_period(cycle),
+        charge_period(cycle=cycle),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
